@@ -1,0 +1,1 @@
+//! netledger: exact CNN ledgers, literate reports and measured kernels.

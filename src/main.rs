@@ -1,1 +1,200 @@
-fn main() {}
+//! The `netledger` command line: parses arguments and calls the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use netledger::count::output::{self, By};
+use netledger::count::{analyze, Convention};
+use netledger::numfmt::{si, thousands};
+use netledger::{model, Error, Result};
+
+#[derive(Parser)]
+#[command(name = "netledger", version, about = "Exact CNN ledgers, literate reports and measured kernels")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Count one model: per layer, per section or per kind.
+    Count {
+        /// A model name (content/models/NAME.toml) or a path to a .toml file.
+        model: String,
+        /// Input shape without the batch, e.g. 3x224x224.
+        #[arg(long, value_parser = parse_shape)]
+        input: Option<Vec<u64>>,
+        /// Rows of the table or CSV.
+        #[arg(long, value_enum, default_value = "layer")]
+        by: ByArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Whose "FLOPs" to reproduce next to the core MACs.
+        #[arg(long, value_enum, default_value = "torchvision")]
+        convention: ConventionArg,
+        /// Folder of model files.
+        #[arg(long, default_value = "content/models")]
+        models: PathBuf,
+    },
+    /// List every model with its totals.
+    Models {
+        /// Folder of model files.
+        #[arg(long, default_value = "content/models")]
+        models: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ByArg {
+    Layer,
+    Section,
+    Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ConventionArg {
+    Torchvision,
+    Fvcore,
+    Ptflops,
+    PtflopsDefault,
+    Thop,
+}
+
+impl From<ConventionArg> for Convention {
+    fn from(c: ConventionArg) -> Self {
+        match c {
+            ConventionArg::Torchvision => Convention::Torchvision,
+            ConventionArg::Fvcore => Convention::Fvcore,
+            ConventionArg::Ptflops => Convention::Ptflops,
+            ConventionArg::PtflopsDefault => Convention::PtflopsDefault,
+            ConventionArg::Thop => Convention::Thop,
+        }
+    }
+}
+
+fn parse_shape(text: &str) -> std::result::Result<Vec<u64>, String> {
+    let dims: std::result::Result<Vec<u64>, _> = text.split(['x', 'X', ',']).map(|d| d.trim().parse::<u64>()).collect();
+    match dims {
+        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(d),
+        _ => Err(format!("`{text}` is not a shape like 3x224x224 (positive integers)")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprint!("{}", err.render());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`netledger count x | head`).
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Count {
+            model,
+            input,
+            by,
+            format,
+            convention,
+            models,
+        } => {
+            let spec = model::load(&model, &models)?;
+            let analysis = analyze(&spec, input.as_deref())?;
+            let by = match by {
+                ByArg::Layer => By::Layer,
+                ByArg::Section => By::Section,
+                ByArg::Kind => By::Kind,
+            };
+            emit(&match format {
+                Format::Table => output::table(&analysis, by, convention.into()),
+                Format::Json => output::json(&analysis, convention.into()),
+                Format::Csv => output::csv(&analysis, by),
+            });
+            Ok(())
+        }
+        Command::Models { models, format } => list_models(&models, format),
+    }
+}
+
+fn list_models(dir: &Path, format: Format) -> Result<()> {
+    let names = model::model_names(dir)?;
+    if names.is_empty() {
+        return Err(Error::Render {
+            message: format!("no model files (*.toml) in {}", dir.display()),
+            span: None,
+            location: None,
+        });
+    }
+    let mut rows = Vec::new();
+    for name in &names {
+        let spec = model::load(name, dir)?;
+        rows.push(analyze(&spec, None)?);
+    }
+    let text = match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "model": a.id, "name": a.name, "params": a.total.params,
+                        "buffers": a.total.buffers, "macs": a.total.macs, "flops": a.total.flops,
+                        "layers": a.layers.len(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+        }
+        Format::Csv => {
+            let mut s = String::from("model,name,params,buffers,macs,flops\n");
+            for a in &rows {
+                s.push_str(&format!(
+                    "{},\"{}\",{},{},{},{}\n",
+                    a.id, a.name, a.total.params, a.total.buffers, a.total.macs, a.total.flops
+                ));
+            }
+            s
+        }
+        Format::Table => {
+            let mut s = format!(
+                "{:<20} {:<28} {:>13} {:>9} {:>16} {:>8}\n",
+                "model", "name", "params", "", "MACs", ""
+            );
+            for a in &rows {
+                s.push_str(&format!(
+                    "{:<20} {:<28} {:>13} {:>9} {:>16} {:>8}\n",
+                    a.id,
+                    a.name,
+                    thousands(a.total.params),
+                    si(a.total.params, 1),
+                    thousands(a.total.macs),
+                    si(a.total.macs, 2)
+                ));
+            }
+            s
+        }
+    };
+    emit(&text);
+    Ok(())
+}

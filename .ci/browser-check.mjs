@@ -1,0 +1,343 @@
+#!/usr/bin/env node
+// Reader-side checks of the generated site in headless Chromium.
+//
+// Usage: node .ci/browser-check.mjs [SITE_DIR] [SCREENSHOT_DIR]
+//   SITE_DIR        default: site
+//   SCREENSHOT_DIR  default: .ci/cache/screenshots
+//
+// Every .html file under SITE_DIR is opened through a file:// URL and must:
+//   - load without console errors or warnings, uncaught exceptions, failed
+//     requests, or responses with status >= 400;
+//   - make no http(s) request at all, and reference no http(s) resource from
+//     <img>, <source>, <object>, <embed>, <iframe>, <video>, <audio>,
+//     <link rel=stylesheet|icon|preload|modulepreload|manifest>, <script src>,
+//     or SVG <image>/<use> (the site must be self-contained; plain <a href>
+//     links to other sites are allowed);
+//   - have exactly one <h1>, a non-empty <title>, a `lang` on <html>;
+//   - give every outermost <svg> a non-empty <title> child or aria-label(ledby)
+//     and every <img> a non-empty alt (or title), unless marked decorative
+//     with aria-hidden="true";
+//   - show no MathML <merror> (LaTeX that did not parse);
+//   - not overflow horizontally at phone width (390x844, mobile viewport):
+//     document.scrollingElement.scrollWidth <= 391.
+// index.html is also screenshotted at desktop (1280x800), phone (390x844) and
+// desktop dark mode into SCREENSHOT_DIR.
+//
+// playwright-core is loaded from .ci/cache/node (installed by .ci/run with
+// `npm ci`), or from the folder named by CI_NODE_DIR.
+
+import { createRequire } from 'node:module';
+import { readdirSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeDir = path.resolve(process.env.CI_NODE_DIR || path.join(here, 'cache', 'node'));
+const require = createRequire(path.join(nodeDir, 'package.json'));
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  console.error(`browser-check: cannot load playwright-core from ${nodeDir}/node_modules ` +
+    `(run .ci/run, or: npm ci --ignore-scripts in that folder): ${e.message}`);
+  process.exit(2);
+}
+
+const siteDir = path.resolve(process.argv[2] || 'site');
+const shotDir = path.resolve(process.argv[3] || path.join(here, 'cache', 'screenshots'));
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const NAV_TIMEOUT_MS = 30_000;
+
+if (!existsSync(siteDir) || !statSync(siteDir).isDirectory()) {
+  console.error(`browser-check: ${siteDir} is not a directory`);
+  process.exit(2);
+}
+
+function htmlFiles(dir) {
+  const out = [];
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, ent.name);
+    if (ent.isDirectory()) out.push(...htmlFiles(p));
+    else if (ent.isFile() && /\.html?$/i.test(ent.name)) out.push(p);
+  }
+  return out;
+}
+
+const files = htmlFiles(siteDir).sort();
+if (files.length === 0) {
+  console.error(`browser-check: no .html files under ${siteDir}`);
+  process.exit(1);
+}
+
+// Runs inside the page: static checks on the loaded DOM.
+function domChecks() {
+  const problems = [];
+  const isRemote = (v) => typeof v === 'string' && /^\s*(https?:)?\/\//i.test(v);
+  const srcsetRemote = (v) => (v || '').split(',').some((part) => isRemote(part.trim().split(/\s+/)[0] || ''));
+  const describe = (el) => {
+    const tag = el.tagName.toLowerCase();
+    const id = el.id ? `#${el.id}` : '';
+    return `<${tag}${id}>`;
+  };
+
+  // Self-contained: no resource from the network.
+  const resourceAttrs = [
+    ['img', 'src'], ['img', 'srcset'], ['source', 'src'], ['source', 'srcset'],
+    ['object', 'data'], ['embed', 'src'], ['iframe', 'src'], ['video', 'src'],
+    ['video', 'poster'], ['audio', 'src'], ['track', 'src'], ['script', 'src'],
+    ['input', 'src'],
+  ];
+  for (const [tag, attr] of resourceAttrs) {
+    for (const el of document.querySelectorAll(`${tag}[${attr}]`)) {
+      const v = el.getAttribute(attr);
+      const remote = attr === 'srcset' ? srcsetRemote(v) : isRemote(v);
+      if (remote) problems.push(`remote resource ${describe(el)} ${attr}="${v}"`);
+    }
+  }
+  for (const el of document.querySelectorAll('link[href]')) {
+    const rel = (el.getAttribute('rel') || '').toLowerCase().split(/\s+/);
+    const loads = ['stylesheet', 'icon', 'apple-touch-icon', 'preload', 'modulepreload', 'prefetch', 'manifest', 'mask-icon'];
+    if (rel.some((r) => loads.includes(r)) && isRemote(el.getAttribute('href'))) {
+      problems.push(`remote resource <link rel="${el.getAttribute('rel')}"> href="${el.getAttribute('href')}"`);
+    }
+  }
+  for (const el of document.querySelectorAll('image, use, feImage')) {
+    if (!(el instanceof SVGElement)) continue;
+    const v = el.getAttribute('href') || el.getAttribute('xlink:href');
+    if (isRemote(v)) problems.push(`remote resource <${el.tagName}> href="${v}"`);
+  }
+
+  // Structure.
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(`expected exactly one <h1>, found ${h1}`);
+  const titleEl = document.querySelector('head > title');
+  const title = (document.title || '').trim();
+  if (!titleEl || !title) problems.push('missing or empty <title>');
+  const lang = (document.documentElement.getAttribute('lang') || '').trim();
+  if (!lang) problems.push('missing lang on <html>');
+
+  // Text alternatives.
+  const decorative = (el) => el.getAttribute('aria-hidden') === 'true';
+  const svgs = [...document.querySelectorAll('svg')].filter((s) => !s.parentElement || !s.parentElement.closest('svg'));
+  let svgIndex = 0;
+  for (const svg of svgs) {
+    svgIndex++;
+    if (decorative(svg)) continue;
+    const t = [...svg.children].find((c) => c.tagName.toLowerCase() === 'title');
+    const label = (svg.getAttribute('aria-label') || '').trim();
+    const labelledby = (svg.getAttribute('aria-labelledby') || '').trim().split(/\s+/).filter(Boolean)
+      .map((id) => document.getElementById(id)).filter(Boolean)
+      .map((el) => el.textContent.trim()).join(' ');
+    if (!(t && t.textContent.trim()) && !label && !labelledby) {
+      problems.push(`<svg> #${svgIndex}${svg.id ? ` (#${svg.id})` : ''} has no <title> child or aria-label`);
+    }
+  }
+  for (const img of document.querySelectorAll('img')) {
+    if (decorative(img)) continue;
+    const alt = (img.getAttribute('alt') || '').trim();
+    const t = (img.getAttribute('title') || '').trim();
+    if (!alt && !t) problems.push(`<img src="${img.getAttribute('src')}"> has no alt or title`);
+  }
+
+  // LaTeX that failed to parse is rendered as <merror> (pulldown-latex does
+  // not fail the build): the reader would see an error message.
+  for (const el of document.querySelectorAll('merror')) {
+    problems.push(`math error shown to the reader: "${el.textContent.trim().slice(0, 100)}"`);
+  }
+
+  return {
+    problems,
+    title,
+    h1,
+    svgs: svgs.length,
+    imgs: document.querySelectorAll('img').length,
+    maths: document.querySelectorAll('math').length,
+  };
+}
+
+// Runs inside the page at phone width: horizontal overflow.
+function overflowCheck(viewportWidth) {
+  const se = document.scrollingElement || document.documentElement;
+  const scrollWidth = se.scrollWidth;
+  const culprits = [];
+  if (scrollWidth > viewportWidth + 1) {
+    // Name the outermost elements that stick out to the right.
+    // An element is wide if its box, or content that it lets spill out
+    // (overflow-x: visible), reaches past the right edge.
+    const wide = (el) => {
+      const r = el.getBoundingClientRect();
+      if (r.right > viewportWidth + 1) return true;
+      const ox = getComputedStyle(el).overflowX;
+      return ox === 'visible' && r.left + el.scrollWidth > viewportWidth + 1;
+    };
+    for (const el of document.body.querySelectorAll('*')) {
+      if (wide(el) && !(el.parentElement && el.parentElement !== document.body && wide(el.parentElement))) {
+        const cls = el.getAttribute('class') ? `.${el.getAttribute('class').trim().split(/\s+/).join('.')}` : '';
+        culprits.push(`<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${cls}> right=${Math.round(el.getBoundingClientRect().left + Math.max(el.scrollWidth, el.getBoundingClientRect().width))}`);
+        if (culprits.length >= 5) break;
+      }
+    }
+  }
+  const hasViewportMeta = !!document.querySelector('meta[name="viewport" i][content*="width=device-width" i]');
+  return { scrollWidth, innerWidth: window.innerWidth, culprits, hasViewportMeta };
+}
+
+function watch(page, sink, blocked) {
+  page.on('console', (msg) => {
+    const type = msg.type();
+    if (type === 'error' || type === 'warning') {
+      const loc = msg.location();
+      // A blocked remote request is already reported once.
+      if (loc && blocked.has(loc.url) && /^Failed to load resource/.test(msg.text())) return;
+      const where = loc && loc.url ? ` (${loc.url}${loc.lineNumber != null ? ':' + loc.lineNumber : ''})` : '';
+      sink.push(`console ${type}: ${msg.text()}${where}`);
+    }
+  });
+  page.on('pageerror', (err) => sink.push(`uncaught exception: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    if (blocked.has(req.url())) return;
+    const failure = req.failure();
+    sink.push(`request failed: ${req.url()} (${failure ? failure.errorText : 'unknown'})`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) sink.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  page.on('crash', () => sink.push('page crashed'));
+}
+
+async function newContext(browser, opts) {
+  const ctx = await browser.newContext({ deviceScaleFactor: 1, ...opts });
+  ctx.setDefaultNavigationTimeout(NAV_TIMEOUT_MS);
+  ctx.setDefaultTimeout(NAV_TIMEOUT_MS);
+  return ctx;
+}
+
+async function visit(ctx, file) {
+  const problems = [];
+  const page = await ctx.newPage();
+  // The site must not touch the network: record and block every http(s)/ws request.
+  const blocked = new Set();
+  await page.route(/^(https?|wss?):/i, (route) => {
+    const u = route.request().url();
+    blocked.add(u);
+    problems.push(`network request to ${u} (blocked: the site must be self-contained)`);
+    return route.abort('blockedbyclient');
+  });
+  watch(page, problems, blocked);
+  const url = pathToFileURL(file).href;
+  const t0 = Date.now();
+  try {
+    const res = await page.goto(url, { waitUntil: 'load' });
+    if (res && res.status() >= 400) problems.push(`HTTP ${res.status()} for the page itself`);
+    // Let late console messages, lazy images and fonts settle.
+    await page.evaluate(() => document.fonts ? document.fonts.ready.then(() => undefined) : undefined);
+    await page.waitForTimeout(50);
+  } catch (e) {
+    problems.push(`navigation failed: ${e.message.split('\n')[0]}`);
+  }
+  return { page, problems, ms: Date.now() - t0 };
+}
+
+const rel = (f) => path.relative(siteDir, f).split(path.sep).join('/');
+let failed = 0;
+const started = Date.now();
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+
+try {
+  console.log(`browser-check: Chromium ${browser.version()}, ${files.length} page(s) under ${siteDir}`);
+  const desktop = await newContext(browser, { viewport: DESKTOP, colorScheme: 'light' });
+  const phone = await newContext(browser, { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light' });
+
+  for (const file of files) {
+    const name = rel(file);
+    const d = await visit(desktop, file);
+    let info = null;
+    if (!d.problems.some((p) => p.startsWith('navigation failed'))) {
+      try {
+        info = await d.page.evaluate(domChecks);
+        d.problems.push(...info.problems);
+      } catch (e) {
+        d.problems.push(`DOM checks failed: ${e.message.split('\n')[0]}`);
+      }
+    }
+    await d.page.close();
+
+    const p = await visit(phone, file);
+    let overflow = null;
+    try {
+      overflow = await p.page.evaluate(overflowCheck, PHONE.width);
+      if (overflow.scrollWidth > PHONE.width + 1) {
+        p.problems.push(`horizontal overflow at phone width: scrollWidth ${overflow.scrollWidth} > ${PHONE.width}` +
+          (overflow.culprits.length ? ` (wide: ${overflow.culprits.join(', ')})` : '') +
+          (overflow.hasViewportMeta
+            ? ''
+            : '; no <meta name="viewport" content="width=device-width, initial-scale=1">, so phones lay the page out 980px wide'));
+      }
+    } catch (e) {
+      p.problems.push(`overflow check failed: ${e.message.split('\n')[0]}`);
+    }
+    await p.page.close();
+
+    // Phone-context load problems repeat the desktop ones; keep only new ones.
+    const problems = [...new Set([...d.problems, ...p.problems])];
+    const stats = info
+      ? `h1=${info.h1} svg=${info.svgs} img=${info.imgs} math=${info.maths} phoneWidth=${overflow ? overflow.scrollWidth : '?'} ` +
+        `${d.ms}ms title="${info.title.slice(0, 60)}"`
+      : `${d.ms}ms`;
+    if (problems.length === 0) {
+      console.log(`ok    ${name}  ${stats}`);
+    } else {
+      failed++;
+      console.log(`FAIL  ${name}  ${stats}`);
+      for (const pr of problems) console.log(`        - ${pr}`);
+    }
+  }
+  await desktop.close();
+  await phone.close();
+
+  // Screenshots of the front page.
+  const index = path.join(siteDir, 'index.html');
+  if (!existsSync(index)) {
+    failed++;
+    console.log('FAIL  index.html  missing: the site needs a front page');
+  } else {
+    mkdirSync(shotDir, { recursive: true });
+    const shots = [
+      ['index-desktop.png', { viewport: DESKTOP, colorScheme: 'light' }],
+      ['index-phone.png', { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light' }],
+      ['index-desktop-dark.png', { viewport: DESKTOP, colorScheme: 'dark' }],
+    ];
+    for (const [fname, opts] of shots) {
+      const ctx = await newContext(browser, opts);
+      const { page, problems } = await visit(ctx, index);
+      const out = path.join(shotDir, fname);
+      await page.screenshot({ path: out, fullPage: true });
+      await ctx.close();
+      if (problems.length) {
+        failed++;
+        console.log(`FAIL  screenshot ${fname}: ${problems.join('; ')}`);
+      } else {
+        console.log(`shot  ${path.relative(process.cwd(), out) || out}`);
+      }
+    }
+  }
+} finally {
+  await browser.close();
+}
+
+const secs = ((Date.now() - started) / 1000).toFixed(1);
+if (failed) {
+  console.log(`browser-check: ${failed} of ${files.length} page(s) failed (${secs}s)`);
+  process.exit(1);
+}
+console.log(`browser-check: all ${files.length} page(s) passed (${secs}s)`);

@@ -1,0 +1,123 @@
+//! How other tools count "FLOPs", reproduced exactly, layer by layer.
+//!
+//! netledger's own figure is `macs`: conv and linear multiply-accumulates,
+//! bias excluded, the number torchvision publishes as "GFLOPS". The popular
+//! profilers each add their own extra terms; the rules below were checked
+//! against fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 on the shipped models.
+
+use serde::Serialize;
+
+use crate::count::elaborate::Layer;
+use crate::count::op::{product, Op};
+use crate::model::item::{Activation, PoolKind};
+
+/// A counting convention of a well-known tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Convention {
+    /// Conv + linear MACs, no bias: torchvision's published "GFLOPS".
+    Torchvision,
+    /// fvcore `FlopCountAnalysis`: MACs + 2 per BN element + adaptive-pool inputs.
+    Fvcore,
+    /// ptflops, `count_functional=False`: module hooks only.
+    Ptflops,
+    /// ptflops' default (`count_functional=True`): ReLU and pooling modules counted twice.
+    PtflopsDefault,
+    /// thop `profile`: 4 per BN element, its own adaptive-pool rule, module hooks only.
+    Thop,
+}
+
+impl Convention {
+    /// Every convention, in table order.
+    pub const ALL: [Convention; 5] = [
+        Convention::Torchvision,
+        Convention::Fvcore,
+        Convention::Ptflops,
+        Convention::PtflopsDefault,
+        Convention::Thop,
+    ];
+
+    /// The name used on the command line and in pages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Convention::Torchvision => "torchvision",
+            Convention::Fvcore => "fvcore",
+            Convention::Ptflops => "ptflops",
+            Convention::PtflopsDefault => "ptflops-default",
+            Convention::Thop => "thop",
+        }
+    }
+
+    /// Parses a name as given by [`Convention::name`].
+    pub fn from_name(name: &str) -> Option<Convention> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// What the tool adds to the core MACs, in one sentence.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Convention::Torchvision => "conv and linear multiply-accumulates, no bias (torchvision's \"GFLOPS\")",
+            Convention::Fvcore => "MACs + 2 per batch-norm element + 1 per adaptive-average-pool input element; activations, max/avg pooling and residual adds count 0",
+            Convention::Ptflops => "MACs + 1 per output element for conv bias + linear bias + 2 per batch-norm element + 1 per activation output (ReLU family) + 1 per pooling input; module layers only (count_functional=False)",
+            Convention::PtflopsDefault => "as ptflops, but ReLU and pooling modules are counted twice (module hook + patched functional), functional ReLU/pooling once",
+            Convention::Thop => "MACs + 4 per batch-norm element + int((in/out area + 1) x outputs) for adaptive average pooling + 1 per average-pool output; module layers only",
+        }
+    }
+
+    /// This tool's count for one layer (saturating at `u64::MAX`).
+    pub fn layer_count(self, layer: &Layer) -> u64 {
+        u64::try_from(self.count_wide(layer)).unwrap_or(u64::MAX)
+    }
+
+    /// The count in 128 bits, so that the tools' extra terms cannot overflow.
+    fn count_wide(self, layer: &Layer) -> u128 {
+        let out = u128::from(product(&layer.cost.output).unwrap_or(0));
+        let input = u128::from(layer.inputs.first().map_or(0, |s| product(s).unwrap_or(0)));
+        let module = !layer.functional;
+        let macs = u128::from(layer.cost.macs);
+        match self {
+            Convention::Torchvision => macs,
+            Convention::Fvcore => match &layer.op {
+                Op::BatchNorm { affine } => input * if *affine { 2 } else { 1 },
+                Op::Adaptive { pool: PoolKind::Avg, .. } => input,
+                _ => macs,
+            },
+            Convention::Ptflops | Convention::PtflopsDefault => {
+                let twice = self == Convention::PtflopsDefault;
+                match &layer.op {
+                    Op::Conv { .. } if module => macs + u128::from(layer.cost.bias_adds),
+                    Op::Linear { out: features, bias } if module => macs + if *bias { u128::from(*features) } else { 0 },
+                    Op::BatchNorm { affine } if module => input * if *affine { 2 } else { 1 },
+                    Op::Activation { act, .. } => {
+                        let hooked = matches!(
+                            act,
+                            Activation::Relu | Activation::Relu6 | Activation::LeakyRelu | Activation::Elu | Activation::Prelu
+                        );
+                        let patched = twice && matches!(act, Activation::Relu | Activation::Prelu | Activation::Elu | Activation::LeakyRelu);
+                        out * (u128::from(hooked && module) + u128::from(patched))
+                    }
+                    Op::Pool { .. } | Op::Adaptive { .. } => input * (u128::from(module) + u128::from(twice)),
+                    _ => 0,
+                }
+            }
+            Convention::Thop => match &layer.op {
+                _ if !module => 0,
+                Op::Conv { .. } | Op::Linear { .. } => macs,
+                Op::BatchNorm { affine } => input * if *affine { 4 } else { 2 },
+                Op::Adaptive { pool: PoolKind::Avg, size } => {
+                    let [h, w] = [layer.inputs[0][1], layer.inputs[0][2]];
+                    let area = (h as f64 / size[0] as f64) * (w as f64 / size[1] as f64);
+                    ((area + 1.0) * out as f64) as u128
+                }
+                Op::Pool { pool: PoolKind::Avg, .. } => out,
+                _ => 0,
+            },
+        }
+    }
+
+    /// This tool's total for a list of layers.
+    pub fn total(self, layers: &[Layer]) -> u64 {
+        let sum: u128 = layers.iter().map(|l| self.count_wide(l)).sum();
+        u64::try_from(sum).unwrap_or(u64::MAX)
+    }
+}

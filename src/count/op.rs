@@ -1,0 +1,526 @@
+//! Evaluated layers and their formulas: output shape, parameters, MACs.
+//!
+//! Shapes exclude the batch dimension (batch is 1 throughout) and follow
+//! PyTorch: floor division, `ceil_mode`, dilation, adaptive bins. Every
+//! product is checked; an overflow is an error, never a wrap.
+
+use serde::Serialize;
+
+use crate::model::file::Merge;
+use crate::model::item::{Activation, PoolKind};
+
+/// A tensor shape without the batch dimension, e.g. `[64, 56, 56]`.
+pub type Shape = Vec<u64>;
+
+/// A layer with all its numbers known.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// 2-D convolution.
+    Conv {
+        /// Output channels.
+        out: u64,
+        /// Kernel height, width.
+        kernel: [u64; 2],
+        /// Stride height, width.
+        stride: [u64; 2],
+        /// Padding height, width.
+        padding: [u64; 2],
+        /// Dilation height, width.
+        dilation: [u64; 2],
+        /// Groups.
+        groups: u64,
+        /// Has a bias.
+        bias: bool,
+    },
+    /// Fully connected layer on the last dimension.
+    Linear {
+        /// Output features.
+        out: u64,
+        /// Has a bias.
+        bias: bool,
+    },
+    /// Batch normalisation.
+    BatchNorm {
+        /// Learnable scale and shift.
+        affine: bool,
+    },
+    /// Element-wise activation.
+    Activation {
+        /// Which one.
+        act: Activation,
+        /// Learnable parameters (PReLU only).
+        params: u64,
+    },
+    /// Max or average pooling with a fixed window.
+    Pool {
+        /// Max or average.
+        pool: PoolKind,
+        /// Window height, width.
+        kernel: [u64; 2],
+        /// Stride height, width.
+        stride: [u64; 2],
+        /// Padding height, width.
+        padding: [u64; 2],
+        /// Dilation height, width.
+        dilation: [u64; 2],
+        /// `ceil_mode`.
+        ceil: bool,
+    },
+    /// Adaptive pooling to a fixed output size (global pooling is 1x1).
+    Adaptive {
+        /// Max or average.
+        pool: PoolKind,
+        /// Output height, width.
+        size: [u64; 2],
+    },
+    /// `torch.flatten(x, 1)`.
+    Flatten,
+    /// Dropout (identity at inference).
+    Dropout,
+    /// The join of parallel paths.
+    Merge {
+        /// Add or concat.
+        merge: Merge,
+    },
+}
+
+/// The four kinds reports aggregate by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Convolutions.
+    Conv,
+    /// Fully connected layers.
+    Linear,
+    /// Normalisation layers.
+    Norm,
+    /// Activations, pooling, merges, reshapes.
+    Other,
+}
+
+impl Kind {
+    /// All kinds in report order.
+    pub const ALL: [Kind; 4] = [Kind::Conv, Kind::Linear, Kind::Norm, Kind::Other];
+
+    /// The kind's name as used in tables and page functions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Conv => "conv",
+            Kind::Linear => "linear",
+            Kind::Norm => "norm",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// What a layer costs and produces, for one set of input shapes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cost {
+    /// Output shape.
+    pub output: Shape,
+    /// Trainable weights (conv/linear kernels, BN scale, PReLU slopes).
+    pub weight: u64,
+    /// Trainable biases (conv/linear bias, BN shift).
+    pub bias: u64,
+    /// Non-trainable state (BN running mean, var, batch counter).
+    pub buffers: u64,
+    /// Multiply-accumulates of conv and linear layers, bias excluded.
+    pub macs: u64,
+    /// One add per output element for a bias.
+    pub bias_adds: u64,
+    /// Other element-wise operations (BN, activations, pooling, adds).
+    pub elementwise: u64,
+}
+
+/// Product of all values, or an overflow message.
+pub fn product(values: &[u64]) -> Result<u64, String> {
+    values.iter().try_fold(1u64, |acc, &v| {
+        acc.checked_mul(v)
+            .ok_or_else(|| format!("arithmetic overflow: the product of {values:?} exceeds 64 bits"))
+    })
+}
+
+/// Formats a shape as PyTorch prints it with batch 1: `1x64x56x56`.
+pub fn shape_str(shape: &[u64]) -> String {
+    std::iter::once("1".to_string())
+        .chain(shape.iter().map(u64::to_string))
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+impl Op {
+    /// The kind this layer is aggregated under.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Op::Conv { .. } => Kind::Conv,
+            Op::Linear { .. } => Kind::Linear,
+            Op::BatchNorm { .. } => Kind::Norm,
+            _ => Kind::Other,
+        }
+    }
+
+    /// A short name of the operation, e.g. `conv`, `maxpool`, `add`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Conv { .. } => "conv",
+            Op::Linear { .. } => "linear",
+            Op::BatchNorm { .. } => "bn",
+            Op::Activation { act, .. } => act.keyword(),
+            Op::Pool { pool: PoolKind::Max, .. } => "maxpool",
+            Op::Pool { pool: PoolKind::Avg, .. } => "avgpool",
+            Op::Adaptive { pool: PoolKind::Avg, size: [1, 1] } => "gap",
+            Op::Adaptive { pool: PoolKind::Avg, .. } => "adaptiveavgpool",
+            Op::Adaptive { pool: PoolKind::Max, .. } => "adaptivemaxpool",
+            Op::Flatten => "flatten",
+            Op::Dropout => "dropout",
+            Op::Merge { merge: Merge::Add } => "add",
+            Op::Merge { merge: Merge::Concat } => "concat",
+        }
+    }
+
+    /// Output shape and costs for these inputs; `Err` explains the mismatch.
+    pub fn apply(&self, inputs: &[Shape]) -> Result<Cost, String> {
+        if let Op::Merge { merge } = self {
+            return merge_cost(*merge, inputs);
+        }
+        let [input] = inputs else {
+            return Err(format!("expects one input, got {}", inputs.len()));
+        };
+        let in_elems = product(input)?;
+        match self {
+            Op::Conv {
+                out,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                groups,
+                bias,
+            } => {
+                let [cin, h, w] = image(input, "conv")?;
+                if *groups == 0 || cin % groups != 0 || out % groups != 0 {
+                    return Err(format!(
+                        "groups={groups} must divide both input channels ({cin}) and output channels ({out})"
+                    ));
+                }
+                let ho = window_out(h, kernel[0], stride[0], padding[0], dilation[0], false, "height")?;
+                let wo = window_out(w, kernel[1], stride[1], padding[1], dilation[1], false, "width")?;
+                let per_out = product(&[cin / groups, kernel[0], kernel[1]])?;
+                let out_elems = product(&[*out, ho, wo])?;
+                Ok(Cost {
+                    output: vec![*out, ho, wo],
+                    weight: product(&[*out, per_out])?,
+                    bias: if *bias { *out } else { 0 },
+                    macs: product(&[out_elems, per_out])?,
+                    bias_adds: if *bias { out_elems } else { 0 },
+                    ..Cost::default()
+                })
+            }
+            Op::Linear { out, bias } => {
+                let (&features, lead) = input.split_last().ok_or("linear needs an input")?;
+                let rows = product(lead)?;
+                let mut output = lead.to_vec();
+                output.push(*out);
+                Ok(Cost {
+                    output,
+                    weight: product(&[features, *out])?,
+                    bias: if *bias { *out } else { 0 },
+                    macs: product(&[rows, features, *out])?,
+                    bias_adds: if *bias { product(&[rows, *out])? } else { 0 },
+                    ..Cost::default()
+                })
+            }
+            Op::BatchNorm { affine } => {
+                let c = input[0];
+                Ok(Cost {
+                    output: input.clone(),
+                    weight: if *affine { c } else { 0 },
+                    bias: if *affine { c } else { 0 },
+                    buffers: product(&[2, c])? + 1,
+                    elementwise: product(&[2, in_elems])?,
+                    ..Cost::default()
+                })
+            }
+            Op::Activation { params, .. } => {
+                if *params > 1 && *params != input[0] {
+                    return Err(format!(
+                        "prelu with {params} parameters needs {params} channels, the input has {}",
+                        input[0]
+                    ));
+                }
+                Ok(Cost {
+                    output: input.clone(),
+                    weight: *params,
+                    elementwise: in_elems,
+                    ..Cost::default()
+                })
+            }
+            Op::Pool {
+                pool,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                ceil,
+            } => {
+                let [c, h, w] = image(input, pool_name(*pool))?;
+                for (i, axis) in ["height", "width"].iter().enumerate() {
+                    let effective = dilation[i] * (kernel[i].max(1) - 1) + 1;
+                    if padding[i] * 2 > effective {
+                        return Err(format!(
+                            "padding {} on the {axis} must be at most half the window ({effective})",
+                            padding[i]
+                        ));
+                    }
+                }
+                let ho = window_out(h, kernel[0], stride[0], padding[0], dilation[0], *ceil, "height")?;
+                let wo = window_out(w, kernel[1], stride[1], padding[1], dilation[1], *ceil, "width")?;
+                let out_elems = product(&[c, ho, wo])?;
+                Ok(Cost {
+                    output: vec![c, ho, wo],
+                    elementwise: product(&[out_elems, kernel[0], kernel[1]])?,
+                    ..Cost::default()
+                })
+            }
+            Op::Adaptive { pool, size } => {
+                let [c, h, w] = image(input, pool_name(*pool))?;
+                if size[0] == 0 || size[1] == 0 {
+                    return Err("adaptive pooling needs an output size of at least 1x1".into());
+                }
+                let window = product(&[bins_total(h, size[0]), bins_total(w, size[1])])?;
+                Ok(Cost {
+                    output: vec![c, size[0], size[1]],
+                    elementwise: product(&[c, window])?,
+                    ..Cost::default()
+                })
+            }
+            Op::Flatten => Ok(Cost {
+                output: vec![in_elems],
+                ..Cost::default()
+            }),
+            Op::Dropout => Ok(Cost {
+                output: input.clone(),
+                ..Cost::default()
+            }),
+            Op::Merge { .. } => unreachable!("handled above"),
+        }
+    }
+}
+
+fn pool_name(pool: PoolKind) -> &'static str {
+    match pool {
+        PoolKind::Max => "max pooling",
+        PoolKind::Avg => "average pooling",
+    }
+}
+
+fn image(input: &[u64], what: &str) -> Result<[u64; 3], String> {
+    match input {
+        [c, h, w] => Ok([*c, *h, *w]),
+        _ => Err(format!(
+            "{what} needs a CxHxW input, got {} (rank {})",
+            shape_str(input),
+            input.len() + 1
+        )),
+    }
+}
+
+/// Output length of a sliding window, as PyTorch computes it.
+fn window_out(
+    len: u64,
+    kernel: u64,
+    stride: u64,
+    padding: u64,
+    dilation: u64,
+    ceil: bool,
+    axis: &str,
+) -> Result<u64, String> {
+    if kernel == 0 || stride == 0 || dilation == 0 {
+        return Err(format!("kernel, stride and dilation must be positive (on the {axis})"));
+    }
+    let overflow = || format!("arithmetic overflow computing the output {axis}");
+    let effective = dilation
+        .checked_mul(kernel - 1)
+        .and_then(|v| v.checked_add(1))
+        .ok_or_else(overflow)?;
+    let padded = padding
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(len))
+        .ok_or_else(overflow)?;
+    if padded < effective {
+        return Err(format!(
+            "kernel ({effective} with dilation) is larger than the padded input {axis} ({len} + 2x{padding} = {padded})"
+        ));
+    }
+    let span = padded - effective;
+    let mut out = if ceil { span.div_ceil(stride) } else { span / stride } + 1;
+    // PyTorch: the last window must start inside the input or its left padding.
+    if ceil && (out - 1) * stride >= len + padding {
+        out -= 1;
+    }
+    Ok(out)
+}
+
+/// Sum of the bin lengths of adaptive pooling from `len` to `bins` outputs.
+fn bins_total(len: u64, bins: u64) -> u64 {
+    (0..bins)
+        .map(|i| {
+            let start = (i * len) / bins;
+            let end = ((i + 1) * len).div_ceil(bins);
+            end - start
+        })
+        .sum()
+}
+
+fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
+    let list = || {
+        inputs
+            .iter()
+            .map(|s| shape_str(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let first = inputs.first().ok_or("a merge needs inputs")?;
+    match merge {
+        Merge::Add => {
+            if inputs.iter().any(|s| s != first) {
+                return Err(format!("cannot add tensors of different shapes: {}", list()));
+            }
+            let elems = product(first)?;
+            Ok(Cost {
+                output: first.clone(),
+                elementwise: product(&[elems, inputs.len() as u64 - 1])?,
+                ..Cost::default()
+            })
+        }
+        Merge::Concat => {
+            if inputs.iter().any(|s| s.len() != first.len() || s[1..] != first[1..]) {
+                return Err(format!(
+                    "cannot concatenate along channels: sizes other than the channels differ: {}",
+                    list()
+                ));
+            }
+            let mut output = first.clone();
+            output[0] = inputs
+                .iter()
+                .try_fold(0u64, |acc, s| acc.checked_add(s[0]))
+                .ok_or("arithmetic overflow adding channels")?;
+            Ok(Cost {
+                output,
+                ..Cost::default()
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(out: u64, k: u64, s: u64, p: u64, g: u64, bias: bool) -> Op {
+        Op::Conv {
+            out,
+            kernel: [k, k],
+            stride: [s, s],
+            padding: [p, p],
+            dilation: [1, 1],
+            groups: g,
+            bias,
+        }
+    }
+
+    fn pool(k: u64, s: u64, p: u64, ceil: bool) -> Op {
+        Op::Pool {
+            pool: PoolKind::Max,
+            kernel: [k, k],
+            stride: [s, s],
+            padding: [p, p],
+            dilation: [1, 1],
+            ceil,
+        }
+    }
+
+    #[test]
+    fn conv_params_and_macs() {
+        // ResNet stem: 7x7/2, 3->64, no bias, 224 -> 112.
+        let c = conv(64, 7, 2, 3, 1, false).apply(&[vec![3, 224, 224]]).unwrap();
+        assert_eq!(c.output, vec![64, 112, 112]);
+        assert_eq!((c.weight, c.bias), (9408, 0));
+        assert_eq!(c.macs, 118_013_952);
+        // VGG conv1_2: 64->64 3x3 with bias at 224.
+        let c = conv(64, 3, 1, 1, 1, true).apply(&[vec![64, 224, 224]]).unwrap();
+        assert_eq!(c.weight + c.bias, 36928);
+        assert_eq!(c.macs, 1_849_688_064);
+        assert_eq!(c.bias_adds, 64 * 224 * 224);
+    }
+
+    #[test]
+    fn grouped_and_depthwise_conv() {
+        let c = conv(64, 3, 1, 1, 32, false).apply(&[vec![64, 8, 8]]).unwrap();
+        assert_eq!(c.weight, 64 * 2 * 9);
+        assert_eq!(c.macs, 64 * 64 * 2 * 9);
+        let dw = conv(32, 3, 2, 1, 32, false).apply(&[vec![32, 112, 112]]).unwrap();
+        assert_eq!(dw.output, vec![32, 56, 56]);
+        assert_eq!(dw.weight, 32 * 9);
+        let err = conv(64, 3, 1, 1, 3, false).apply(&[vec![64, 8, 8]]).unwrap_err();
+        assert!(err.contains("groups=3"), "{err}");
+    }
+
+    #[test]
+    fn dilation_and_kernel_too_large() {
+        let op = Op::Conv {
+            out: 8,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [2, 2],
+            dilation: [2, 2],
+            groups: 1,
+            bias: false,
+        };
+        assert_eq!(op.apply(&[vec![4, 10, 10]]).unwrap().output, vec![8, 10, 10]);
+        let err = conv(8, 7, 1, 0, 1, false).apply(&[vec![4, 5, 5]]).unwrap_err();
+        assert!(err.contains("larger than the padded input"), "{err}");
+    }
+
+    #[test]
+    fn pooling_floor_and_ceil_mode() {
+        assert_eq!(pool(3, 2, 1, false).apply(&[vec![64, 112, 112]]).unwrap().output, vec![64, 56, 56]);
+        // GoogLeNet: 3x3/2 ceil on 112 -> 56; on 7 -> 3 floor, 4 ceil... check PyTorch rule.
+        assert_eq!(pool(3, 2, 0, true).apply(&[vec![1, 112, 112]]).unwrap().output, vec![1, 56, 56]);
+        assert_eq!(pool(2, 2, 0, false).apply(&[vec![1, 7, 7]]).unwrap().output, vec![1, 3, 3]);
+        assert_eq!(pool(2, 2, 0, true).apply(&[vec![1, 7, 7]]).unwrap().output, vec![1, 4, 4]);
+        // The last window may not start in the right padding: 5, k2 s2 p1 ceil -> 3 (not 4).
+        assert_eq!(pool(2, 2, 1, true).apply(&[vec![1, 5, 5]]).unwrap().output, vec![1, 3, 3]);
+        assert!(pool(2, 2, 2, false).apply(&[vec![1, 8, 8]]).unwrap_err().contains("at most half"));
+    }
+
+    #[test]
+    fn adaptive_pool_bins_overlap_when_sizes_do_not_divide() {
+        let op = Op::Adaptive {
+            pool: PoolKind::Avg,
+            size: [7, 7],
+        };
+        let c = op.apply(&[vec![512, 7, 7]]).unwrap();
+        assert_eq!((c.output.clone(), c.elementwise), (vec![512, 7, 7], 512 * 49));
+        // 10 -> 4 bins: [0,3) [2,5) [5,8) [7,10): lengths 3+3+3+3 = 12.
+        assert_eq!(bins_total(10, 4), 12);
+        assert_eq!(bins_total(5, 7), 7 + 2); // bins repeat when upsampling
+    }
+
+    #[test]
+    fn linear_bn_and_merges() {
+        let l = Op::Linear { out: 4096, bias: true }.apply(&[vec![25088]]).unwrap();
+        assert_eq!(l.weight + l.bias, 102_764_544);
+        assert_eq!(l.macs, 102_760_448);
+        let bn = Op::BatchNorm { affine: true }.apply(&[vec![64, 2, 2]]).unwrap();
+        assert_eq!((bn.weight, bn.bias, bn.buffers), (64, 64, 129));
+        let add = Op::Merge { merge: Merge::Add };
+        assert!(add.apply(&[vec![64, 56, 56], vec![128, 28, 28]]).unwrap_err().contains("1x64x56x56, 1x128x28x28"));
+        let cat = Op::Merge { merge: Merge::Concat };
+        assert_eq!(cat.apply(&[vec![64, 7, 7], vec![32, 7, 7]]).unwrap().output, vec![96, 7, 7]);
+        assert!(cat.apply(&[vec![64, 7, 7], vec![32, 8, 7]]).is_err());
+        assert!(Op::Flatten.apply(&[vec![u64::MAX, 2]]).unwrap_err().contains("overflow"));
+        assert!(pool(2, 2, 0, false).apply(&[vec![10]]).unwrap_err().contains("CxHxW"));
+    }
+}

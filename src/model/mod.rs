@@ -1,0 +1,11 @@
+//! Model files: their syntax, loading, `extends` and the layer shorthand.
+//!
+//! This module knows TOML and the shorthand; it knows nothing of shapes or
+//! counts (that is `count`) and nothing of HTML.
+
+pub mod expr;
+pub mod file;
+pub mod item;
+pub mod load;
+
+pub use load::{load, load_path, model_names, Block, ModelSpec, Section};

@@ -1,0 +1,65 @@
+//! Number formatting shared by the CLI tables and the site: fixed, locale-free.
+
+/// `21797672` -> `21,797,672`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Scales to K/M/G/T with `precision` decimals: `21797672, 1` -> `21.8M`.
+pub fn si(n: u64, precision: usize) -> String {
+    let v = n as f64;
+    let (div, unit) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
+        .into_iter()
+        .find(|(d, _)| v >= *d)
+        .unwrap_or((1.0, ""));
+    if unit.is_empty() {
+        n.to_string()
+    } else {
+        format!("{:.precision$}{unit}", v / div)
+    }
+}
+
+/// A fraction as a percentage: `0.7153, 1` -> `71.5%`.
+pub fn percent(fraction: f64, precision: usize) -> String {
+    format!("{:.precision$}%", fraction * 100.0)
+}
+
+/// A float with fixed decimals, never `-0.0` and never `NaN` in output.
+pub fn fixed(v: f64, precision: usize) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let s = format!("{v:.precision$}");
+    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(143_667_240), "143,667,240");
+        assert_eq!(si(21_797_672, 1), "21.8M");
+        assert_eq!(si(3_663_761_408, 2), "3.66G");
+        assert_eq!(si(512, 1), "512");
+        assert_eq!(percent(0.71534, 1), "71.5%");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(fixed(f64::NAN, 2), "n/a");
+    }
+}

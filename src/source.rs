@@ -1,0 +1,142 @@
+//! Source files kept in memory, and byte offsets turned into line and column.
+//!
+//! Every input the user writes (model files, pages, templates) is read once
+//! into a [`Source`], so that any later error can point at the exact spot.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A text file read into memory, shared cheaply between the values parsed from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    inner: Arc<SourceInner>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct SourceInner {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    /// Wraps text that came from `path` (the path is only used in messages).
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Source {
+            inner: Arc::new(SourceInner {
+                path: path.into(),
+                text: text.into(),
+            }),
+        }
+    }
+
+    /// The path shown in messages.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.inner.text
+    }
+
+    /// A location for the byte range `start..end` (clamped to the text).
+    pub fn span(&self, start: usize, end: usize) -> Span {
+        let len = self.text().len();
+        let start = floor_char_boundary(self.text(), start.min(len));
+        let end = floor_char_boundary(self.text(), end.clamp(start, len));
+        Span {
+            source: self.clone(),
+            start,
+            end,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A byte range inside a [`Source`]: what an error points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    source: Source,
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// The file this span lies in.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// 1-based line and column (columns count characters, not bytes).
+    pub fn line_col(&self) -> (usize, usize) {
+        let before = &self.source.text()[..self.start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+
+    /// A narrower span: `start..end` counted from the beginning of this one.
+    pub fn sub(&self, start: usize, end: usize) -> Span {
+        self.source.span(self.start + start, self.start + end)
+    }
+
+    /// `path:line:col`, the way compilers print a position.
+    pub fn position(&self) -> String {
+        let (line, col) = self.line_col();
+        format!("{}:{}:{}", self.source.path().display(), line, col)
+    }
+
+    /// The source line with a caret line under the span, ready to print.
+    pub fn snippet(&self) -> String {
+        let (line, col) = self.line_col();
+        let text = self.source.text();
+        let line_start = text[..self.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[self.start..]
+            .find('\n')
+            .map_or(text.len(), |i| self.start + i);
+        let line_text = text[line_start..line_end].trim_end_matches('\r');
+        let width = text[self.start..self.end.min(line_end).max(self.start)]
+            .chars()
+            .count()
+            .max(1);
+        let gutter = line.to_string().len();
+        format!(
+            "{:gutter$} |\n{} | {}\n{:gutter$} | {}{}",
+            "",
+            line,
+            line_text,
+            "",
+            " ".repeat(col - 1),
+            "^".repeat(width),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        let src = Source::new("m.toml", "a = 1\nbé = \"x\"\n");
+        let at = src.text().find("\"x\"").unwrap();
+        let span = src.span(at, at + 3);
+        assert_eq!(span.line_col(), (2, 6));
+        assert_eq!(span.position(), "m.toml:2:6");
+        assert_eq!(span.snippet(), "  |\n2 | bé = \"x\"\n  |      ^^^");
+    }
+
+    #[test]
+    fn spans_are_clamped_to_the_text() {
+        let src = Source::new("m", "ab");
+        let span = src.span(10, 20);
+        assert_eq!(span.line_col(), (1, 3));
+    }
+}

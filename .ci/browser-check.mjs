@@ -144,7 +144,7 @@ function domChecks() {
   // LaTeX that failed to parse is rendered as <merror> (pulldown-latex does
   // not fail the build): the reader would see an error message.
   for (const el of document.querySelectorAll('merror')) {
-    problems.push(`math error shown to the reader: "${el.textContent.trim().slice(0, 100)}"`);
+    problems.push(`math error shown to the reader: "${el.textContent.replace(/\s+/g, " ").trim().slice(0, 120)}"`);
   }
 
   return {
@@ -241,12 +241,20 @@ async function visit(ctx, file) {
 }
 
 const rel = (f) => path.relative(siteDir, f).split(path.sep).join('/');
-let failed = 0;
+let failed = 0; // pages that failed
+let shotFailures = 0; // front-page screenshots that failed or could not be taken
 const started = Date.now();
+// Never let a hung browser eat the CI budget.
+const watchdog = setTimeout(() => {
+  console.error('browser-check: gave up after 15 minutes');
+  process.exit(1);
+}, 15 * 60 * 1000);
+watchdog.unref();
 
 const browser = await chromium.launch({
   executablePath,
   headless: true,
+  timeout: 60_000,
   args: [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -308,7 +316,7 @@ try {
   // Screenshots of the front page.
   const index = path.join(siteDir, 'index.html');
   if (!existsSync(index)) {
-    failed++;
+    shotFailures++;
     console.log('FAIL  index.html  missing: the site needs a front page');
   } else {
     mkdirSync(shotDir, { recursive: true });
@@ -324,7 +332,7 @@ try {
       await page.screenshot({ path: out, fullPage: true });
       await ctx.close();
       if (problems.length) {
-        failed++;
+        shotFailures++;
         console.log(`FAIL  screenshot ${fname}: ${problems.join('; ')}`);
       } else {
         console.log(`shot  ${path.relative(process.cwd(), out) || out}`);
@@ -336,8 +344,9 @@ try {
 }
 
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-if (failed) {
-  console.log(`browser-check: ${failed} of ${files.length} page(s) failed (${secs}s)`);
+if (failed || shotFailures) {
+  console.log(`browser-check: ${failed} of ${files.length} page(s) failed` +
+    (shotFailures ? `, ${shotFailures} front-page problem(s)` : '') + ` (${secs}s)`);
   process.exit(1);
 }
 console.log(`browser-check: all ${files.length} page(s) passed (${secs}s)`);

@@ -12,7 +12,11 @@ use netledger::numfmt::{si, thousands};
 use netledger::{model, Error, Result};
 
 #[derive(Parser)]
-#[command(name = "netledger", version, about = "Exact CNN ledgers, literate reports and measured kernels")]
+#[command(
+    name = "netledger",
+    version,
+    about = "Exact CNN ledgers, literate reports and measured kernels"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,10 +91,15 @@ impl From<ConventionArg> for Convention {
 }
 
 fn parse_shape(text: &str) -> std::result::Result<Vec<u64>, String> {
-    let dims: std::result::Result<Vec<u64>, _> = text.split(['x', 'X', ',']).map(|d| d.trim().parse::<u64>()).collect();
+    let dims: std::result::Result<Vec<u64>, _> = text
+        .split(['x', 'X', ','])
+        .map(|d| d.trim().parse::<u64>())
+        .collect();
     match dims {
         Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(d),
-        _ => Err(format!("`{text}` is not a shape like 3x224x224 (positive integers)")),
+        _ => Err(format!(
+            "`{text}` is not a shape like 3x224x224 (positive integers)"
+        )),
     }
 }
 

@@ -38,7 +38,10 @@ pub fn fixed(v: f64, precision: usize) -> String {
         return "n/a".into();
     }
     let s = format!("{v:.precision$}");
-    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+    if s.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         s.trim_start_matches('-').to_string()
     } else {
         s

@@ -89,8 +89,13 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
         span: None,
     };
     let mut total = Totals::default();
-    let mut sections: Vec<(String, Totals)> = spec.sections.iter().map(|s| (s.name.clone(), Totals::default())).collect();
-    let mut kinds: Vec<(Kind, Totals)> = Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
+    let mut sections: Vec<(String, Totals)> = spec
+        .sections
+        .iter()
+        .map(|s| (s.name.clone(), Totals::default()))
+        .collect();
+    let mut kinds: Vec<(Kind, Totals)> =
+        Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
     for layer in &layers {
         total.add(layer).ok_or_else(overflow)?;
         if let Some((_, t)) = sections.iter_mut().find(|(n, _)| *n == layer.section) {
@@ -125,7 +130,10 @@ impl Analysis {
 
     /// Totals of one section, if it exists.
     pub fn section(&self, name: &str) -> Option<Totals> {
-        self.sections.iter().find(|(n, _)| n == name).map(|(_, t)| *t)
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| *t)
     }
 
     /// The total under a tool's convention.
@@ -135,10 +143,11 @@ impl Analysis {
 
     /// The layer at `path`, or whose path ends with `/suffix`.
     pub fn layer(&self, path: &str) -> Option<&Layer> {
-        self.layers
-            .iter()
-            .find(|l| l.path == path)
-            .or_else(|| self.layers.iter().find(|l| l.path.ends_with(&format!("/{path}"))))
+        self.layers.iter().find(|l| l.path == path).or_else(|| {
+            self.layers
+                .iter()
+                .find(|l| l.path.ends_with(&format!("/{path}")))
+        })
     }
 }
 
@@ -155,7 +164,10 @@ impl Layer {
 
     /// Input elements (all inputs of a merge).
     pub fn input_elements(&self) -> u64 {
-        self.inputs.iter().map(|s| product(s).unwrap_or(u64::MAX)).fold(0, u64::saturating_add)
+        self.inputs
+            .iter()
+            .map(|s| product(s).unwrap_or(u64::MAX))
+            .fold(0, u64::saturating_add)
     }
 
     /// Bytes of the layer's parameters in fp32.
@@ -170,8 +182,9 @@ impl Layer {
 
     /// FLOPs per byte moved (weights + inputs + outputs, fp32).
     pub fn intensity(&self) -> f64 {
-        let bytes = (self.params() as f64 + self.input_elements() as f64 + self.activations() as f64)
-            * BYTES_PER_ELEMENT as f64;
+        let bytes =
+            (self.params() as f64 + self.input_elements() as f64 + self.activations() as f64)
+                * BYTES_PER_ELEMENT as f64;
         if bytes == 0.0 {
             0.0
         } else {
@@ -181,6 +194,8 @@ impl Layer {
 
     /// Path relative to the model (without the model id).
     pub fn local_path(&self) -> &str {
-        self.path.split_once('/').map_or(&self.path, |(_, rest)| rest)
+        self.path
+            .split_once('/')
+            .map_or(&self.path, |(_, rest)| rest)
     }
 }

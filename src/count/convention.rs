@@ -79,24 +79,43 @@ impl Convention {
             Convention::Torchvision => macs,
             Convention::Fvcore => match &layer.op {
                 Op::BatchNorm { affine } => input * if *affine { 2 } else { 1 },
-                Op::Adaptive { pool: PoolKind::Avg, .. } => input,
+                Op::Adaptive {
+                    pool: PoolKind::Avg,
+                    ..
+                } => input,
                 _ => macs,
             },
             Convention::Ptflops | Convention::PtflopsDefault => {
                 let twice = self == Convention::PtflopsDefault;
                 match &layer.op {
                     Op::Conv { .. } if module => macs + u128::from(layer.cost.bias_adds),
-                    Op::Linear { out: features, bias } if module => macs + if *bias { u128::from(*features) } else { 0 },
+                    Op::Linear {
+                        out: features,
+                        bias,
+                    } if module => macs + if *bias { u128::from(*features) } else { 0 },
                     Op::BatchNorm { affine } if module => input * if *affine { 2 } else { 1 },
                     Op::Activation { act, .. } => {
                         let hooked = matches!(
                             act,
-                            Activation::Relu | Activation::Relu6 | Activation::LeakyRelu | Activation::Elu | Activation::Prelu
+                            Activation::Relu
+                                | Activation::Relu6
+                                | Activation::LeakyRelu
+                                | Activation::Elu
+                                | Activation::Prelu
                         );
-                        let patched = twice && matches!(act, Activation::Relu | Activation::Prelu | Activation::Elu | Activation::LeakyRelu);
+                        let patched = twice
+                            && matches!(
+                                act,
+                                Activation::Relu
+                                    | Activation::Prelu
+                                    | Activation::Elu
+                                    | Activation::LeakyRelu
+                            );
                         out * (u128::from(hooked && module) + u128::from(patched))
                     }
-                    Op::Pool { .. } | Op::Adaptive { .. } => input * (u128::from(module) + u128::from(twice)),
+                    Op::Pool { .. } | Op::Adaptive { .. } => {
+                        input * (u128::from(module) + u128::from(twice))
+                    }
                     _ => 0,
                 }
             }
@@ -104,12 +123,18 @@ impl Convention {
                 _ if !module => 0,
                 Op::Conv { .. } | Op::Linear { .. } => macs,
                 Op::BatchNorm { affine } => input * if *affine { 4 } else { 2 },
-                Op::Adaptive { pool: PoolKind::Avg, size } => {
+                Op::Adaptive {
+                    pool: PoolKind::Avg,
+                    size,
+                } => {
                     let [h, w] = [layer.inputs[0][1], layer.inputs[0][2]];
                     let area = (h as f64 / size[0] as f64) * (w as f64 / size[1] as f64);
                     ((area + 1.0) * out as f64) as u128
                 }
-                Op::Pool { pool: PoolKind::Avg, .. } => out,
+                Op::Pool {
+                    pool: PoolKind::Avg,
+                    ..
+                } => out,
                 _ => 0,
             },
         }

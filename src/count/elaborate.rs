@@ -113,20 +113,35 @@ fn counter_word(spec: &LayerSpec, keyword: &'static str) -> &'static str {
 }
 
 impl Walk<'_> {
-    fn items(&mut self, items: &[Item], scope: &mut Scope, mut shape: Shape, args: &Args) -> Result<Shape> {
+    fn items(
+        &mut self,
+        items: &[Item],
+        scope: &mut Scope,
+        mut shape: Shape,
+        args: &Args,
+    ) -> Result<Shape> {
         for item in items {
             shape = self.item(item, scope, shape, args)?;
         }
         Ok(shape)
     }
 
-    fn item(&mut self, item: &Item, scope: &mut Scope, mut shape: Shape, args: &Args) -> Result<Shape> {
+    fn item(
+        &mut self,
+        item: &Item,
+        scope: &mut Scope,
+        mut shape: Shape,
+        args: &Args,
+    ) -> Result<Shape> {
         let repeat = match &item.repeat {
             Some(e) => e.eval(args)?,
             None => 1,
         };
         if repeat == 0 {
-            return Err(Error::syntax(item.span.clone(), "repeat count must be at least 1"));
+            return Err(Error::syntax(
+                item.span.clone(),
+                "repeat count must be at least 1",
+            ));
         }
         for i in 0..repeat {
             let explicit = item.name.as_ref().map(|n| {
@@ -139,9 +154,17 @@ impl Walk<'_> {
             shape = match &item.what {
                 What::Layer(spec) => {
                     let op = evaluate(spec, args, &shape, item)?;
-                    let name = explicit.unwrap_or_else(|| scope.auto_name(counter_word(spec, op.name())));
+                    let name =
+                        explicit.unwrap_or_else(|| scope.auto_name(counter_word(spec, op.name())));
                     let path = scope.claim(name, &item.span)?;
-                    self.push(path, &scope.section, op, item.functional, vec![shape], &item.span)?
+                    self.push(
+                        path,
+                        &scope.section,
+                        op,
+                        item.functional,
+                        vec![shape],
+                        &item.span,
+                    )?
                 }
                 What::Call {
                     block,
@@ -168,7 +191,14 @@ impl Walk<'_> {
                                 def.args.len(),
                                 call_args.len()
                             ),
-                            format!("`{block} {}`", def.args.iter().map(|a| format!("<{a}>")).collect::<Vec<_>>().join(" ")),
+                            format!(
+                                "`{block} {}`",
+                                def.args
+                                    .iter()
+                                    .map(|a| format!("<{a}>"))
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            ),
                         ));
                     }
                     let mut inner = Args::new();
@@ -198,7 +228,13 @@ impl Walk<'_> {
         Ok(shape)
     }
 
-    fn block(&mut self, def: &Block, scope: &mut Scope, input: Shape, args: &Args) -> Result<Shape> {
+    fn block(
+        &mut self,
+        def: &Block,
+        scope: &mut Scope,
+        input: Shape,
+        args: &Args,
+    ) -> Result<Shape> {
         let Some(merge) = def.merge else {
             let shape = self.items(&def.body, scope, input, args)?;
             return self.items(&def.then, scope, shape, args);
@@ -220,7 +256,12 @@ impl Walk<'_> {
                     outputs.push(input.clone());
                 } else {
                     let mut shortcut_scope = scope.child("shortcut");
-                    outputs.push(self.items(&def.projection, &mut shortcut_scope, input.clone(), args)?);
+                    outputs.push(self.items(
+                        &def.projection,
+                        &mut shortcut_scope,
+                        input.clone(),
+                        args,
+                    )?);
                 }
             }
         }
@@ -229,7 +270,14 @@ impl Walk<'_> {
             Merge::Concat => "concat",
         };
         let path = scope.claim(word.to_string(), &def.span)?;
-        let shape = self.push(path, &scope.section, Op::Merge { merge }, false, outputs, &def.span)?;
+        let shape = self.push(
+            path,
+            &scope.section,
+            Op::Merge { merge },
+            false,
+            outputs,
+            &def.span,
+        )?;
         self.items(&def.then, scope, shape, args)
     }
 
@@ -245,7 +293,11 @@ impl Walk<'_> {
         let cost = op.apply(&inputs).map_err(|message| Error::Shape {
             message: format!(
                 "{message} (input {})",
-                inputs.iter().map(|s| shape_str(s)).collect::<Vec<_>>().join(", ")
+                inputs
+                    .iter()
+                    .map(|s| shape_str(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             layer: path.clone(),
             span: Some(span.clone()),
@@ -286,12 +338,21 @@ impl Walk<'_> {
 
 fn positive(expr: &Expr, args: &Args, what: &str) -> Result<u64> {
     match expr.eval(args)? {
-        0 => Err(Error::syntax(expr.span().clone(), format!("{what} must be positive"))),
+        0 => Err(Error::syntax(
+            expr.span().clone(),
+            format!("{what} must be positive"),
+        )),
         v => Ok(v),
     }
 }
 
-fn pair(p: &Option<Pair>, default: [u64; 2], args: &Args, what: &str, allow_zero: bool) -> Result<[u64; 2]> {
+fn pair(
+    p: &Option<Pair>,
+    default: [u64; 2],
+    args: &Args,
+    what: &str,
+    allow_zero: bool,
+) -> Result<[u64; 2]> {
     match p {
         None => Ok(default),
         Some((h, w)) if allow_zero => Ok([h.eval(args)?, w.eval(args)?]),

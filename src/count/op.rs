@@ -136,8 +136,9 @@ pub struct Cost {
 /// Product of all values, or an overflow message.
 pub fn product(values: &[u64]) -> Result<u64, String> {
     values.iter().try_fold(1u64, |acc, &v| {
-        acc.checked_mul(v)
-            .ok_or_else(|| format!("arithmetic overflow: the product of {values:?} exceeds 64 bits"))
+        acc.checked_mul(v).ok_or_else(|| {
+            format!("arithmetic overflow: the product of {values:?} exceeds 64 bits")
+        })
     })
 }
 
@@ -167,15 +168,32 @@ impl Op {
             Op::Linear { .. } => "linear",
             Op::BatchNorm { .. } => "bn",
             Op::Activation { act, .. } => act.keyword(),
-            Op::Pool { pool: PoolKind::Max, .. } => "maxpool",
-            Op::Pool { pool: PoolKind::Avg, .. } => "avgpool",
-            Op::Adaptive { pool: PoolKind::Avg, size: [1, 1] } => "gap",
-            Op::Adaptive { pool: PoolKind::Avg, .. } => "adaptiveavgpool",
-            Op::Adaptive { pool: PoolKind::Max, .. } => "adaptivemaxpool",
+            Op::Pool {
+                pool: PoolKind::Max,
+                ..
+            } => "maxpool",
+            Op::Pool {
+                pool: PoolKind::Avg,
+                ..
+            } => "avgpool",
+            Op::Adaptive {
+                pool: PoolKind::Avg,
+                size: [1, 1],
+            } => "gap",
+            Op::Adaptive {
+                pool: PoolKind::Avg,
+                ..
+            } => "adaptiveavgpool",
+            Op::Adaptive {
+                pool: PoolKind::Max,
+                ..
+            } => "adaptivemaxpool",
             Op::Flatten => "flatten",
             Op::Dropout => "dropout",
             Op::Merge { merge: Merge::Add } => "add",
-            Op::Merge { merge: Merge::Concat } => "concat",
+            Op::Merge {
+                merge: Merge::Concat,
+            } => "concat",
         }
     }
 
@@ -204,8 +222,24 @@ impl Op {
                         "groups={groups} must divide both input channels ({cin}) and output channels ({out})"
                     ));
                 }
-                let ho = window_out(h, kernel[0], stride[0], padding[0], dilation[0], false, "height")?;
-                let wo = window_out(w, kernel[1], stride[1], padding[1], dilation[1], false, "width")?;
+                let ho = window_out(
+                    h,
+                    kernel[0],
+                    stride[0],
+                    padding[0],
+                    dilation[0],
+                    false,
+                    "height",
+                )?;
+                let wo = window_out(
+                    w,
+                    kernel[1],
+                    stride[1],
+                    padding[1],
+                    dilation[1],
+                    false,
+                    "width",
+                )?;
                 let per_out = product(&[cin / groups, kernel[0], kernel[1]])?;
                 let out_elems = product(&[*out, ho, wo])?;
                 Ok(Cost {
@@ -274,8 +308,24 @@ impl Op {
                         ));
                     }
                 }
-                let ho = window_out(h, kernel[0], stride[0], padding[0], dilation[0], *ceil, "height")?;
-                let wo = window_out(w, kernel[1], stride[1], padding[1], dilation[1], *ceil, "width")?;
+                let ho = window_out(
+                    h,
+                    kernel[0],
+                    stride[0],
+                    padding[0],
+                    dilation[0],
+                    *ceil,
+                    "height",
+                )?;
+                let wo = window_out(
+                    w,
+                    kernel[1],
+                    stride[1],
+                    padding[1],
+                    dilation[1],
+                    *ceil,
+                    "width",
+                )?;
                 let out_elems = product(&[c, ho, wo])?;
                 Ok(Cost {
                     output: vec![c, ho, wo],
@@ -337,7 +387,9 @@ fn window_out(
     axis: &str,
 ) -> Result<u64, String> {
     if kernel == 0 || stride == 0 || dilation == 0 {
-        return Err(format!("kernel, stride and dilation must be positive (on the {axis})"));
+        return Err(format!(
+            "kernel, stride and dilation must be positive (on the {axis})"
+        ));
     }
     let overflow = || format!("arithmetic overflow computing the output {axis}");
     let effective = dilation
@@ -354,7 +406,11 @@ fn window_out(
         ));
     }
     let span = padded - effective;
-    let mut out = if ceil { span.div_ceil(stride) } else { span / stride } + 1;
+    let mut out = if ceil {
+        span.div_ceil(stride)
+    } else {
+        span / stride
+    } + 1;
     // PyTorch: the last window must start inside the input or its left padding.
     if ceil && (out - 1) * stride >= len + padding {
         out -= 1;
@@ -385,7 +441,10 @@ fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
     match merge {
         Merge::Add => {
             if inputs.iter().any(|s| s != first) {
-                return Err(format!("cannot add tensors of different shapes: {}", list()));
+                return Err(format!(
+                    "cannot add tensors of different shapes: {}",
+                    list()
+                ));
             }
             let elems = product(first)?;
             Ok(Cost {
@@ -395,7 +454,10 @@ fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
             })
         }
         Merge::Concat => {
-            if inputs.iter().any(|s| s.len() != first.len() || s[1..] != first[1..]) {
+            if inputs
+                .iter()
+                .any(|s| s.len() != first.len() || s[1..] != first[1..])
+            {
                 return Err(format!(
                     "cannot concatenate along channels: sizes other than the channels differ: {}",
                     list()
@@ -444,12 +506,16 @@ mod tests {
     #[test]
     fn conv_params_and_macs() {
         // ResNet stem: 7x7/2, 3->64, no bias, 224 -> 112.
-        let c = conv(64, 7, 2, 3, 1, false).apply(&[vec![3, 224, 224]]).unwrap();
+        let c = conv(64, 7, 2, 3, 1, false)
+            .apply(&[vec![3, 224, 224]])
+            .unwrap();
         assert_eq!(c.output, vec![64, 112, 112]);
         assert_eq!((c.weight, c.bias), (9408, 0));
         assert_eq!(c.macs, 118_013_952);
         // VGG conv1_2: 64->64 3x3 with bias at 224.
-        let c = conv(64, 3, 1, 1, 1, true).apply(&[vec![64, 224, 224]]).unwrap();
+        let c = conv(64, 3, 1, 1, 1, true)
+            .apply(&[vec![64, 224, 224]])
+            .unwrap();
         assert_eq!(c.weight + c.bias, 36928);
         assert_eq!(c.macs, 1_849_688_064);
         assert_eq!(c.bias_adds, 64 * 224 * 224);
@@ -457,13 +523,19 @@ mod tests {
 
     #[test]
     fn grouped_and_depthwise_conv() {
-        let c = conv(64, 3, 1, 1, 32, false).apply(&[vec![64, 8, 8]]).unwrap();
+        let c = conv(64, 3, 1, 1, 32, false)
+            .apply(&[vec![64, 8, 8]])
+            .unwrap();
         assert_eq!(c.weight, 64 * 2 * 9);
         assert_eq!(c.macs, 64 * 64 * 2 * 9);
-        let dw = conv(32, 3, 2, 1, 32, false).apply(&[vec![32, 112, 112]]).unwrap();
+        let dw = conv(32, 3, 2, 1, 32, false)
+            .apply(&[vec![32, 112, 112]])
+            .unwrap();
         assert_eq!(dw.output, vec![32, 56, 56]);
         assert_eq!(dw.weight, 32 * 9);
-        let err = conv(64, 3, 1, 1, 3, false).apply(&[vec![64, 8, 8]]).unwrap_err();
+        let err = conv(64, 3, 1, 1, 3, false)
+            .apply(&[vec![64, 8, 8]])
+            .unwrap_err();
         assert!(err.contains("groups=3"), "{err}");
     }
 
@@ -478,21 +550,50 @@ mod tests {
             groups: 1,
             bias: false,
         };
-        assert_eq!(op.apply(&[vec![4, 10, 10]]).unwrap().output, vec![8, 10, 10]);
-        let err = conv(8, 7, 1, 0, 1, false).apply(&[vec![4, 5, 5]]).unwrap_err();
+        assert_eq!(
+            op.apply(&[vec![4, 10, 10]]).unwrap().output,
+            vec![8, 10, 10]
+        );
+        let err = conv(8, 7, 1, 0, 1, false)
+            .apply(&[vec![4, 5, 5]])
+            .unwrap_err();
         assert!(err.contains("larger than the padded input"), "{err}");
     }
 
     #[test]
     fn pooling_floor_and_ceil_mode() {
-        assert_eq!(pool(3, 2, 1, false).apply(&[vec![64, 112, 112]]).unwrap().output, vec![64, 56, 56]);
+        assert_eq!(
+            pool(3, 2, 1, false)
+                .apply(&[vec![64, 112, 112]])
+                .unwrap()
+                .output,
+            vec![64, 56, 56]
+        );
         // GoogLeNet: 3x3/2 ceil on 112 -> 56; on 7 -> 3 floor, 4 ceil... check PyTorch rule.
-        assert_eq!(pool(3, 2, 0, true).apply(&[vec![1, 112, 112]]).unwrap().output, vec![1, 56, 56]);
-        assert_eq!(pool(2, 2, 0, false).apply(&[vec![1, 7, 7]]).unwrap().output, vec![1, 3, 3]);
-        assert_eq!(pool(2, 2, 0, true).apply(&[vec![1, 7, 7]]).unwrap().output, vec![1, 4, 4]);
+        assert_eq!(
+            pool(3, 2, 0, true)
+                .apply(&[vec![1, 112, 112]])
+                .unwrap()
+                .output,
+            vec![1, 56, 56]
+        );
+        assert_eq!(
+            pool(2, 2, 0, false).apply(&[vec![1, 7, 7]]).unwrap().output,
+            vec![1, 3, 3]
+        );
+        assert_eq!(
+            pool(2, 2, 0, true).apply(&[vec![1, 7, 7]]).unwrap().output,
+            vec![1, 4, 4]
+        );
         // The last window may not start in the right padding: 5, k2 s2 p1 ceil -> 3 (not 4).
-        assert_eq!(pool(2, 2, 1, true).apply(&[vec![1, 5, 5]]).unwrap().output, vec![1, 3, 3]);
-        assert!(pool(2, 2, 2, false).apply(&[vec![1, 8, 8]]).unwrap_err().contains("at most half"));
+        assert_eq!(
+            pool(2, 2, 1, true).apply(&[vec![1, 5, 5]]).unwrap().output,
+            vec![1, 3, 3]
+        );
+        assert!(pool(2, 2, 2, false)
+            .apply(&[vec![1, 8, 8]])
+            .unwrap_err()
+            .contains("at most half"));
     }
 
     #[test]
@@ -502,7 +603,10 @@ mod tests {
             size: [7, 7],
         };
         let c = op.apply(&[vec![512, 7, 7]]).unwrap();
-        assert_eq!((c.output.clone(), c.elementwise), (vec![512, 7, 7], 512 * 49));
+        assert_eq!(
+            (c.output.clone(), c.elementwise),
+            (vec![512, 7, 7], 512 * 49)
+        );
         // 10 -> 4 bins: [0,3) [2,5) [5,8) [7,10): lengths 3+3+3+3 = 12.
         assert_eq!(bins_total(10, 4), 12);
         assert_eq!(bins_total(5, 7), 7 + 2); // bins repeat when upsampling
@@ -510,17 +614,38 @@ mod tests {
 
     #[test]
     fn linear_bn_and_merges() {
-        let l = Op::Linear { out: 4096, bias: true }.apply(&[vec![25088]]).unwrap();
+        let l = Op::Linear {
+            out: 4096,
+            bias: true,
+        }
+        .apply(&[vec![25088]])
+        .unwrap();
         assert_eq!(l.weight + l.bias, 102_764_544);
         assert_eq!(l.macs, 102_760_448);
-        let bn = Op::BatchNorm { affine: true }.apply(&[vec![64, 2, 2]]).unwrap();
+        let bn = Op::BatchNorm { affine: true }
+            .apply(&[vec![64, 2, 2]])
+            .unwrap();
         assert_eq!((bn.weight, bn.bias, bn.buffers), (64, 64, 129));
         let add = Op::Merge { merge: Merge::Add };
-        assert!(add.apply(&[vec![64, 56, 56], vec![128, 28, 28]]).unwrap_err().contains("1x64x56x56, 1x128x28x28"));
-        let cat = Op::Merge { merge: Merge::Concat };
-        assert_eq!(cat.apply(&[vec![64, 7, 7], vec![32, 7, 7]]).unwrap().output, vec![96, 7, 7]);
+        assert!(add
+            .apply(&[vec![64, 56, 56], vec![128, 28, 28]])
+            .unwrap_err()
+            .contains("1x64x56x56, 1x128x28x28"));
+        let cat = Op::Merge {
+            merge: Merge::Concat,
+        };
+        assert_eq!(
+            cat.apply(&[vec![64, 7, 7], vec![32, 7, 7]]).unwrap().output,
+            vec![96, 7, 7]
+        );
         assert!(cat.apply(&[vec![64, 7, 7], vec![32, 8, 7]]).is_err());
-        assert!(Op::Flatten.apply(&[vec![u64::MAX, 2]]).unwrap_err().contains("overflow"));
-        assert!(pool(2, 2, 0, false).apply(&[vec![10]]).unwrap_err().contains("CxHxW"));
+        assert!(Op::Flatten
+            .apply(&[vec![u64::MAX, 2]])
+            .unwrap_err()
+            .contains("overflow"));
+        assert!(pool(2, 2, 0, false)
+            .apply(&[vec![10]])
+            .unwrap_err()
+            .contains("CxHxW"));
     }
 }

@@ -115,8 +115,16 @@ pub fn json(a: &Analysis, convention: Convention) -> String {
         convention_rule: convention.rule(),
         convention_total: a.convention_total(convention),
         flops_rule: FLOPS_RULE,
-        sections: a.sections.iter().map(|(n, t)| group(n, t, &a.total)).collect(),
-        kinds: a.kinds.iter().map(|(k, t)| group(k.as_str(), t, &a.total)).collect(),
+        sections: a
+            .sections
+            .iter()
+            .map(|(n, t)| group(n, t, &a.total))
+            .collect(),
+        kinds: a
+            .kinds
+            .iter()
+            .map(|(k, t)| group(k.as_str(), t, &a.total))
+            .collect(),
         layers: a
             .layers
             .iter()
@@ -186,7 +194,9 @@ pub fn csv(a: &Analysis, by: By) -> String {
             }
         }
         By::Section | By::Kind => {
-            out.push_str("name,layers,params,params_share,buffers,macs,macs_share,flops,flops_share\n");
+            out.push_str(
+                "name,layers,params,params_share,buffers,macs,macs_share,flops,flops_share\n",
+            );
             for (name, t) in groups(a, by) {
                 out.push_str(&format!(
                     "{},{},{},{},{},{},{},{},{}\n",
@@ -209,7 +219,11 @@ pub fn csv(a: &Analysis, by: By) -> String {
 fn groups(a: &Analysis, by: By) -> Vec<(String, Totals)> {
     match by {
         By::Section => a.sections.clone(),
-        By::Kind => a.kinds.iter().map(|(k, t)| (k.as_str().to_string(), *t)).collect(),
+        By::Kind => a
+            .kinds
+            .iter()
+            .map(|(k, t)| (k.as_str().to_string(), *t))
+            .collect(),
         By::Layer => Vec::new(),
     }
 }
@@ -219,7 +233,13 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
     let mut rows: Vec<[String; 5]> = Vec::new();
     let header = match by {
         By::Layer => ["Layer", "Kind", "Output shape", "Params", "MACs"],
-        By::Section => ["Section", "Layers", "Params (share)", "MACs (share)", "FLOPs"],
+        By::Section => [
+            "Section",
+            "Layers",
+            "Params (share)",
+            "MACs (share)",
+            "FLOPs",
+        ],
         By::Kind => ["Kind", "Layers", "Params (share)", "MACs (share)", "FLOPs"],
     };
     rows.push(header.map(String::from));
@@ -240,8 +260,16 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
                 rows.push([
                     name,
                     t.layers.to_string(),
-                    format!("{} ({})", thousands(t.params), percent(Totals::share(t.params, a.total.params), 1)),
-                    format!("{} ({})", thousands(t.macs), percent(Totals::share(t.macs, a.total.macs), 1)),
+                    format!(
+                        "{} ({})",
+                        thousands(t.params),
+                        percent(Totals::share(t.params, a.total.params), 1)
+                    ),
+                    format!(
+                        "{} ({})",
+                        thousands(t.macs),
+                        percent(Totals::share(t.macs, a.total.macs), 1)
+                    ),
                     thousands(t.flops),
                 ]);
             }
@@ -252,7 +280,12 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
         .collect();
     let line_width = widths.iter().sum::<usize>() + 2 * 4;
     let rule = "=".repeat(line_width);
-    let mut out = format!("{} ({}), input {}\n{rule}\n", a.name, a.id, shape_str(&a.input));
+    let mut out = format!(
+        "{} ({}), input {}\n{rule}\n",
+        a.name,
+        a.id,
+        shape_str(&a.input)
+    );
     for (i, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -279,7 +312,11 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
     out.push('\n');
     let t = &a.total;
     out.push_str(&format!("Total params:        {}\n", thousands(t.params)));
-    out.push_str(&format!("  weights / biases:  {} / {}\n", thousands(t.weight), thousands(t.bias)));
+    out.push_str(&format!(
+        "  weights / biases:  {} / {}\n",
+        thousands(t.weight),
+        thousands(t.bias)
+    ));
     out.push_str(&format!("Buffers (BN stats):  {}\n", thousands(t.buffers)));
     out.push_str(&format!("MACs:                {}\n", thousands(t.macs)));
     out.push_str(&format!("FLOPs:               {}\n", thousands(t.flops)));
@@ -295,17 +332,29 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
         thousands(t.activations),
         fixed(t.activations as f64 * 4.0 / 1e6, 2)
     ));
-    out.push_str(&format!("Weights:             {} MB fp32\n", fixed(t.params as f64 * 4.0 / 1e6, 2)));
+    out.push_str(&format!(
+        "Weights:             {} MB fp32\n",
+        fixed(t.params as f64 * 4.0 / 1e6, 2)
+    ));
     let shares: Vec<String> = a
         .kinds
         .iter()
         .filter(|(_, k)| k.params > 0)
-        .map(|(k, kt)| format!("{} {}", k.as_str(), percent(Totals::share(kt.params, t.params), 1)))
+        .map(|(k, kt)| {
+            format!(
+                "{} {}",
+                k.as_str(),
+                percent(Totals::share(kt.params, t.params), 1)
+            )
+        })
         .collect();
     out.push_str(&format!("Params by kind:      {}\n", shares.join(", ")));
     out.push_str(&rule);
     out.push('\n');
-    out.push_str(&format!("Convention: MACs = {}.\n", Convention::Torchvision.rule()));
+    out.push_str(&format!(
+        "Convention: MACs = {}.\n",
+        Convention::Torchvision.rule()
+    ));
     if convention != Convention::Torchvision {
         out.push_str(&format!("{}: {}.\n", convention.name(), convention.rule()));
     }

@@ -228,7 +228,10 @@ mod tests {
         let err = eval("$c*$d", &[("c", 1)]).unwrap_err();
         assert!(err.to_string().contains("unknown argument `$d`"), "{err}");
         assert_eq!(err.span().unwrap().line_col(), (1, 4));
-        assert!(eval("1-2", &[]).unwrap_err().to_string().contains("negative"));
+        assert!(eval("1-2", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
         assert!(eval("1/0", &[]).unwrap_err().to_string().contains("zero"));
         assert!(eval("99999999999*99999999999", &[]).is_err());
         assert!(eval("99999999999999999999999", &[]).is_err());

@@ -196,7 +196,8 @@ impl Activation {
 }
 
 /// Layer keywords, for messages.
-pub const LAYER_KEYWORDS: &str = "conv, linear, bn, relu, relu6, leakyrelu, elu, prelu, gelu, silu, \
+pub const LAYER_KEYWORDS: &str =
+    "conv, linear, bn, relu, relu6, leakyrelu, elu, prelu, gelu, silu, \
 sigmoid, tanh, hardswish, hardsigmoid, maxpool, avgpool, adaptiveavgpool, adaptivemaxpool, gap, \
 flatten, dropout";
 
@@ -227,7 +228,11 @@ pub fn parse_item(text: &str, span: &Span) -> Result<Item> {
     let mut name = None;
     if let Some(first) = tokens.peek() {
         if let Some(n) = first.text.strip_suffix(':') {
-            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
                 return Err(Error::syntax_hint(
                     first.span.clone(),
                     format!("invalid layer name `{n}`"),
@@ -284,7 +289,10 @@ pub fn parse_item(text: &str, span: &Span) -> Result<Item> {
 
     let what = parts.build(&keyword.span)?;
     if functional && matches!(what, What::Call { .. }) {
-        return Err(Error::syntax(span.clone(), "`fn` applies to layers, not to block calls"));
+        return Err(Error::syntax(
+            span.clone(),
+            "`fn` applies to layers, not to block calls",
+        ));
     }
     Ok(Item {
         name,
@@ -309,13 +317,22 @@ impl<'a> Parts<'a> {
             "conv" => {
                 let out = self.one_positional(keyword_span, "output channels")?;
                 let kernel = self.pair('k')?.ok_or_else(|| {
-                    Error::syntax_hint(keyword_span.clone(), "conv needs a kernel size", "add e.g. `k3`")
+                    Error::syntax_hint(
+                        keyword_span.clone(),
+                        "conv needs a kernel size",
+                        "add e.g. `k3`",
+                    )
                 })?;
                 let groups = match (self.option('g'), self.flag("dw")) {
                     (Some(_), true) => {
-                        return Err(Error::syntax(keyword_span.clone(), "give either `g<n>` or `dw`, not both"))
+                        return Err(Error::syntax(
+                            keyword_span.clone(),
+                            "give either `g<n>` or `dw`, not both",
+                        ))
                     }
-                    (Some(g), false) => Groups::Count(Expr::parse(&g.text[1..], &g.span.sub(1, g.text.len()))?),
+                    (Some(g), false) => {
+                        Groups::Count(Expr::parse(&g.text[1..], &g.span.sub(1, g.text.len()))?)
+                    }
                     (None, true) => Groups::Depthwise,
                     (None, false) => Groups::Count(Expr::num(1, keyword_span.clone())),
                 };
@@ -341,21 +358,37 @@ impl<'a> Parts<'a> {
                 affine: !self.flag("noaffine"),
             },
             "maxpool" | "avgpool" => {
-                let pool = if kw == "maxpool" { PoolKind::Max } else { PoolKind::Avg };
+                let pool = if kw == "maxpool" {
+                    PoolKind::Max
+                } else {
+                    PoolKind::Avg
+                };
                 let kernel = self.pair('k')?.ok_or_else(|| {
-                    Error::syntax_hint(keyword_span.clone(), format!("{kw} needs a window size"), "add e.g. `k2`")
+                    Error::syntax_hint(
+                        keyword_span.clone(),
+                        format!("{kw} needs a window size"),
+                        "add e.g. `k2`",
+                    )
                 })?;
                 LayerSpec::Pool {
                     pool,
                     stride: self.pair('s')?,
                     padding: self.pair('p')?,
-                    dilation: if pool == PoolKind::Max { self.pair('d')? } else { None },
+                    dilation: if pool == PoolKind::Max {
+                        self.pair('d')?
+                    } else {
+                        None
+                    },
                     ceil: self.flag("ceil"),
                     kernel,
                 }
             }
             "adaptiveavgpool" | "adaptivemaxpool" => {
-                let pool = if kw == "adaptivemaxpool" { PoolKind::Max } else { PoolKind::Avg };
+                let pool = if kw == "adaptivemaxpool" {
+                    PoolKind::Max
+                } else {
+                    PoolKind::Avg
+                };
                 let Some(token) = self.take_positional() else {
                     return Err(Error::syntax_hint(
                         keyword_span.clone(),
@@ -374,7 +407,12 @@ impl<'a> Parts<'a> {
                 if let Some(p) = self.take_positional() {
                     match p.text.parse::<f64>() {
                         Ok(v) if (0.0..=1.0).contains(&v) => {}
-                        _ => return Err(Error::syntax(p.span, "dropout probability must be a number in [0, 1]")),
+                        _ => {
+                            return Err(Error::syntax(
+                                p.span,
+                                "dropout probability must be a number in [0, 1]",
+                            ))
+                        }
                     }
                 }
                 LayerSpec::Dropout
@@ -399,7 +437,11 @@ impl<'a> Parts<'a> {
     }
 
     fn call(self, keyword_span: &Span) -> Result<What> {
-        if !self.keyword.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !self
+            .keyword
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(Error::syntax_hint(
                 keyword_span.clone(),
                 format!("unknown layer kind `{}`", self.keyword),
@@ -407,10 +449,16 @@ impl<'a> Parts<'a> {
             ));
         }
         if let Some((_, t)) = self.options.first() {
-            return Err(Error::syntax(t.span.clone(), "block calls take positional arguments only"));
+            return Err(Error::syntax(
+                t.span.clone(),
+                "block calls take positional arguments only",
+            ));
         }
         if let Some(t) = self.flags.first() {
-            return Err(Error::syntax(t.span.clone(), "block calls take positional arguments only"));
+            return Err(Error::syntax(
+                t.span.clone(),
+                "block calls take positional arguments only",
+            ));
         }
         let args = self
             .positional
@@ -451,7 +499,10 @@ impl<'a> Parts<'a> {
 
     fn pair(&mut self, letter: char) -> Result<Option<Pair>> {
         match self.option(letter) {
-            Some(t) => Ok(Some(parse_pair(&t.text[1..], &t.span.sub(1, t.text.len()))?)),
+            Some(t) => Ok(Some(parse_pair(
+                &t.text[1..],
+                &t.span.sub(1, t.text.len()),
+            )?)),
             None => Ok(None),
         }
     }
@@ -469,7 +520,10 @@ impl<'a> Parts<'a> {
     fn bias(&mut self, keyword_span: &Span) -> Result<bool> {
         let no = self.flag("nobias");
         if no && self.flag("bias") {
-            return Err(Error::syntax(keyword_span.clone(), "both `bias` and `nobias`"));
+            return Err(Error::syntax(
+                keyword_span.clone(),
+                "both `bias` and `nobias`",
+            ));
         }
         Ok(!no)
     }
@@ -478,7 +532,10 @@ impl<'a> Parts<'a> {
     fn finish(self) -> Result<()> {
         let kw = self.keyword;
         if let Some(t) = self.positional.first() {
-            return Err(Error::syntax(t.span.clone(), format!("unexpected value `{}` for {kw}", t.text)));
+            return Err(Error::syntax(
+                t.span.clone(),
+                format!("unexpected value `{}` for {kw}", t.text),
+            ));
         }
         if let Some((_, t)) = self.options.first() {
             return Err(Error::syntax(
@@ -487,7 +544,10 @@ impl<'a> Parts<'a> {
             ));
         }
         if let Some(t) = self.flags.first() {
-            return Err(Error::syntax(t.span.clone(), format!("{kw} does not take `{}`", t.text)));
+            return Err(Error::syntax(
+                t.span.clone(),
+                format!("{kw} does not take `{}`", t.text),
+            ));
         }
         Ok(())
     }
@@ -507,7 +567,8 @@ fn parse_pair(text: &str, span: &Span) -> Result<Pair> {
                         i += 1;
                     }
                 } else {
-                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+                    {
                         i += 1;
                     }
                     continue;
@@ -585,7 +646,9 @@ mod tests {
     #[test]
     fn block_calls_and_functional_layers() {
         let item = parse("basic 128 2 *4").unwrap();
-        assert!(matches!(item.what, What::Call { ref block, ref args, .. } if block == "basic" && args.len() == 2));
+        assert!(
+            matches!(item.what, What::Call { ref block, ref args, .. } if block == "basic" && args.len() == 2)
+        );
         assert!(parse("relu fn").unwrap().functional);
         assert!(parse("basic 1 fn").is_err());
     }

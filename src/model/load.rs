@@ -105,7 +105,10 @@ pub fn model_names(dir: &Path) -> Result<Vec<String>> {
 }
 
 fn unknown_model(name: &str, path: &Path, span: Option<Span>) -> Error {
-    let known = path.parent().and_then(|d| model_names(d).ok()).unwrap_or_default();
+    let known = path
+        .parent()
+        .and_then(|d| model_names(d).ok())
+        .unwrap_or_default();
     Error::UnknownModel {
         name: name.to_string(),
         path: path.to_path_buf(),
@@ -166,7 +169,10 @@ fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<ModelSpec> {
     };
 
     let (input, input_span) = match (&file.input, &base) {
-        (Some(input), _) => (parse_input(&source, input)?, source.span(input.span().start, input.span().end)),
+        (Some(input), _) => (
+            parse_input(&source, input)?,
+            source.span(input.span().start, input.span().end),
+        ),
         (None, Some(b)) => (b.input.clone(), b.input_span.clone()),
         (None, None) => {
             return Err(Error::syntax_hint(
@@ -182,16 +188,25 @@ fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<ModelSpec> {
         blocks.insert(block_name.clone(), build_block(&source, block_name, block)?);
     }
 
-    let mut sections = base.as_ref().map(|b| b.sections.clone()).unwrap_or_default();
+    let mut sections = base
+        .as_ref()
+        .map(|b| b.sections.clone())
+        .unwrap_or_default();
     let mut seen = Vec::new();
     for section in &file.sections {
         let section_name = section.name.get_ref();
         let span = source.span(section.name.span().start, section.name.span().end);
         if section_name.is_empty() || section_name.contains('/') {
-            return Err(Error::syntax(span, "section names must be non-empty and contain no `/`"));
+            return Err(Error::syntax(
+                span,
+                "section names must be non-empty and contain no `/`",
+            ));
         }
         if seen.contains(section_name) {
-            return Err(Error::syntax(span, format!("section `{section_name}` is defined twice")));
+            return Err(Error::syntax(
+                span,
+                format!("section `{section_name}` is defined twice"),
+            ));
         }
         seen.push(section_name.clone());
         let items = section
@@ -248,10 +263,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn parse_input(source: &Source, input: &toml::Spanned<Vec<toml::Spanned<i64>>>) -> Result<Vec<u64>> {
+fn parse_input(
+    source: &Source,
+    input: &toml::Spanned<Vec<toml::Spanned<i64>>>,
+) -> Result<Vec<u64>> {
     let span = source.span(input.span().start, input.span().end);
     if input.get_ref().is_empty() {
-        return Err(Error::syntax(span, "`input` needs at least one dimension, e.g. [3, 224, 224]"));
+        return Err(Error::syntax(
+            span,
+            "`input` needs at least one dimension, e.g. [3, 224, 224]",
+        ));
     }
     input
         .get_ref()
@@ -286,7 +307,9 @@ fn item(source: &Source, range: Range<usize>, value: &str) -> Result<Item> {
 }
 
 fn items(source: &Source, list: &[toml::Spanned<String>]) -> Result<Vec<Item>> {
-    list.iter().map(|s| item(source, s.span(), s.get_ref())).collect()
+    list.iter()
+        .map(|s| item(source, s.span(), s.get_ref()))
+        .collect()
 }
 
 fn build_block(source: &Source, name: &str, block: &toml::Spanned<BlockFile>) -> Result<Block> {

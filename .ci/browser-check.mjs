@@ -184,27 +184,57 @@ function overflowCheck(viewportWidth) {
   return { scrollWidth, innerWidth: window.innerWidth, culprits, hasViewportMeta };
 }
 
-function watch(page, sink, blocked) {
+// One tab per context, reused for every page (a new tab per page costs a
+// renderer start). Events are collected into `state.problems` of the page
+// being visited.
+async function openTab(ctx) {
+  const page = await ctx.newPage();
+  const state = { problems: [], blocked: new Set() };
+  // The site must not touch the network: record and block every http(s)/ws request.
+  await page.route(/^(https?|wss?):/i, (route) => {
+    const u = route.request().url();
+    state.blocked.add(u);
+    state.problems.push(`network request to ${u} (blocked: the site must be self-contained)`);
+    return route.abort('blockedbyclient');
+  });
   page.on('console', (msg) => {
     const type = msg.type();
     if (type === 'error' || type === 'warning') {
       const loc = msg.location();
       // A blocked remote request is already reported once.
-      if (loc && blocked.has(loc.url) && /^Failed to load resource/.test(msg.text())) return;
+      if (loc && state.blocked.has(loc.url) && /^Failed to load resource/.test(msg.text())) return;
       const where = loc && loc.url ? ` (${loc.url}${loc.lineNumber != null ? ':' + loc.lineNumber : ''})` : '';
-      sink.push(`console ${type}: ${msg.text()}${where}`);
+      state.problems.push(`console ${type}: ${msg.text()}${where}`);
     }
   });
-  page.on('pageerror', (err) => sink.push(`uncaught exception: ${err.message}`));
+  page.on('pageerror', (err) => state.problems.push(`uncaught exception: ${err.message}`));
   page.on('requestfailed', (req) => {
-    if (blocked.has(req.url())) return;
+    if (state.blocked.has(req.url())) return;
     const failure = req.failure();
-    sink.push(`request failed: ${req.url()} (${failure ? failure.errorText : 'unknown'})`);
+    state.problems.push(`request failed: ${req.url()} (${failure ? failure.errorText : 'unknown'})`);
   });
   page.on('response', (res) => {
-    if (res.status() >= 400) sink.push(`HTTP ${res.status()} for ${res.url()}`);
+    if (res.status() >= 400) state.problems.push(`HTTP ${res.status()} for ${res.url()}`);
   });
-  page.on('crash', () => sink.push('page crashed'));
+  page.on('crash', () => state.problems.push('page crashed'));
+  return { page, state };
+}
+
+async function visit(tab, file) {
+  const problems = [];
+  tab.state.problems = problems;
+  tab.state.blocked = new Set();
+  const t0 = Date.now();
+  try {
+    const res = await tab.page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    if (res && res.status() >= 400) problems.push(`HTTP ${res.status()} for the page itself`);
+    // Let fonts and late console messages settle.
+    await tab.page.evaluate(() => (document.fonts ? document.fonts.ready.then(() => undefined) : undefined));
+    await tab.page.waitForTimeout(20);
+  } catch (e) {
+    problems.push(`navigation failed: ${e.message.split('\n')[0]}`);
+  }
+  return { page: tab.page, problems, ms: Date.now() - t0 };
 }
 
 async function newContext(browser, opts) {
@@ -212,32 +242,6 @@ async function newContext(browser, opts) {
   ctx.setDefaultNavigationTimeout(NAV_TIMEOUT_MS);
   ctx.setDefaultTimeout(NAV_TIMEOUT_MS);
   return ctx;
-}
-
-async function visit(ctx, file) {
-  const problems = [];
-  const page = await ctx.newPage();
-  // The site must not touch the network: record and block every http(s)/ws request.
-  const blocked = new Set();
-  await page.route(/^(https?|wss?):/i, (route) => {
-    const u = route.request().url();
-    blocked.add(u);
-    problems.push(`network request to ${u} (blocked: the site must be self-contained)`);
-    return route.abort('blockedbyclient');
-  });
-  watch(page, problems, blocked);
-  const url = pathToFileURL(file).href;
-  const t0 = Date.now();
-  try {
-    const res = await page.goto(url, { waitUntil: 'load' });
-    if (res && res.status() >= 400) problems.push(`HTTP ${res.status()} for the page itself`);
-    // Let late console messages, lazy images and fonts settle.
-    await page.evaluate(() => document.fonts ? document.fonts.ready.then(() => undefined) : undefined);
-    await page.waitForTimeout(50);
-  } catch (e) {
-    problems.push(`navigation failed: ${e.message.split('\n')[0]}`);
-  }
-  return { page, problems, ms: Date.now() - t0 };
 }
 
 const rel = (f) => path.relative(siteDir, f).split(path.sep).join('/');
@@ -265,10 +269,12 @@ try {
   console.log(`browser-check: Chromium ${browser.version()}, ${files.length} page(s) under ${siteDir}`);
   const desktop = await newContext(browser, { viewport: DESKTOP, colorScheme: 'light' });
   const phone = await newContext(browser, { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light' });
+  const desktopTab = await openTab(desktop);
+  const phoneTab = await openTab(phone);
 
   for (const file of files) {
     const name = rel(file);
-    const d = await visit(desktop, file);
+    const d = await visit(desktopTab, file);
     let info = null;
     if (!d.problems.some((p) => p.startsWith('navigation failed'))) {
       try {
@@ -278,9 +284,8 @@ try {
         d.problems.push(`DOM checks failed: ${e.message.split('\n')[0]}`);
       }
     }
-    await d.page.close();
 
-    const p = await visit(phone, file);
+    const p = await visit(phoneTab, file);
     let overflow = null;
     try {
       overflow = await p.page.evaluate(overflowCheck, PHONE.width);
@@ -294,7 +299,6 @@ try {
     } catch (e) {
       p.problems.push(`overflow check failed: ${e.message.split('\n')[0]}`);
     }
-    await p.page.close();
 
     // Phone-context load problems repeat the desktop ones; keep only new ones.
     const problems = [...new Set([...d.problems, ...p.problems])];
@@ -327,7 +331,7 @@ try {
     ];
     for (const [fname, opts] of shots) {
       const ctx = await newContext(browser, opts);
-      const { page, problems } = await visit(ctx, index);
+      const { page, problems } = await visit(await openTab(ctx), index);
       const out = path.join(shotDir, fname);
       await page.screenshot({ path: out, fullPage: true });
       await ctx.close();

@@ -12,3 +12,5 @@ pub mod numfmt;
 pub mod source;
 
 pub use error::{Error, Result};
+pub mod chart;
+pub mod report;

@@ -44,6 +44,18 @@ enum Command {
         #[arg(long, default_value = "content/models")]
         models: PathBuf,
     },
+    /// Build the static site from content/ and templates/ into site/.
+    Build {
+        /// Pages, models/ and data/.
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// Template overrides (built-ins are used for missing files).
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
+        /// Output folder, replaced in one swap when the build succeeds.
+        #[arg(long, default_value = "site")]
+        out: PathBuf,
+    },
     /// List every model with its totals.
     Models {
         /// Folder of model files.
@@ -144,6 +156,28 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Models { models, format } => list_models(&models, format),
+        Command::Build {
+            content,
+            templates,
+            out,
+        } => {
+            let started = std::time::Instant::now();
+            let summary = netledger::report::build(&netledger::report::BuildOptions {
+                content,
+                templates,
+                out: out.clone(),
+            })?;
+            eprintln!(
+                "built {} pages and {} model pages into {} ({} files, {} KB) in {} ms",
+                summary.pages,
+                summary.models,
+                out.display(),
+                summary.files,
+                summary.bytes / 1024,
+                started.elapsed().as_millis()
+            );
+            Ok(())
+        }
     }
 }
 

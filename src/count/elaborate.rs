@@ -47,6 +47,16 @@ pub fn elaborate(spec: &ModelSpec, input: &[u64]) -> Result<Vec<Layer>> {
         layers: Vec::new(),
         depth: 0,
     };
+    if input.is_empty() || input.contains(&0) {
+        return Err(Error::Shape {
+            layer: spec.id.clone(),
+            message: format!(
+                "input shape {} needs at least one dimension and no zero size",
+                shape_str(input)
+            ),
+            span: None,
+        });
+    }
     let mut shape = input.to_vec();
     for section in &spec.sections {
         let mut scope = Scope::new(format!("{}/{}", spec.id, section.name), &section.name);

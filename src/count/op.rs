@@ -300,8 +300,11 @@ impl Op {
             } => {
                 let [c, h, w] = image(input, pool_name(*pool))?;
                 for (i, axis) in ["height", "width"].iter().enumerate() {
-                    let effective = dilation[i] * (kernel[i].max(1) - 1) + 1;
-                    if padding[i] * 2 > effective {
+                    let effective = dilation[i]
+                        .checked_mul(kernel[i].max(1) - 1)
+                        .and_then(|e| e.checked_add(1))
+                        .ok_or_else(|| format!("arithmetic overflow in the window {axis}"))?;
+                    if padding[i].checked_mul(2).is_none_or(|p| p > effective) {
                         return Err(format!(
                             "padding {} on the {axis} must be at most half the window ({effective})",
                             padding[i]
@@ -338,7 +341,7 @@ impl Op {
                 if size[0] == 0 || size[1] == 0 {
                     return Err("adaptive pooling needs an output size of at least 1x1".into());
                 }
-                let window = product(&[bins_total(h, size[0]), bins_total(w, size[1])])?;
+                let window = product(&[bins_total(h, size[0])?, bins_total(w, size[1])?])?;
                 Ok(Cost {
                     output: vec![c, size[0], size[1]],
                     elementwise: product(&[c, window])?,
@@ -412,21 +415,30 @@ fn window_out(
         span / stride
     } + 1;
     // PyTorch: the last window must start inside the input or its left padding.
-    if ceil && (out - 1) * stride >= len + padding {
+    if ceil
+        && (out - 1)
+            .checked_mul(stride)
+            .is_none_or(|s| s >= len + padding)
+    {
         out -= 1;
     }
     Ok(out)
 }
 
 /// Sum of the bin lengths of adaptive pooling from `len` to `bins` outputs.
-fn bins_total(len: u64, bins: u64) -> u64 {
-    (0..bins)
-        .map(|i| {
-            let start = (i * len) / bins;
-            let end = ((i + 1) * len).div_ceil(bins);
-            end - start
-        })
-        .sum()
+///
+/// Bin `i` spans `floor(i*len/bins) .. ceil((i+1)*len/bins)`; summed over all
+/// bins this is `len + bins - gcd(len, bins)` (a bin overlaps its neighbour
+/// exactly where `i*len/bins` is not a whole number), in O(log) time.
+/// `bins` is at least 1, so the gcd divides it and `bins - gcd` cannot wrap.
+fn bins_total(len: u64, bins: u64) -> Result<u64, String> {
+    let (mut a, mut b) = (len, bins);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    (bins - a)
+        .checked_add(len)
+        .ok_or_else(|| "arithmetic overflow in adaptive pooling bins".to_string())
 }
 
 fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
@@ -608,8 +620,10 @@ mod tests {
             (vec![512, 7, 7], 512 * 49)
         );
         // 10 -> 4 bins: [0,3) [2,5) [5,8) [7,10): lengths 3+3+3+3 = 12.
-        assert_eq!(bins_total(10, 4), 12);
-        assert_eq!(bins_total(5, 7), 7 + 2); // bins repeat when upsampling
+        assert_eq!(bins_total(10, 4), Ok(12));
+        // Upsampling 5 -> 7: [0,1) [0,2) [1,3) [2,3) [2,4) [3,5) [4,5): 1+2+2+1+2+2+1.
+        assert_eq!(bins_total(5, 7), Ok(11));
+        assert_eq!(bins_total(7, 7), Ok(7));
     }
 
     #[test]

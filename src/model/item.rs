@@ -448,16 +448,17 @@ impl<'a> Parts<'a> {
                 format!("layer kinds: {LAYER_KEYWORDS}; or the name of a block"),
             ));
         }
-        if let Some((_, t)) = self.options.first() {
-            return Err(Error::syntax(
-                t.span.clone(),
-                "block calls take positional arguments only",
-            ));
-        }
-        if let Some(t) = self.flags.first() {
-            return Err(Error::syntax(
-                t.span.clone(),
-                "block calls take positional arguments only",
+        // An option such as `k3` after an unknown word is most likely a
+        // misspelt layer kind (`convv 64 k3`), not a block call.
+        let option = self.options.first().map(|(_, t)| t).or(self.flags.first());
+        if let Some(t) = option {
+            return Err(Error::syntax_hint(
+                keyword_span.clone(),
+                format!("unknown layer kind `{}`", self.keyword),
+                format!(
+                    "`{}` is a layer option, and block calls take positional arguments only; layer kinds: {LAYER_KEYWORDS}",
+                    t.text
+                ),
             ));
         }
         let args = self

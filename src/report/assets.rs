@@ -1,0 +1,50 @@
+//! Files a build produces besides pages (charts, CSV/JSON downloads, CSS),
+//! collected in memory and written together at the end.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Output files by path relative to the site root, in sorted order.
+#[derive(Debug, Default)]
+pub struct Assets {
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl Assets {
+    /// Adds (or replaces) the file at `path`.
+    pub fn put(&self, path: impl Into<String>, bytes: impl Into<Vec<u8>>) {
+        self.lock().insert(path.into(), bytes.into());
+    }
+
+    /// Whether a file is already there.
+    pub fn contains(&self, path: &str) -> bool {
+        self.lock().contains_key(path)
+    }
+
+    /// Takes every file out, sorted by path.
+    pub fn take(&self) -> BTreeMap<String, Vec<u8>> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

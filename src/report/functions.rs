@@ -1,0 +1,380 @@
+//! The Tera functions and filters pages use to compute their content.
+//!
+//! Values: `params`, `macs`, `flops`, `buffers`, `share`, `ratio`,
+//! `convention`, `layers`, `name`, `shape`. Blocks of HTML: `table`,
+//! `compare`, `conventions`, `top_layers`, `chart`. Filters: `num`, `si`,
+//! `pct`, `fixed`. Every function rejects unknown arguments.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tera::{Kwargs, State, Tera, Value};
+
+use crate::chart::{self, ChartArgs};
+use crate::count::convention::Convention;
+use crate::count::output::By;
+use crate::count::{Analysis, Kind, Layer, Totals};
+use crate::numfmt::{fixed, percent, si, thousands};
+use crate::report::assets::escape;
+use crate::report::{tables, Workspace};
+
+type TeraResult<T> = Result<T, tera::Error>;
+
+fn fail(message: impl std::fmt::Display) -> tera::Error {
+    tera::Error::message(message.to_string())
+}
+
+fn args<'a, T: Deserialize<'a>>(kwargs: &'a Kwargs, function: &str) -> TeraResult<T> {
+    kwargs
+        .deserialize::<T>()
+        .map_err(|e| fail(format!("{function}(): {}", e.to_string().trim())))
+}
+
+/// Which part of a model a value is about.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Select {
+    model: String,
+    kind: Option<String>,
+    section: Option<String>,
+    layer: Option<String>,
+    input: Option<Vec<u64>>,
+    of: Option<String>,
+}
+
+fn parse_kind(k: &str) -> TeraResult<Kind> {
+    Kind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == k)
+        .ok_or_else(|| {
+            fail(format!(
+                "unknown kind `{k}` (kinds: conv, linear, norm, other)"
+            ))
+        })
+}
+
+fn find_layer<'a>(a: &'a Analysis, path: &str) -> TeraResult<&'a Layer> {
+    a.layer(path).ok_or_else(|| {
+        let near: Vec<&str> = a
+            .layers
+            .iter()
+            .map(|l| l.local_path())
+            .filter(|p| p.contains(path.rsplit('/').next().unwrap_or(path)))
+            .take(5)
+            .collect();
+        fail(format!(
+            "model `{}` has no layer `{path}`{}",
+            a.id,
+            if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (similar: {})", near.join(", "))
+            }
+        ))
+    })
+}
+
+/// Totals of the selected part.
+fn selected(ws: &Workspace, s: &Select) -> TeraResult<(Arc<Analysis>, Totals)> {
+    let a = ws
+        .ledger
+        .analysis(&s.model, s.input.as_deref())
+        .map_err(|e| fail(e.to_string()))?;
+    let parts = [s.kind.is_some(), s.section.is_some(), s.layer.is_some()];
+    if parts.iter().filter(|p| **p).count() > 1 {
+        return Err(fail("give at most one of `kind`, `section`, `layer`"));
+    }
+    let totals = if let Some(k) = &s.kind {
+        a.kind(parse_kind(k)?)
+    } else if let Some(sec) = &s.section {
+        a.section(sec).ok_or_else(|| {
+            let names: Vec<&str> = a.sections.iter().map(|(n, _)| n.as_str()).collect();
+            fail(format!(
+                "model `{}` has no section `{sec}` (sections: {})",
+                a.id,
+                names.join(", ")
+            ))
+        })?
+    } else if let Some(path) = &s.layer {
+        let l = find_layer(&a, path)?;
+        Totals {
+            params: l.params(),
+            weight: l.cost.weight,
+            bias: l.cost.bias,
+            buffers: l.cost.buffers,
+            macs: l.cost.macs,
+            flops: l.flops,
+            activations: l.activations(),
+            layers: 1,
+        }
+    } else {
+        a.total
+    };
+    Ok((a, totals))
+}
+
+fn metric(t: &Totals, of: Option<&str>) -> TeraResult<u64> {
+    match of.unwrap_or("params") {
+        "params" => Ok(t.params),
+        "macs" => Ok(t.macs),
+        "flops" => Ok(t.flops),
+        "buffers" => Ok(t.buffers),
+        "activations" => Ok(t.activations),
+        "layers" => Ok(t.layers),
+        other => Err(fail(format!(
+            "unknown quantity `{other}` (params, macs, flops, buffers, activations, layers)"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ratio {
+    a: String,
+    b: String,
+    of: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConventionArgs {
+    model: String,
+    tool: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelOnly {
+    model: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerArgs {
+    model: String,
+    layer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableArgs {
+    model: String,
+    by: Option<String>,
+    input: Option<Vec<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsArgs {
+    models: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopArgs {
+    model: String,
+    of: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Precision {
+    precision: Option<usize>,
+}
+
+/// The `<figure>` for a chart, registering its SVG and CSV with the build.
+pub fn chart_figure(ws: &Workspace, c: &ChartArgs) -> crate::Result<String> {
+    let chart = chart::render(&ws.ledger, c)?;
+    let svg_path = format!("charts/{}", chart.file);
+    let csv_path = format!("data/chart-{}", chart.file.replace(".svg", ".csv"));
+    ws.assets.put(svg_path.clone(), chart.svg);
+    ws.assets.put(csv_path.clone(), chart.csv);
+    Ok(format!(
+        "<figure class=\"chart\"><img src=\"{svg_path}\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"{csv_path}\" download>data (CSV)</a></figcaption></figure>",
+        escape(&chart.alt),
+        escape(&chart.title),
+    ))
+}
+
+fn by(name: Option<&str>) -> TeraResult<By> {
+    match name.unwrap_or("layer") {
+        "layer" => Ok(By::Layer),
+        "section" => Ok(By::Section),
+        "kind" => Ok(By::Kind),
+        other => Err(fail(format!(
+            "unknown `by` value `{other}` (layer, section, kind)"
+        ))),
+    }
+}
+
+/// Registers every function and filter on `tera`.
+pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
+    for quantity in [
+        "params",
+        "macs",
+        "flops",
+        "buffers",
+        "activations",
+        "layers",
+    ] {
+        let w = ws.clone();
+        tera.register_function(quantity, move |kw: Kwargs, _: &State| -> TeraResult<u64> {
+            let s: Select = args(&kw, quantity)?;
+            if s.of.is_some() {
+                return Err(fail(format!("{quantity}() takes no `of`")));
+            }
+            let (_, t) = selected(&w, &s)?;
+            metric(&t, Some(quantity))
+        });
+    }
+    let w = ws.clone();
+    tera.register_function("share", move |kw: Kwargs, _: &State| -> TeraResult<f64> {
+        let s: Select = args(&kw, "share")?;
+        let (a, t) = selected(&w, &s)?;
+        Ok(Totals::share(
+            metric(&t, s.of.as_deref())?,
+            metric(&a.total, s.of.as_deref())?,
+        ))
+    });
+    let w = ws.clone();
+    tera.register_function("ratio", move |kw: Kwargs, _: &State| -> TeraResult<f64> {
+        let r: Ratio = args(&kw, "ratio")?;
+        let get = |m: &str| -> TeraResult<u64> {
+            let a = w
+                .ledger
+                .analysis(m, None)
+                .map_err(|e| fail(e.to_string()))?;
+            metric(&a.total, r.of.as_deref())
+        };
+        let (x, y) = (get(&r.a)?, get(&r.b)?);
+        if y == 0 {
+            return Err(fail(format!(
+                "ratio(): `{}` has zero of that quantity",
+                r.b
+            )));
+        }
+        Ok(x as f64 / y as f64)
+    });
+    let w = ws.clone();
+    tera.register_function(
+        "convention",
+        move |kw: Kwargs, _: &State| -> TeraResult<u64> {
+            let c: ConventionArgs = args(&kw, "convention")?;
+            let conv = Convention::from_name(&c.tool).ok_or_else(|| {
+                let names: Vec<&str> = Convention::ALL.iter().map(|c| c.name()).collect();
+                fail(format!(
+                    "unknown tool `{}` (tools: {})",
+                    c.tool,
+                    names.join(", ")
+                ))
+            })?;
+            let a = w
+                .ledger
+                .analysis(&c.model, None)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(a.convention_total(conv))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function("name", move |kw: Kwargs, _: &State| -> TeraResult<String> {
+        let m: ModelOnly = args(&kw, "name")?;
+        Ok(w.ledger
+            .analysis(&m.model, None)
+            .map_err(|e| fail(e.to_string()))?
+            .name
+            .clone())
+    });
+    let w = ws.clone();
+    tera.register_function(
+        "shape",
+        move |kw: Kwargs, _: &State| -> TeraResult<String> {
+            let l: LayerArgs = args(&kw, "shape")?;
+            let a = w
+                .ledger
+                .analysis(&l.model, None)
+                .map_err(|e| fail(e.to_string()))?;
+            let layer = find_layer(&a, &l.layer)?;
+            Ok(crate::count::op::shape_str(&layer.cost.output))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function("table", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+        let t: TableArgs = args(&kw, "table")?;
+        let html = tables::model_table(
+            &w.ledger,
+            &w.assets,
+            &t.model,
+            by(t.by.as_deref())?,
+            t.input.as_deref(),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        Ok(Value::safe_string(&html))
+    });
+    let w = ws.clone();
+    tera.register_function(
+        "compare",
+        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+            let m: ModelsArgs = args(&kw, "compare")?;
+            let html = tables::compare_table(&w.ledger, &w.assets, &m.models)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(Value::safe_string(&html))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "conventions",
+        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+            let m: ModelsArgs = args(&kw, "conventions")?;
+            let html = tables::conventions_table(&w.ledger, &w.assets, &m.models)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(Value::safe_string(&html))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "top_layers",
+        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+            let t: TopArgs = args(&kw, "top_layers")?;
+            let of = t.of.as_deref().unwrap_or("params");
+            if !matches!(of, "params" | "macs") {
+                return Err(fail(format!(
+                    "top_layers(): unknown `of` value `{of}` (params, macs)"
+                )));
+            }
+            let html =
+                tables::top_layers_table(&w.ledger, &w.assets, &t.model, of, t.limit.unwrap_or(5))
+                    .map_err(|e| fail(e.to_string()))?;
+            Ok(Value::safe_string(&html))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function("chart", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+        let c: ChartArgs = args(&kw, "chart")?;
+        let html = chart_figure(&w, &c).map_err(|e| fail(e.to_string()))?;
+        Ok(Value::safe_string(&html))
+    });
+
+    tera.register_filter("num", |v: u64, _: Kwargs, _: &State| thousands(v));
+    tera.register_filter(
+        "si",
+        |v: u64, kw: Kwargs, _: &State| -> TeraResult<String> {
+            let p: Precision = args(&kw, "si")?;
+            Ok(si(v, p.precision.unwrap_or(1)))
+        },
+    );
+    tera.register_filter(
+        "pct",
+        |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
+            let p: Precision = args(&kw, "pct")?;
+            Ok(percent(v, p.precision.unwrap_or(1)))
+        },
+    );
+    tera.register_filter(
+        "fixed",
+        |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
+            let p: Precision = args(&kw, "fixed")?;
+            Ok(fixed(v, p.precision.unwrap_or(2)))
+        },
+    );
+}

@@ -1,0 +1,80 @@
+//! All models of a content folder, loaded once and counted on demand.
+//!
+//! Pages, tables and charts ask the ledger for an [`Analysis`] by model
+//! name and, optionally, input shape; each is computed once per build.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::count::{analyze, Analysis};
+use crate::error::{Error, Result};
+use crate::model::{self, ModelSpec};
+
+/// Loaded model specs and a cache of their analyses.
+#[derive(Debug)]
+pub struct Ledger {
+    dir: PathBuf,
+    specs: BTreeMap<String, ModelSpec>,
+    cache: Mutex<BTreeMap<(String, Vec<u64>), Arc<Analysis>>>,
+}
+
+impl Ledger {
+    /// Loads and counts every `*.toml` in `dir`; any error stops the build.
+    pub fn load(dir: &Path) -> Result<Ledger> {
+        let mut specs = BTreeMap::new();
+        let names = if dir.is_dir() {
+            model::model_names(dir)?
+        } else {
+            Vec::new()
+        };
+        for name in names {
+            let spec = model::load(&name, dir)?;
+            specs.insert(name, spec);
+        }
+        let ledger = Ledger {
+            dir: dir.to_path_buf(),
+            specs,
+            cache: Mutex::new(BTreeMap::new()),
+        };
+        for name in ledger.names() {
+            ledger.analysis(&name, None)?;
+        }
+        Ok(ledger)
+    }
+
+    /// Model names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.specs.keys().cloned().collect()
+    }
+
+    /// The spec of a model.
+    pub fn spec(&self, name: &str) -> Result<&ModelSpec> {
+        self.specs.get(name).ok_or_else(|| Error::UnknownModel {
+            name: name.to_string(),
+            path: self.dir.join(format!("{name}.toml")),
+            span: None,
+            known: self.names(),
+        })
+    }
+
+    /// The analysis of `name` at its own input or at `input`.
+    pub fn analysis(&self, name: &str, input: Option<&[u64]>) -> Result<Arc<Analysis>> {
+        let spec = self.spec(name)?;
+        let shape = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);
+        let key = (name.to_string(), shape);
+        if let Some(a) = self.lock().get(&key) {
+            return Ok(a.clone());
+        }
+        let analysis = Arc::new(analyze(spec, Some(&key.1))?);
+        self.lock().insert(key, analysis.clone());
+        Ok(analysis)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, Vec<u64>), Arc<Analysis>>> {
+        // A poisoned cache only means another thread panicked mid-insert; the map is still valid.
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

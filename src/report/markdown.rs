@@ -1,0 +1,220 @@
+//! Markdown to HTML: CommonMark with tables, footnotes, strikethrough,
+//! heading anchors, a table of contents, and math rendered to MathML at
+//! build time (no script, no CDN).
+
+use std::collections::BTreeSet;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// One entry of a page's table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TocEntry {
+    /// 2 or 3.
+    pub level: u8,
+    /// The heading's anchor.
+    pub id: String,
+    /// The heading's text.
+    pub title: String,
+}
+
+/// A rendered Markdown body.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The HTML fragment.
+    pub html: String,
+    /// Headings of level 2 and 3, in order.
+    pub toc: Vec<TocEntry>,
+}
+
+/// A LaTeX fragment that could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MathError {
+    /// The LaTeX source.
+    pub latex: String,
+    /// The parser's message.
+    pub message: String,
+}
+
+/// `"Where VGG's parameters live"` -> `where-vggs-parameters-live`.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if (c.is_whitespace() || c == '-' || c == '_' || c == '/') && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-').to_string();
+    if slug.is_empty() {
+        "section".into()
+    } else {
+        slug
+    }
+}
+
+fn math(latex: &str, display: bool) -> Result<String, MathError> {
+    let storage = pulldown_latex::Storage::new();
+    let events: Vec<_> = pulldown_latex::Parser::new(latex, &storage).collect();
+    if let Some(Err(e)) = events.iter().find(|e| e.is_err()) {
+        return Err(MathError {
+            latex: latex.to_string(),
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid LaTeX")
+                .to_string(),
+        });
+    }
+    let config = pulldown_latex::RenderConfig {
+        display_mode: if display {
+            pulldown_latex::config::DisplayMode::Block
+        } else {
+            pulldown_latex::config::DisplayMode::Inline
+        },
+        annotation: Some(latex),
+        ..Default::default()
+    };
+    let mut out = String::new();
+    pulldown_latex::push_mathml(&mut out, events.into_iter(), config).map_err(|e| MathError {
+        latex: latex.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+/// Rewrites `other.md#x` links to `other.html#x`; leaves external links alone.
+fn rewrite_link(url: &str) -> Option<String> {
+    if url.contains("://") || url.starts_with('#') || url.starts_with("mailto:") {
+        return None;
+    }
+    let (path, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(p, f)| (p, Some(f)));
+    let stem = path.strip_suffix(".md")?;
+    Some(match fragment {
+        Some(f) => format!("{stem}.html#{f}"),
+        None => format!("{stem}.html"),
+    })
+}
+
+/// Renders `markdown`; headings `#` are demoted to `##` (the page title is the only `<h1>`).
+pub fn render(markdown: &str) -> Result<Rendered, MathError> {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_MATH
+        | Options::ENABLE_SMART_PUNCTUATION;
+    let mut events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+
+    // Anchors and table of contents.
+    let mut used = BTreeSet::new();
+    let mut toc = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { level, id, .. }) = &events[i] {
+            let level = if *level == HeadingLevel::H1 {
+                HeadingLevel::H2
+            } else {
+                *level
+            };
+            let explicit = id.as_ref().map(|s| s.to_string());
+            let mut title = String::new();
+            let mut j = i + 1;
+            while j < events.len() && !matches!(events[j], Event::End(TagEnd::Heading(_))) {
+                match &events[j] {
+                    Event::Text(t) | Event::Code(t) | Event::InlineMath(t) => title.push_str(t),
+                    _ => {}
+                }
+                j += 1;
+            }
+            let base = explicit.unwrap_or_else(|| slugify(&title));
+            let mut anchor = base.clone();
+            let mut n = 1;
+            while !used.insert(anchor.clone()) {
+                anchor = format!("{base}-{n}");
+                n += 1;
+            }
+            if matches!(level, HeadingLevel::H2 | HeadingLevel::H3) {
+                toc.push(TocEntry {
+                    level: if level == HeadingLevel::H2 { 2 } else { 3 },
+                    id: anchor.clone(),
+                    title: title.trim().to_string(),
+                });
+            }
+            if let Event::Start(Tag::Heading { level: l, id, .. }) = &mut events[i] {
+                *l = level;
+                *id = Some(CowStr::from(anchor));
+            }
+            if let Some(Event::End(TagEnd::Heading(l))) = events.get_mut(j) {
+                *l = level;
+            }
+            i = j;
+        }
+        i += 1;
+    }
+
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        out.push(match event {
+            Event::InlineMath(latex) => Event::InlineHtml(math(&latex, false)?.into()),
+            Event::DisplayMath(latex) => Event::Html(math(&latex, true)?.into()),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest_url = rewrite_link(&dest_url).map_or(dest_url, CowStr::from);
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            }
+            other => other,
+        });
+    }
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    Ok(Rendered { html, toc })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_toc_and_demotion() {
+        let r = render("# Top\n## Where VGG's parameters live\n### A\n## A\n").unwrap();
+        assert!(r.html.contains("<h2 id=\"top\">Top</h2>"), "{}", r.html);
+        assert!(
+            r.html.contains("<h2 id=\"where-vggs-parameters-live\">"),
+            "{}",
+            r.html
+        );
+        let ids: Vec<_> = r.toc.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["top", "where-vggs-parameters-live", "a", "a-1"]);
+    }
+
+    #[test]
+    fn math_becomes_mathml_and_bad_latex_is_an_error() {
+        let r = render("Weights: $k^2 C_{in} C_{out}$\n\n$$\\frac{a}{b}$$\n").unwrap();
+        assert!(r.html.contains("<math"), "{}", r.html);
+        assert!(r.html.contains("display=\"block\""), "{}", r.html);
+        assert!(render("$\\frac{a}$").is_err());
+    }
+
+    #[test]
+    fn tables_footnotes_and_md_links() {
+        let r =
+            render("| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [x](other.md#y)[^1].\n\n[^1]: note\n")
+                .unwrap();
+        assert!(r.html.contains("<table>"));
+        assert!(r.html.contains("href=\"other.html#y\""));
+        assert!(r.html.contains("footnote"));
+    }
+}

@@ -1,0 +1,383 @@
+//! The literate site builder: content/ + templates/ -> site/.
+//!
+//! Pages are rendered through Tera first (computed values, tables, charts),
+//! then Markdown, then a layout. Model pages are generated from
+//! `model.html` for every model file. Everything is assembled in memory and
+//! written by [`site::write`] in one swap. This module knows nothing of TOML
+//! syntax (that is `model`) and draws no charts itself (that is `chart`).
+
+pub mod assets;
+pub mod functions;
+pub mod ledger;
+pub mod markdown;
+pub mod page;
+pub mod site;
+pub mod tables;
+pub mod templates;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::chart::ChartArgs;
+use crate::count::output::By;
+use crate::error::{Error, Result};
+use crate::numfmt::{si, thousands};
+use assets::Assets;
+use ledger::Ledger;
+use page::Page;
+
+/// What a build reads and where it writes.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Pages, `models/` and `data/`.
+    pub content: PathBuf,
+    /// Template overrides.
+    pub templates: PathBuf,
+    /// The site folder to (re)place.
+    pub out: PathBuf,
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Pages written from Markdown.
+    pub pages: usize,
+    /// Generated model pages.
+    pub models: usize,
+    /// Files in the site.
+    pub files: usize,
+    /// Total bytes.
+    pub bytes: usize,
+}
+
+/// Shared state of one build, reachable from Tera functions.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Every model, counted.
+    pub ledger: Ledger,
+    /// Files produced on the way (charts, downloads).
+    pub assets: Assets,
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    href: String,
+    title: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct ModelItem {
+    id: String,
+    name: String,
+    href: String,
+    params: String,
+    params_si: String,
+    macs_si: String,
+    variant: bool,
+}
+
+#[derive(Serialize, Clone)]
+struct Link {
+    href: String,
+    title: String,
+}
+
+/// Builds the site and swaps it into `opts.out`.
+pub fn build(opts: &BuildOptions) -> Result<Summary> {
+    let (files, mut summary) = render(opts)?;
+    summary.files = files.len();
+    summary.bytes = files.values().map(Vec::len).sum();
+    site::write(&opts.out, &files)?;
+    Ok(summary)
+}
+
+fn read_pages(content: &Path) -> Result<Vec<Page>> {
+    let mut pages = Vec::new();
+    if !content.is_dir() {
+        return Err(Error::io(
+            "read folder",
+            content,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+        ));
+    }
+    for entry in walkdir::WalkDir::new(content).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::io("read folder", content, e.into()))?;
+        let path = entry.path();
+        if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "md") {
+            pages.push(Page::read(path)?);
+        }
+    }
+    pages.sort_by(|a, b| {
+        (a.slug != "index", a.front.weight, a.source.path()).cmp(&(
+            b.slug != "index",
+            b.front.weight,
+            b.source.path(),
+        ))
+    });
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for page in &pages {
+        if let Some(first) = seen.insert(&page.slug, page.source.path()) {
+            return Err(Error::Render {
+                message: format!(
+                    "two pages would both be written as {}.html: {} and {}",
+                    page.slug,
+                    first.display(),
+                    page.source.path().display()
+                ),
+                span: None,
+                location: None,
+            });
+        }
+    }
+    Ok(pages)
+}
+
+/// Renders every output file in memory: relative path -> bytes.
+pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary)> {
+    let ledger = Ledger::load(&opts.content.join("models"))?;
+    let pages = read_pages(&opts.content)?;
+    let ws = Arc::new(Workspace {
+        ledger,
+        assets: Assets::default(),
+    });
+    let template_files = templates::collect(&opts.templates)?;
+    let mut tera = Tera::new();
+    functions::register(&mut tera, ws.clone());
+    templates::load(&mut tera, &template_files)?;
+
+    let index = pages.iter().find(|p| p.slug == "index");
+    let site_title =
+        index.map_or_else(|| "netledger report".to_string(), |p| p.front.title.clone());
+    let models: Vec<ModelItem> = ws
+        .ledger
+        .names()
+        .iter()
+        .map(|id| {
+            let a = ws.ledger.analysis(id, None)?;
+            Ok(ModelItem {
+                id: id.clone(),
+                name: a.name.clone(),
+                href: format!("model-{id}.html"),
+                params: thousands(a.total.params),
+                params_si: si(a.total.params, 1),
+                macs_si: si(a.total.macs, 2),
+                variant: a.extends.is_some(),
+            })
+        })
+        .collect::<Result<_>>()?;
+
+    let chapters: Vec<&Page> = pages.iter().filter(|p| p.slug != "index").collect();
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for page in &pages {
+        let name = format!("page:{}", page.source.path().display());
+        tera.add_raw_template(&name, page.body()).map_err(|e| {
+            templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
+        })?;
+        let mut ctx = Context::new();
+        ctx.insert("site_title", &site_title);
+        ctx.insert("models", &models);
+        let markdown = tera.render(&name, &ctx).map_err(|e| {
+            templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
+        })?;
+        let rendered = markdown::render(&markdown).map_err(|m| {
+            let at = page
+                .body()
+                .find(&m.latex)
+                .map_or(page.body_start, |i| page.body_start + i);
+            Error::Render {
+                message: format!("invalid LaTeX `{}`: {}", m.latex, m.message),
+                span: Some(page.source.span(at, at + m.latex.len())),
+                location: None,
+            }
+        })?;
+        let position = chapters.iter().position(|p| p.slug == page.slug);
+        let link = |p: &&Page| Link {
+            href: format!("{}.html", p.slug),
+            title: p.front.title.clone(),
+        };
+        let mut ctx = base_context(&site_title, &chapters, Some(&page.slug), &models);
+        ctx.insert("title", &page.front.title);
+        ctx.insert("description", &page.front.description);
+        ctx.insert("content", &rendered.html);
+        ctx.insert(
+            "toc",
+            &if page.front.toc {
+                rendered.toc
+            } else {
+                Vec::new()
+            },
+        );
+        ctx.insert(
+            "prev",
+            &position
+                .and_then(|i| i.checked_sub(1))
+                .and_then(|i| chapters.get(i))
+                .map(link),
+        );
+        let next = match position {
+            Some(i) => chapters.get(i + 1).map(link),
+            None => chapters.first().map(link),
+        };
+        ctx.insert("next", &next);
+        ctx.insert("chapters", &chapters.iter().map(link).collect::<Vec<_>>());
+        let layout = if page.slug == "index" {
+            "index.html"
+        } else {
+            "page.html"
+        };
+        let html = render_layout(&tera, layout, &ctx, &template_files)?;
+        files.insert(format!("{}.html", page.slug), html.into_bytes());
+    }
+    if index.is_none() {
+        let mut ctx = base_context(&site_title, &chapters, Some("index"), &models);
+        ctx.insert("title", &site_title);
+        ctx.insert("description", "");
+        ctx.insert("content", "");
+        ctx.insert("toc", &Vec::<markdown::TocEntry>::new());
+        ctx.insert("prev", &None::<Link>);
+        ctx.insert("next", &None::<Link>);
+        ctx.insert(
+            "chapters",
+            &chapters
+                .iter()
+                .map(|p| Link {
+                    href: format!("{}.html", p.slug),
+                    title: p.front.title.clone(),
+                })
+                .collect::<Vec<_>>(),
+        );
+        files.insert(
+            "index.html".into(),
+            render_layout(&tera, "index.html", &ctx, &template_files)?.into_bytes(),
+        );
+    }
+
+    for item in &models {
+        let html = model_page(
+            &ws,
+            &tera,
+            &template_files,
+            &site_title,
+            &chapters,
+            &models,
+            &item.id,
+        )?;
+        files.insert(format!("model-{}.html", item.id), html.into_bytes());
+    }
+    for (name, source) in &template_files {
+        if !name.ends_with(".html") {
+            files.insert(name.clone(), source.text().as_bytes().to_vec());
+        }
+    }
+    files.extend(ws.assets.take());
+    let summary = Summary {
+        pages: pages.len(),
+        models: models.len(),
+        files: 0,
+        bytes: 0,
+    };
+    Ok((files, summary))
+}
+
+fn base_context(
+    site_title: &str,
+    chapters: &[&Page],
+    current: Option<&str>,
+    models: &[ModelItem],
+) -> Context {
+    let mut ctx = Context::new();
+    ctx.insert("site_title", site_title);
+    let nav: Vec<NavItem> = chapters
+        .iter()
+        .map(|p| NavItem {
+            href: format!("{}.html", p.slug),
+            title: p.front.title.clone(),
+            current: Some(p.slug.as_str()) == current,
+        })
+        .collect();
+    ctx.insert("nav", &nav);
+    ctx.insert("models", models);
+    ctx
+}
+
+fn render_layout(
+    tera: &Tera,
+    layout: &str,
+    ctx: &Context,
+    files: &[(String, crate::source::Source)],
+) -> Result<String> {
+    tera.render(layout, ctx).map_err(|e| {
+        let src = files.iter().find(|(n, _)| n == layout).map(|(_, s)| s);
+        templates::tera_error(&e, src, 0, &format!("rendering layout {layout}"))
+    })
+}
+
+fn model_page(
+    ws: &Workspace,
+    tera: &Tera,
+    files: &[(String, crate::source::Source)],
+    site_title: &str,
+    chapters: &[&Page],
+    models: &[ModelItem],
+    id: &str,
+) -> Result<String> {
+    let a = ws.ledger.analysis(id, None)?;
+    let spec = ws.ledger.spec(id)?;
+    let mut ctx = base_context(site_title, chapters, None, models);
+    ctx.insert("title", &a.name);
+    ctx.insert("description", &a.description);
+    ctx.insert("toc", &Vec::<markdown::TocEntry>::new());
+    let t = &a.total;
+    ctx.insert(
+        "model",
+        &serde_json::json!({
+            "id": a.id,
+            "name": a.name,
+            "description": a.description,
+            "extends": a.extends,
+            "input": a.input.iter().map(u64::to_string).collect::<Vec<_>>().join("x"),
+            "params": thousands(t.params),
+            "params_si": si(t.params, 1),
+            "weights": thousands(t.weight),
+            "biases": thousands(t.bias),
+            "buffers": thousands(t.buffers),
+            "macs": thousands(t.macs),
+            "macs_si": si(t.macs, 2),
+            "flops": thousands(t.flops),
+            "layers": a.layers.len(),
+            "weight_mb": crate::numfmt::fixed(t.params as f64 * 4.0 / 1e6, 1),
+            "activation_mb": crate::numfmt::fixed(t.activations as f64 * 4.0 / 1e6, 1),
+            "source_file": format!("models/{id}.toml"),
+            "source": spec.source.text(),
+        }),
+    );
+    let table = |by| tables::model_table(&ws.ledger, &ws.assets, id, by, None);
+    ctx.insert("table_sections", &table(By::Section)?);
+    ctx.insert("table_kinds", &table(By::Kind)?);
+    ctx.insert("table_layers", &table(By::Layer)?);
+    let chart = |kind: &str, metric: &str| {
+        functions::chart_figure(
+            ws,
+            &ChartArgs {
+                kind: kind.into(),
+                models: Some(vec![id.to_string()]),
+                metric: Some(metric.into()),
+                sizes: None,
+                title: None,
+            },
+        )
+    };
+    ctx.insert("chart_layers_params", &chart("layers", "params")?);
+    ctx.insert("chart_layers_macs", &chart("layers", "macs")?);
+    ctx.insert("chart_cumulative", &chart("cumulative", "params")?);
+    ws.assets.put(
+        format!("models/{id}.toml"),
+        spec.source.text().as_bytes().to_vec(),
+    );
+    render_layout(tera, "model.html", &ctx, files)
+}

@@ -1,0 +1,453 @@
+//! HTML tables computed from the ledger, each with CSV and JSON downloads.
+//!
+//! Output is one line of HTML with no blank lines, so that it stays a
+//! single raw-HTML block when placed on its own line in Markdown.
+
+use crate::count::convention::Convention;
+use crate::count::output::{self, By};
+use crate::count::{Analysis, Kind, Totals};
+use crate::error::Result;
+use crate::numfmt::{percent, si, thousands};
+use crate::report::assets::{escape, Assets};
+use crate::report::ledger::Ledger;
+
+/// A table: header cells, rows of cells (already HTML-escaped), numeric columns.
+struct Grid {
+    caption: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    numeric: Vec<bool>,
+    foot: Option<Vec<String>>,
+}
+
+impl Grid {
+    fn html(&self, downloads: &[(String, &str)]) -> String {
+        let mut h = String::from("<div class=\"table-wrap\"><table>");
+        h.push_str(&format!("<caption>{}", escape(&self.caption)));
+        if !downloads.is_empty() {
+            h.push_str(" <span class=\"downloads\">");
+            for (href, label) in downloads {
+                h.push_str(&format!(
+                    "<a href=\"{}\" download>{label}</a> ",
+                    escape(href)
+                ));
+            }
+            h.truncate(h.trim_end().len());
+            h.push_str("</span>");
+        }
+        h.push_str("</caption><thead><tr>");
+        for (i, cell) in self.header.iter().enumerate() {
+            let class = if self.numeric[i] {
+                " class=\"num\""
+            } else {
+                ""
+            };
+            h.push_str(&format!("<th scope=\"col\"{class}>{}</th>", escape(cell)));
+        }
+        h.push_str("</tr></thead><tbody>");
+        for row in &self.rows {
+            h.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                if i == 0 {
+                    h.push_str(&format!("<th scope=\"row\">{cell}</th>"));
+                } else {
+                    let class = if self.numeric[i] {
+                        " class=\"num\""
+                    } else {
+                        ""
+                    };
+                    h.push_str(&format!("<td{class}>{cell}</td>"));
+                }
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</tbody>");
+        if let Some(foot) = &self.foot {
+            h.push_str("<tfoot><tr>");
+            for (i, cell) in foot.iter().enumerate() {
+                let tag = if i == 0 { "th scope=\"row\"" } else { "td" };
+                let class = if self.numeric[i] {
+                    " class=\"num\""
+                } else {
+                    ""
+                };
+                let close = if i == 0 { "th" } else { "td" };
+                h.push_str(&format!("<{tag}{class}>{cell}</{close}>"));
+            }
+            h.push_str("</tr></tfoot>");
+        }
+        h.push_str("</table></div>");
+        h
+    }
+
+    fn csv(&self) -> String {
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        let mut out = self
+            .header
+            .iter()
+            .map(|c| field(c))
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn share_cell(part: u64, whole: u64) -> String {
+    percent(Totals::share(part, whole), 1)
+}
+
+/// The per-layer, per-section or per-kind table of one model.
+pub fn model_table(
+    ledger: &Ledger,
+    assets: &Assets,
+    model: &str,
+    by: By,
+    input: Option<&[u64]>,
+) -> Result<String> {
+    let a = ledger.analysis(model, input)?;
+    let by_name = match by {
+        By::Layer => "layer",
+        By::Section => "section",
+        By::Kind => "kind",
+    };
+    let stem = match input {
+        Some(shape) => format!(
+            "data/{model}-{}-by-{by_name}",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("x")
+        ),
+        None => format!("data/{model}-by-{by_name}"),
+    };
+    let t = &a.total;
+    let grid = match by {
+        By::Layer => Grid {
+            caption: format!("{}: every layer at input {}", a.name, shape_text(&a.input)),
+            header: [
+                "Layer",
+                "Kind",
+                "Output",
+                "Params",
+                "Share",
+                "MACs",
+                "MACs per param",
+            ]
+            .map(String::from)
+            .to_vec(),
+            numeric: vec![false, false, false, true, true, true, true],
+            rows: a
+                .layers
+                .iter()
+                .map(|l| {
+                    vec![
+                        format!("<code>{}</code>", escape(l.local_path())),
+                        l.op.name().to_string(),
+                        crate::count::op::shape_str(&l.cost.output),
+                        thousands(l.params()),
+                        share_cell(l.params(), t.params),
+                        thousands(l.cost.macs),
+                        if l.params() > 0 && l.cost.macs > 0 {
+                            thousands(l.cost.macs / l.params())
+                        } else {
+                            String::new()
+                        },
+                    ]
+                })
+                .collect(),
+            foot: Some(vec![
+                "Total".into(),
+                String::new(),
+                String::new(),
+                thousands(t.params),
+                "100%".into(),
+                thousands(t.macs),
+                String::new(),
+            ]),
+        },
+        By::Section | By::Kind => {
+            let groups: Vec<(String, Totals)> = match by {
+                By::Section => a.sections.clone(),
+                _ => a
+                    .kinds
+                    .iter()
+                    .map(|(k, t)| (k.as_str().to_string(), *t))
+                    .collect(),
+            };
+            Grid {
+                caption: format!("{}: parameters and MACs by {by_name}", a.name),
+                header: [
+                    if by == By::Section { "Section" } else { "Kind" },
+                    "Layers",
+                    "Params",
+                    "Share",
+                    "MACs",
+                    "Share",
+                ]
+                .map(String::from)
+                .to_vec(),
+                numeric: vec![false, true, true, true, true, true],
+                rows: groups
+                    .iter()
+                    .map(|(name, g)| {
+                        vec![
+                            escape(name),
+                            g.layers.to_string(),
+                            thousands(g.params),
+                            share_cell(g.params, t.params),
+                            thousands(g.macs),
+                            share_cell(g.macs, t.macs),
+                        ]
+                    })
+                    .collect(),
+                foot: Some(vec![
+                    "Total".into(),
+                    t.layers.to_string(),
+                    thousands(t.params),
+                    "100%".into(),
+                    thousands(t.macs),
+                    "100%".into(),
+                ]),
+            }
+        }
+    };
+    assets.put(format!("{stem}.csv"), output::csv(&a, by));
+    assets.put(
+        format!("{stem}.json"),
+        output::json(&a, Convention::Torchvision),
+    );
+    Ok(grid.html(&[
+        (format!("{stem}.csv"), "CSV"),
+        (format!("{stem}.json"), "JSON"),
+    ]))
+}
+
+fn shape_text(shape: &[u64]) -> String {
+    shape
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+fn models_stem(kind: &str, models: &[String]) -> String {
+    format!("data/{kind}-{}", models.join("-"))
+}
+
+fn analyses(ledger: &Ledger, models: &[String]) -> Result<Vec<std::sync::Arc<Analysis>>> {
+    models.iter().map(|m| ledger.analysis(m, None)).collect()
+}
+
+/// Several models side by side: totals and shares of each kind.
+pub fn compare_table(ledger: &Ledger, assets: &Assets, models: &[String]) -> Result<String> {
+    let list = analyses(ledger, models)?;
+    let grid = Grid {
+        caption: "Models side by side (input 3x224x224, batch 1)".into(),
+        header: [
+            "Model",
+            "Params",
+            "Conv",
+            "Linear",
+            "Norm",
+            "Buffers",
+            "MACs",
+            "MACs per param",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, true],
+        rows: list
+            .iter()
+            .map(|a| {
+                let t = &a.total;
+                vec![
+                    format!(
+                        "<a href=\"model-{}.html\">{}</a>",
+                        escape(&a.id),
+                        escape(&a.name)
+                    ),
+                    thousands(t.params),
+                    share_cell(a.kind(Kind::Conv).params, t.params),
+                    share_cell(a.kind(Kind::Linear).params, t.params),
+                    share_cell(a.kind(Kind::Norm).params, t.params),
+                    thousands(t.buffers),
+                    thousands(t.macs),
+                    thousands(t.macs / t.params.max(1)),
+                ]
+            })
+            .collect(),
+        foot: None,
+    };
+    let stem = models_stem("compare", models);
+    let mut csv = String::from(
+        "model,name,params,conv_params,linear_params,norm_params,buffers,macs,flops\n",
+    );
+    let mut json = Vec::new();
+    for a in &list {
+        let t = &a.total;
+        csv.push_str(&format!(
+            "{},\"{}\",{},{},{},{},{},{},{}\n",
+            a.id,
+            a.name.replace('"', "\"\""),
+            t.params,
+            a.kind(Kind::Conv).params,
+            a.kind(Kind::Linear).params,
+            a.kind(Kind::Norm).params,
+            t.buffers,
+            t.macs,
+            t.flops
+        ));
+        json.push(serde_json::json!({
+            "model": a.id, "name": a.name, "params": t.params,
+            "conv_params": a.kind(Kind::Conv).params, "linear_params": a.kind(Kind::Linear).params,
+            "norm_params": a.kind(Kind::Norm).params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
+        }));
+    }
+    assets.put(format!("{stem}.csv"), csv);
+    assets.put(
+        format!("{stem}.json"),
+        serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
+    );
+    Ok(grid.html(&[
+        (format!("{stem}.csv"), "CSV"),
+        (format!("{stem}.json"), "JSON"),
+    ]))
+}
+
+/// What torchvision, fvcore, ptflops and thop report for each model.
+pub fn conventions_table(ledger: &Ledger, assets: &Assets, models: &[String]) -> Result<String> {
+    let list = analyses(ledger, models)?;
+    let mut header = vec!["Model".to_string()];
+    header.extend(Convention::ALL.iter().map(|c| c.name().to_string()));
+    let grid = Grid {
+        caption: "The same network, five totals: each tool's convention reproduced exactly".into(),
+        numeric: std::iter::once(false)
+            .chain(Convention::ALL.iter().map(|_| true))
+            .collect(),
+        rows: list
+            .iter()
+            .map(|a| {
+                let base = a.total.macs;
+                std::iter::once(escape(&a.name))
+                    .chain(Convention::ALL.iter().map(|c| {
+                        let v = a.convention_total(*c);
+                        if *c == Convention::Torchvision {
+                            si(v, 3)
+                        } else {
+                            format!(
+                                "{} (+{})",
+                                si(v, 3),
+                                percent(Totals::share(v - base.min(v), base), 2)
+                            )
+                        }
+                    }))
+                    .collect()
+            })
+            .collect(),
+        header,
+        foot: None,
+    };
+    let stem = models_stem("conventions", models);
+    let mut csv = String::from("model");
+    for c in Convention::ALL {
+        csv.push(',');
+        csv.push_str(c.name());
+    }
+    csv.push('\n');
+    let mut json = Vec::new();
+    for a in &list {
+        csv.push_str(&a.id);
+        let mut row = serde_json::Map::new();
+        row.insert("model".into(), a.id.clone().into());
+        for c in Convention::ALL {
+            let v = a.convention_total(c);
+            csv.push_str(&format!(",{v}"));
+            row.insert(c.name().into(), v.into());
+        }
+        csv.push('\n');
+        json.push(serde_json::Value::Object(row));
+    }
+    assets.put(format!("{stem}.csv"), csv);
+    assets.put(
+        format!("{stem}.json"),
+        serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
+    );
+    Ok(grid.html(&[
+        (format!("{stem}.csv"), "CSV"),
+        (format!("{stem}.json"), "JSON"),
+    ]))
+}
+
+/// The largest layers of a model by parameters or MACs.
+pub fn top_layers_table(
+    ledger: &Ledger,
+    assets: &Assets,
+    model: &str,
+    of: &str,
+    limit: usize,
+) -> Result<String> {
+    let a = ledger.analysis(model, None)?;
+    let key = |l: &crate::count::Layer| {
+        if of == "macs" {
+            l.cost.macs
+        } else {
+            l.params()
+        }
+    };
+    let mut layers: Vec<_> = a.layers.iter().filter(|l| key(l) > 0).collect();
+    layers.sort_by(|x, y| key(y).cmp(&key(x)).then_with(|| x.path.cmp(&y.path)));
+    layers.truncate(limit);
+    let (t_params, t_macs) = (a.total.params, a.total.macs);
+    let grid = Grid {
+        caption: format!(
+            "{}: the {} layers with the most {}",
+            a.name,
+            layers.len(),
+            if of == "macs" { "MACs" } else { "parameters" }
+        ),
+        header: ["Layer", "Output", "Params", "Share", "MACs", "Share"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, false, true, true, true, true],
+        rows: layers
+            .iter()
+            .map(|l| {
+                vec![
+                    format!("<code>{}</code>", escape(l.local_path())),
+                    crate::count::op::shape_str(&l.cost.output),
+                    thousands(l.params()),
+                    share_cell(l.params(), t_params),
+                    thousands(l.cost.macs),
+                    share_cell(l.cost.macs, t_macs),
+                ]
+            })
+            .collect(),
+        foot: None,
+    };
+    let stem = format!("data/{model}-top-{of}");
+    assets.put(format!("{stem}.csv"), grid.csv());
+    let json: Vec<_> = layers
+        .iter()
+        .map(|l| serde_json::json!({"path": l.path, "params": l.params(), "macs": l.cost.macs}))
+        .collect();
+    assets.put(
+        format!("{stem}.json"),
+        serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
+    );
+    Ok(grid.html(&[
+        (format!("{stem}.csv"), "CSV"),
+        (format!("{stem}.json"), "JSON"),
+    ]))
+}

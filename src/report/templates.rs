@@ -1,0 +1,117 @@
+//! Layout templates: built into the binary, overridable file by file.
+//!
+//! The built-ins are the files of this repository's `templates/` folder,
+//! embedded at compile time. A `--templates DIR` file with the same name
+//! replaces one; other files there are added (for `{% include %}`).
+
+use std::path::Path;
+
+use tera::Tera;
+
+use crate::error::{Error, Result};
+use crate::source::Source;
+
+/// Built-in templates and static files: (name, contents).
+pub const BUILT_IN: [(&str, &str); 5] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("model.html", include_str!("../../templates/model.html")),
+    ("style.css", include_str!("../../templates/style.css")),
+];
+
+/// Templates after overrides: name -> source (with its file path for messages).
+pub fn collect(dir: &Path) -> Result<Vec<(String, Source)>> {
+    let mut list: Vec<(String, Source)> = BUILT_IN
+        .iter()
+        .map(|(name, text)| {
+            (
+                name.to_string(),
+                Source::new(format!("<built-in templates/{name}>"), *text),
+            )
+        })
+        .collect();
+    if dir.is_dir() {
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| Error::io("read folder", dir, e.into()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+            let source = Source::new(path, text);
+            match list.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = source,
+                None => list.push((name, source)),
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// Converts a Tera error into ours, pointing into `source` when Tera gave a span.
+pub fn tera_error(
+    err: &tera::Error,
+    source: Option<&Source>,
+    offset: usize,
+    context: &str,
+) -> Error {
+    use std::error::Error as _;
+    let (message, range) = match err.kind() {
+        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
+            (r.message().to_string(), Some(r.span().range.clone()))
+        }
+        other => (other.to_string(), None),
+    };
+    let mut message = message;
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = c.source();
+    }
+    let message = format!("{context}: {}", message.trim());
+    match (source, range) {
+        (Some(src), Some(r)) => Error::Render {
+            message,
+            span: Some(src.span(offset + r.start, offset + r.end)),
+            location: None,
+        },
+        (Some(src), None) => Error::Render {
+            message,
+            span: None,
+            location: Some(src.path().display().to_string()),
+        },
+        (None, _) => Error::Render {
+            message,
+            span: None,
+            location: None,
+        },
+    }
+}
+
+/// Adds every `.html` template to `tera`; syntax errors point into their file.
+pub fn load(tera: &mut Tera, templates: &[(String, Source)]) -> Result<()> {
+    let html: Vec<_> = templates
+        .iter()
+        .filter(|(n, _)| n.ends_with(".html"))
+        .collect();
+    tera.add_raw_templates(html.iter().map(|(n, s)| (n.as_str(), s.text())))
+        .map_err(|e| {
+            let name = match e.kind() {
+                tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
+                    r.filename().to_string()
+                }
+                _ => String::new(),
+            };
+            let src = html.iter().find(|(n, _)| *n == name).map(|(_, s)| s);
+            tera_error(&e, src, 0, "template error")
+        })
+}

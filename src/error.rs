@@ -35,7 +35,7 @@ pub enum Error {
     },
 
     /// A model name that resolves to no file.
-    #[error("unknown model `{name}` (no file {})", path.display())]
+    #[error("unknown model `{name}` (no file {}){}", path.display(), known_list(known))]
     UnknownModel {
         /// The name as given.
         name: String,
@@ -72,6 +72,14 @@ pub enum Error {
     /// A problem with benchmark data or measurement.
     #[error("{0}")]
     Bench(String),
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; known models: {}", known.join(", "))
+    }
 }
 
 /// The library's result type.
@@ -135,9 +143,6 @@ impl fmt::Display for Rendered<'_> {
             Error::Syntax {
                 hint: Some(hint), ..
             } => writeln!(f, "  = hint: {hint}")?,
-            Error::UnknownModel { known, .. } if !known.is_empty() => {
-                writeln!(f, "  = hint: known models: {}", known.join(", "))?
-            }
             Error::Render {
                 location: Some(at),
                 span: None,

@@ -62,20 +62,42 @@ pub fn tera_error(
     context: &str,
 ) -> Error {
     use std::error::Error as _;
-    let (message, range) = match err.kind() {
-        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
-            (r.message().to_string(), Some(r.span().range.clone()))
+    // The located report may sit anywhere in the chain (e.g. an unknown
+    // function is reported as a message wrapping a rendering error).
+    let mut located = None;
+    let mut chain: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        match e.downcast_ref::<tera::Error>().map(tera::Error::kind) {
+            Some(tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r)) => {
+                if located.is_none() {
+                    located = Some(r.span().range.clone());
+                }
+                chain.push(r.message().to_string());
+            }
+            Some(other) => chain.push(other.to_string()),
+            None => chain.push(e.to_string()),
         }
-        other => (other.to_string(), None),
-    };
-    let mut message = message;
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
+        current = e.source();
+    }
+    let range =
+        located.or_else(|| source.and_then(|src| reported_position(&chain, &src.text()[offset..])));
+    let mut message = String::new();
+    for part in chain {
+        let part = part.trim();
+        // Keep each cause once, and only its first line (Tera's own reports repeat the source).
+        let first = part
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        if !first.is_empty() && !message.contains(&first) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&first);
         }
-        cause = c.source();
     }
     let message = format!("{context}: {}", message.trim());
     match (source, range) {
@@ -95,6 +117,28 @@ pub fn tera_error(
             location: None,
         },
     }
+}
+
+/// Finds a `--> name:LINE:COL` that Tera printed into a message, as a byte range of `text`.
+fn reported_position(chain: &[String], text: &str) -> Option<std::ops::Range<usize>> {
+    let at = chain.iter().find_map(|m| {
+        m.split_once("--> ")
+            .map(|(_, rest)| rest.lines().next().unwrap_or(""))
+    })?;
+    let mut parts = at.rsplitn(3, ':');
+    let col: usize = parts.next()?.trim().parse().ok()?;
+    let line: usize = parts.next()?.trim().parse().ok()?;
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum::<usize>();
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let col_bytes = line_text
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(line_text.len(), |(i, _)| i);
+    Some(line_start + col_bytes..line_start + col_bytes + 1)
 }
 
 /// Adds every `.html` template to `tera`; syntax errors point into their file.

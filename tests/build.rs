@@ -1,0 +1,322 @@
+//! The site builder: output, determinism, and bad input that leaves the last good site intact.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A scratch project: content/ with two models and the given pages.
+struct Project {
+    root: PathBuf,
+}
+
+impl Project {
+    fn new(name: &str, pages: &[(&str, &str)]) -> Project {
+        let root =
+            std::env::temp_dir().join(format!("netledger-build-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("content/models")).unwrap();
+        for model in ["resnet18", "vgg11"] {
+            std::fs::copy(
+                format!("content/models/{model}.toml"),
+                root.join(format!("content/models/{model}.toml")),
+            )
+            .unwrap();
+        }
+        for (file, text) in pages {
+            std::fs::write(root.join("content").join(file), text).unwrap();
+        }
+        Project { root }
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Runs the real binary in the project; returns (exit code, stderr).
+    fn build(&self, extra: &[&str]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_netledger"))
+            .arg("build")
+            .args(extra)
+            .current_dir(&self.root)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn site(&self) -> PathBuf {
+        self.root.join("site")
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            files.insert(rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
+
+const GOOD: &str = "+++\ntitle = \"Notes\"\n+++\nVGG-11 has {{ params(model=\"vgg11\") | num }} parameters.\n\n## Part one\n\n{{ table(model=\"resnet18\", by=\"section\") }}\n\n{{ chart(kind=\"params_by_kind\") }}\n";
+const CHAPTER: &str = "+++\ntitle = \"Chapter\"\nweight = 1\n+++\n## Math\n\n$$k^2 C$$\n\nRatio {{ ratio(a=\"vgg11\", b=\"resnet18\") | fixed(precision=2) }}.\n";
+
+#[test]
+fn builds_pages_model_pages_charts_and_downloads() {
+    let p = Project::new("good", &[("index.md", GOOD), ("chapter.md", CHAPTER)]);
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let files = tree(&p.site());
+    for f in [
+        "index.html",
+        "chapter.html",
+        "model-vgg11.html",
+        "model-resnet18.html",
+        "style.css",
+        "charts/params-by-kind.svg",
+        "data/resnet18-by-section.csv",
+        "data/resnet18-by-section.json",
+        "models/vgg11.toml",
+    ] {
+        assert!(
+            files.contains_key(f),
+            "missing {f}: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
+    }
+    let index = String::from_utf8(files["index.html"].clone()).unwrap();
+    assert!(
+        index.contains("VGG-11 has 132,863,336 parameters."),
+        "{index}"
+    );
+    assert!(index.contains("href=\"data/resnet18-by-section.csv\""));
+    assert!(index.contains("<img src=\"charts/params-by-kind.svg\" alt=\"Stacked bars"));
+    assert!(index.contains("href=\"model-resnet18.html\""));
+    assert_eq!(index.matches("<h1").count(), 1);
+    let chapter = String::from_utf8(files["chapter.html"].clone()).unwrap();
+    assert!(
+        chapter.contains("<math display=\"block\""),
+        "math rendered at build time"
+    );
+    assert!(chapter.contains("Ratio 11.37."), "{chapter}");
+    assert!(chapter.contains("rel=\"prev\""), "pager");
+    let svg = String::from_utf8(files["charts/params-by-kind.svg"].clone()).unwrap();
+    assert!(svg.contains("<title>Parameters by kind of layer</title>"));
+    let csv = String::from_utf8(files["data/resnet18-by-section.csv"].clone()).unwrap();
+    assert!(csv.starts_with("name,layers,params"), "{csv}");
+    assert!(csv.contains("head,3,513000"), "{csv}");
+    for (name, bytes) in &files {
+        if name.ends_with(".html") {
+            let html = String::from_utf8_lossy(bytes);
+            assert!(
+                !html.contains("http://") && !html.contains("https://"),
+                "{name} links outside"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let p = Project::new("twice", &[("index.md", GOOD), ("chapter.md", CHAPTER)]);
+    assert_eq!(p.build(&[]).0, 0);
+    let first = tree(&p.site());
+    assert_eq!(p.build(&["--out", "again"]).0, 0);
+    let second = tree(&p.root.join("again"));
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &first {
+        assert!(second[name] == *bytes, "{name} differs between builds");
+    }
+}
+
+/// Builds a good site, breaks the input, and checks: exit 1, message, site untouched.
+fn assert_rejected(name: &str, breakage: impl FnOnce(&Project), extra: &[&str], expect: &[&str]) {
+    let p = Project::new(name, &[("index.md", GOOD), ("chapter.md", CHAPTER)]);
+    assert_eq!(p.build(&[]).0, 0);
+    let before = tree(&p.site());
+    breakage(&p);
+    let (code, err) = p.build(extra);
+    assert_eq!(code, 1, "{name}: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{name}: expected `{e}` in:\n{err}");
+    }
+    assert_eq!(tree(&p.site()), before, "{name}: site changed");
+    let leftovers: Vec<_> = std::fs::read_dir(&p.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".site"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "{name}: temporary folders left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn bad_front_matter_names_file_and_line() {
+    assert_rejected(
+        "front",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\nwieght = 2\n+++\nbody\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:3:1", "unknown field `wieght`"],
+    );
+}
+
+#[test]
+fn unknown_model_in_a_page_names_the_line() {
+    assert_rejected(
+        "model",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\nfirst\n\n{{ params(model=\"vgg99\") }}\n",
+            )
+        },
+        &[],
+        &[
+            "content/chapter.md:6:4",
+            "unknown model `vgg99`",
+            "known models: resnet18, vgg11",
+        ],
+    );
+}
+
+#[test]
+fn unknown_function_and_argument_name_the_line() {
+    assert_rejected(
+        "function",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\n{{ weights(model=\"vgg11\") }}\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:4:4", "Unknown function `weights`"],
+    );
+    assert_rejected(
+        "argument",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\n\n{{ share(model=\"vgg11\", knd=\"conv\") }}\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:5:4", "unknown field `knd`"],
+    );
+    assert_rejected(
+        "chartkind",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\n{{ chart(kind=\"pie\") }}\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:4:4", "unknown chart kind `pie`"],
+    );
+}
+
+#[test]
+fn template_errors_name_the_template_file() {
+    assert_rejected(
+        "template",
+        |p| {
+            p.write("templates/page.html", "{% extends \"base.html\" %}\n{% block main %}\n{{ content | safe }\n{% endblock %}\n")
+        },
+        &[],
+        &["templates/page.html:3:"],
+    );
+}
+
+#[test]
+fn a_broken_model_file_stops_the_build() {
+    assert_rejected(
+        "modelfile",
+        |p| {
+            p.write("content/models/vgg11.toml", "name = \"x\"\ninput = [3, 224, 224]\n[[section]]\nname = \"a\"\nlayers = [\"conv 64 k3 q1\"]\n")
+        },
+        &[],
+        &["content/models/vgg11.toml:5:23", "unexpected `q1`"],
+    );
+}
+
+#[test]
+fn bad_latex_names_the_line() {
+    assert_rejected(
+        "latex",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\none\n\nsee $\\frac{a}$ here\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:6:6", "invalid LaTeX"],
+    );
+}
+
+#[test]
+fn unwritable_output_is_an_error_and_nothing_is_written() {
+    let p = Project::new("unwritable", &[("index.md", GOOD)]);
+    p.write("blocker", "a file where a folder should be");
+    let (code, err) = p.build(&["--out", "blocker/site"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("blocker"), "{err}");
+    let (code, err) = p.build(&["--out", "blocker"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a folder"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("blocker")).unwrap(),
+        "a file where a folder should be"
+    );
+}
+
+#[test]
+fn missing_content_folder_is_an_error() {
+    let p = Project::new("nocontent", &[]);
+    let (code, err) = p.build(&["--content", "nowhere"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nowhere"), "{err}");
+}
+
+#[test]
+fn templates_override_built_ins_file_by_file() {
+    let p = Project::new("override", &[("index.md", GOOD)]);
+    p.write("templates/style.css", "body { color: red }\n");
+    assert_eq!(p.build(&[]).0, 0);
+    assert_eq!(
+        std::fs::read_to_string(p.site().join("style.css")).unwrap(),
+        "body { color: red }\n"
+    );
+    assert!(std::fs::read_to_string(p.site().join("index.html"))
+        .unwrap()
+        .contains("<nav class=\"side\""));
+}

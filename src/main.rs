@@ -220,13 +220,15 @@ fn list_models(dir: &Path, format: Format) -> Result<()> {
             s
         }
         Format::Table => {
-            let mut s = format!(
-                "{:<20} {:<28} {:>13} {:>9} {:>16} {:>8}\n",
-                "model", "name", "params", "", "MACs", ""
-            );
+            let id_w = rows.iter().map(|a| a.id.len()).max().unwrap_or(5).max(5);
+            let name_w = rows.iter().map(|a| a.name.chars().count()).max().unwrap_or(4).max(4);
+            let mut s = format!("{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}", "model", "name", "params", "", "MACs")
+                .trim_end()
+                .to_string()
+                + "\n";
             for a in &rows {
                 s.push_str(&format!(
-                    "{:<20} {:<28} {:>13} {:>9} {:>16} {:>8}\n",
+                    "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}  {:>7}\n",
                     a.id,
                     a.name,
                     thousands(a.total.params),

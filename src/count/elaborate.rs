@@ -19,6 +19,10 @@ use crate::source::Span;
 /// How deep blocks may call blocks before we call it recursion.
 const MAX_DEPTH: usize = 32;
 
+/// More layers than any real network has: a runaway `*N` stops here
+/// instead of exhausting memory.
+pub const MAX_LAYERS: usize = 100_000;
+
 /// One layer of the expanded network, with its shapes and costs.
 #[derive(Debug, Clone)]
 pub struct Layer {
@@ -300,6 +304,13 @@ impl Walk<'_> {
         inputs: Vec<Shape>,
         span: &Span,
     ) -> Result<Shape> {
+        if self.layers.len() >= MAX_LAYERS {
+            return Err(Error::Shape {
+                message: format!("the model has more than {MAX_LAYERS} layers (a runaway `*N`?)"),
+                layer: path,
+                span: Some(span.clone()),
+            });
+        }
         let cost = op.apply(&inputs).map_err(|message| Error::Shape {
             message: format!(
                 "{message} (input {})",

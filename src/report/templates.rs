@@ -61,7 +61,6 @@ pub fn tera_error(
     offset: usize,
     context: &str,
 ) -> Error {
-    use std::error::Error as _;
     // The located report may sit anywhere in the chain (e.g. an unknown
     // function is reported as a message wrapping a rendering error).
     let mut located = None;

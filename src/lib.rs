@@ -1,1 +1,2 @@
 //! netledger: exact CNN ledgers, literate reports and measured kernels.
+pub mod bench;

@@ -409,9 +409,10 @@ impl ConvPlan {
         let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
         let kred = self.offs.len();
         let step = self.block_tiles * TILE_P;
-        let (dst, rows): (&mut [f32], usize) = match out {
-            Out::Buf => (&mut self.outbuf[..], cpad),
-            Out::Slice(o) => (o, s.cout),
+        // The padded buffer takes whole tiles; a caller's slice only valid rows and columns.
+        let (dst, rows, cols): (&mut [f32], usize, usize) = match out {
+            Out::Buf => (&mut self.outbuf[..], cpad, self.p_pad),
+            Out::Slice(o) => (o, s.cout, self.npos),
         };
         let mut p0 = 0;
         while p0 < self.npos {
@@ -420,7 +421,7 @@ impl ConvPlan {
                 let cov = TILE_CO.min(rows - cb);
                 let w = &self.wpk[cb * kred..(cb + TILE_CO) * kred];
                 for p in (p0..p1).step_by(TILE_P) {
-                    let pv = TILE_P.min(if rows == cpad { self.p_pad } else { self.npos } - p);
+                    let pv = TILE_P.min(cols - p);
                     run_tile(
                         self.isa,
                         &self.scratch,

@@ -1,9 +1,9 @@
 //! Conv2d at batch 1, NCHW fp32, any square kernel `k`, stride and zero
 //! padding; weights `cout x cin x k x k`. No bias.
 //!
-//! The SIMD path is an implicit GEMM over a register tile of 4 output
-//! channels x 24 output positions (12 AVX2 accumulators). Every reduction
-//! step (ci, kh, kw) loads 3 input vectors and broadcasts 4 weights:
+//! The SIMD path is an implicit GEMM over a register tile of 6 output
+//! channels x 16 output positions (12 AVX2 accumulators). Every reduction
+//! step (ci, kh, kw) loads 2 input vectors and broadcasts 6 weights:
 //! * stride 1 ("direct"): the input is copied once into a zero-padded
 //!   plane of width `W + 2 pad`; output positions are then flat indices on
 //!   that padded width, so the input of any (kh, kw) is a contiguous,
@@ -18,11 +18,11 @@ use crate::bench::buffer::AlignedBuf;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
 /// Output channels per register tile.
-pub const TILE_CO: usize = 4;
-/// Output positions per register tile (3 AVX2 vectors).
-pub const TILE_P: usize = 24;
-/// Input floats kept in L2 per block of tiles.
-const L2_FLOATS: usize = 128 << 10;
+pub const TILE_CO: usize = 6;
+/// AVX2 vectors of output positions per register tile.
+pub const TILE_V: usize = 2;
+/// Output positions per register tile.
+pub const TILE_P: usize = 8 * TILE_V;
 /// Largest buffer (in floats) a plan may allocate.
 const MAX_FLOATS: usize = 1 << 31;
 
@@ -192,7 +192,7 @@ pub struct ConvPlan {
     npos: usize,
     /// npos rounded up to a multiple of TILE_P.
     p_pad: usize,
-    /// Packed weights: [cout_pad/4][cin*k*k][4].
+    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO].
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
@@ -200,8 +200,8 @@ pub struct ConvPlan {
     scratch: AlignedBuf,
     /// Output of direct mode: [cout_pad][p_pad].
     outbuf: AlignedBuf,
-    /// Tiles per cache block.
-    block_tiles: usize,
+    /// Pointwise mode: offset of each input channel in the caller's input.
+    offs_in: Vec<usize>,
 }
 
 impl ConvPlan {
@@ -231,7 +231,7 @@ impl ConvPlan {
         };
         let p_pad = npos.div_ceil(TILE_P) * TILE_P;
         let mut offs = Vec::with_capacity(kred);
-        let (scratch_len, out_len, footprint) = match mode {
+        let (scratch_len, out_len) = match mode {
             Mode::Direct { wp, plane } => {
                 for ci in 0..s.cin {
                     for kh in 0..k {
@@ -241,22 +241,21 @@ impl ConvPlan {
                     }
                 }
                 let len = s.cin * plane + p_pad + k * wp + k + TILE_P;
-                (len, cpad * p_pad, 0)
+                (len, cpad * p_pad)
             }
             Mode::Pointwise => {
                 offs.extend((0..s.cin).map(|ci| ci * TILE_P));
-                (s.cin * TILE_P, 0, s.cin * TILE_P)
+                (s.cin * TILE_P, 0)
             }
             Mode::Im2col => {
                 offs.extend((0..kred).map(|kk| kk * p_pad));
-                (kred * p_pad, 0, kred * TILE_P)
+                (kred * p_pad, 0)
             }
         };
-        let block_tiles = match mode {
-            Mode::Direct { wp, .. } => (L2_FLOATS / s.cin).saturating_sub(k * wp) / TILE_P,
-            _ => L2_FLOATS / footprint.max(1),
-        }
-        .max(1);
+        let offs_in = match mode {
+            Mode::Pointwise => (0..s.cin).map(|ci| ci * npos).collect(),
+            _ => Vec::new(),
+        };
         let too_big = |n: usize| n > MAX_FLOATS;
         if too_big(scratch_len) || too_big(out_len) {
             return Err(shape_err("conv", "scratch buffers too large"));
@@ -273,7 +272,7 @@ impl ConvPlan {
             offs,
             scratch: AlignedBuf::new(scratch_len)?,
             outbuf: AlignedBuf::new(out_len)?,
-            block_tiles,
+            offs_in,
         })
     }
 
@@ -287,6 +286,12 @@ impl ConvPlan {
         let s = self.shape;
         check_len("input", input.len(), s.input_len())?;
         check_len("output", output.len(), s.cout * self.oh * self.ow)?;
+        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let g = Geometry {
+            kred: self.offs.len(),
+            kk: s.k * s.k,
+            max_off: self.offs.iter().copied().max().unwrap_or(0),
+        };
         match self.mode {
             Mode::Direct { wp, plane } => {
                 let p = s.pad;
@@ -298,7 +303,17 @@ impl ConvPlan {
                     }
                 }
                 let ld = self.p_pad;
-                self.tiles(Out::Buf, ld);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: &mut self.outbuf,
+                    ld,
+                    rows: cpad,
+                    cols: self.p_pad,
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
                 for co in 0..s.cout {
                     for y in 0..self.oh {
                         let src = co * ld + y * wp;
@@ -308,13 +323,48 @@ impl ConvPlan {
                 }
             }
             Mode::Pointwise => {
-                let ld = self.npos;
-                self.tiles_pointwise(input, output, ld);
+                let full = self.npos / TILE_P * TILE_P;
+                let rem = self.npos - full;
+                if rem > 0 {
+                    for ci in 0..s.cin {
+                        let dst = &mut self.scratch[ci * TILE_P..(ci + 1) * TILE_P];
+                        dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
+                        dst[rem..].fill(0.0);
+                    }
+                }
+                let main = Operand {
+                    inp: input,
+                    offs: &self.offs_in,
+                };
+                let tail = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                };
+                let g = Geometry {
+                    max_off: self.offs_in.last().copied().unwrap_or(0),
+                    ..g
+                };
+                drive(self.isa, &main, Some((full, &tail)), &self.wpk, &g, dst);
             }
             Mode::Im2col => {
                 self.pack_im2col(input);
-                let ld = self.npos;
-                self.tiles(Out::Slice(output), ld);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
             }
         }
         Ok(())
@@ -345,166 +395,142 @@ impl ConvPlan {
             }
         }
     }
-
-    /// Pointwise: full tiles read the input in place; the last partial tile
-    /// goes through a zero-padded copy so no read passes the input's end.
-    fn tiles_pointwise(&mut self, input: &[f32], output: &mut [f32], ld: usize) {
-        let s = self.shape;
-        let full = self.npos / TILE_P * TILE_P;
-        let offs_in: Vec<usize> = (0..s.cin).map(|ci| ci * self.npos).collect();
-        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
-        let kred = self.offs.len();
-        let step = self.block_tiles * TILE_P;
-        let mut p0 = 0;
-        while p0 < full {
-            let p1 = (p0 + step).min(full);
-            for cb in (0..cpad).step_by(TILE_CO) {
-                let cov = TILE_CO.min(s.cout - cb);
-                let w = &self.wpk[cb * kred..(cb + TILE_CO) * kred];
-                for p in (p0..p1).step_by(TILE_P) {
-                    run_tile(
-                        self.isa,
-                        input,
-                        p,
-                        &offs_in,
-                        w,
-                        output,
-                        cb * ld + p,
-                        ld,
-                        cov,
-                        TILE_P,
-                    );
-                }
-            }
-            p0 = p1;
-        }
-        if full < self.npos {
-            let rem = self.npos - full;
-            for ci in 0..s.cin {
-                let dst = &mut self.scratch[ci * TILE_P..(ci + 1) * TILE_P];
-                dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
-                dst[rem..].fill(0.0);
-            }
-            for cb in (0..cpad).step_by(TILE_CO) {
-                let cov = TILE_CO.min(s.cout - cb);
-                let w = &self.wpk[cb * kred..(cb + TILE_CO) * kred];
-                run_tile(
-                    self.isa,
-                    &self.scratch,
-                    0,
-                    &self.offs,
-                    w,
-                    output,
-                    cb * ld + full,
-                    ld,
-                    cov,
-                    rem,
-                );
-            }
-        }
-    }
-
-    fn tiles(&mut self, out: Out<'_>, ld: usize) {
-        let s = self.shape;
-        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
-        let kred = self.offs.len();
-        let step = self.block_tiles * TILE_P;
-        // The padded buffer takes whole tiles; a caller's slice only valid rows and columns.
-        let (dst, rows, cols): (&mut [f32], usize, usize) = match out {
-            Out::Buf => (&mut self.outbuf[..], cpad, self.p_pad),
-            Out::Slice(o) => (o, s.cout, self.npos),
-        };
-        let mut p0 = 0;
-        while p0 < self.npos {
-            let p1 = (p0 + step).min(self.npos);
-            for cb in (0..cpad).step_by(TILE_CO) {
-                let cov = TILE_CO.min(rows - cb);
-                let w = &self.wpk[cb * kred..(cb + TILE_CO) * kred];
-                for p in (p0..p1).step_by(TILE_P) {
-                    let pv = TILE_P.min(cols - p);
-                    run_tile(
-                        self.isa,
-                        &self.scratch,
-                        p,
-                        &self.offs,
-                        w,
-                        dst,
-                        cb * ld + p,
-                        ld,
-                        cov,
-                        pv,
-                    );
-                }
-            }
-            p0 = p1;
-        }
-    }
 }
 
-enum Out<'a> {
-    Buf,
-    Slice(&'a mut [f32]),
+/// Input operand of the tiles: reduction step `kk` of the tile at position
+/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + TILE_P]`.
+struct Operand<'a> {
+    inp: &'a [f32],
+    offs: &'a [usize],
 }
 
-/// One 4 x 24 tile: out[c][q] (c < cov, q < pv) = sum_kk w[kk][c] * inp[base + offs[kk] + q].
-///
-/// Every read `inp[base + off + q]` for q < 24 must be in bounds; writes go to
-/// `out[o0 + c * ld + q]`.
-#[allow(clippy::too_many_arguments)]
-fn run_tile(
-    isa: Isa,
-    inp: &[f32],
-    base: usize,
-    offs: &[usize],
-    w: &[f32],
-    out: &mut [f32],
-    o0: usize,
+/// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
+/// bound what is written.
+struct Dest<'a> {
+    out: &'a mut [f32],
     ld: usize,
-    cov: usize,
-    pv: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// Reduction geometry shared by the operands.
+#[derive(Clone, Copy)]
+struct Geometry {
+    /// Reduction length cin * k * k.
+    kred: usize,
+    /// Steps per input channel (k * k).
+    kk: usize,
+    /// Largest offset of the main operand (bounds check).
+    max_off: usize,
+}
+
+/// Reduction steps per cache block: one tile's input lines stay in L1, and
+/// 3x3 layers with 64 input channels (576 steps) need a single block.
+const KC_STEPS: usize = 640;
+/// Packed-weight floats per cache block (kept in L2).
+const W_BLOCK_FLOATS: usize = 128 << 10;
+
+/// Loop over cache blocks and tiles: reduction blocks outermost (partial
+/// sums accumulate in the output), then blocks of output channels whose
+/// weights fit in L2, then positions, then channels innermost so one tile's
+/// input lines stay in L1 for every channel block. A `tail` operand serves
+/// positions from its start on (pointwise inputs without read slack).
+fn drive(
+    isa: Isa,
+    main: &Operand<'_>,
+    tail: Option<(usize, &Operand<'_>)>,
+    wpk: &[f32],
+    g: &Geometry,
+    d: Dest<'_>,
 ) {
+    let kstep = (KC_STEPS / g.kk).max(1) * g.kk;
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * TILE_CO)).max(1);
+    let ncb = d.rows.div_ceil(TILE_CO);
+    let mut k0 = 0;
+    while k0 < g.kred {
+        let k1 = (k0 + kstep).min(g.kred);
+        let mut cb0 = 0;
+        while cb0 < ncb {
+            let cb1 = (cb0 + cb_blk).min(ncb);
+            for p in (0..d.cols).step_by(TILE_P) {
+                let (op, base, max_off) = match tail {
+                    Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
+                    _ => (main, p, g.max_off),
+                };
+                let pv = TILE_P.min(d.cols - p);
+                for cb in cb0..cb1 {
+                    let c0 = cb * TILE_CO;
+                    let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];
+                    let t = Tile {
+                        base,
+                        max_off,
+                        o0: c0 * d.ld + p,
+                        ld: d.ld,
+                        cov: TILE_CO.min(d.rows - c0),
+                        pv,
+                        accumulate: k0 > 0,
+                    };
+                    run_tile(isa, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                }
+            }
+            cb0 = cb1;
+        }
+        k0 = k1;
+    }
+}
+
+/// Where one tile reads and writes.
+struct Tile {
+    /// Position of the tile in the operand.
+    base: usize,
+    /// Upper bound of the offsets (for the bounds check).
+    max_off: usize,
+    /// First output element.
+    o0: usize,
+    /// Output row stride.
+    ld: usize,
+    /// Valid output rows (channels).
+    cov: usize,
+    /// Valid output columns (positions).
+    pv: usize,
+    /// Add to the output instead of overwriting it.
+    accumulate: bool,
+}
+
+/// One TILE_CO x TILE_P tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// for c < cov, q < pv. Reads past `pv` up to TILE_P must be in bounds.
+fn run_tile(isa: Isa, inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
+    let in_ok = t.base + t.max_off + TILE_P <= inp.len();
+    let out_ok = t.cov >= 1 && t.pv >= 1 && t.o0 + (t.cov - 1) * t.ld + t.pv <= out.len();
+    if !(in_ok && out_ok && w.len() >= offs.len() * TILE_CO) {
+        debug_assert!(false, "conv tile out of bounds");
+        return;
+    }
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => {
-            let max_off = offs.iter().copied().max().unwrap_or(0);
-            let in_ok = base + max_off + TILE_P <= inp.len();
-            let out_ok = cov >= 1 && pv >= 1 && o0 + (cov - 1) * ld + pv <= out.len();
-            if in_ok && out_ok && w.len() >= offs.len() * TILE_CO {
-                // SAFETY: avx2+fma checked by usable(); bounds checked just above.
-                unsafe {
-                    avx2::tile(
-                        inp.as_ptr().add(base),
-                        offs,
-                        w.as_ptr(),
-                        out.as_mut_ptr().add(o0),
-                        ld,
-                        cov,
-                        pv,
-                    )
-                };
-            } else {
-                debug_assert!(false, "conv tile out of bounds");
-            }
-        }
-        _ => portable_tile(inp, base, offs, w, out, o0, ld, cov, pv),
+        // SAFETY: avx2+fma checked by usable(); bounds checked just above.
+        Isa::Avx2Fma => unsafe {
+            avx2::tile(
+                inp.as_ptr().add(t.base),
+                offs,
+                w.as_ptr(),
+                out.as_mut_ptr().add(t.o0),
+                t,
+            )
+        },
+        _ => portable_tile(inp, offs, w, out, t),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn portable_tile(
-    inp: &[f32],
-    base: usize,
-    offs: &[usize],
-    w: &[f32],
-    out: &mut [f32],
-    o0: usize,
-    ld: usize,
-    cov: usize,
-    pv: usize,
-) {
+fn portable_tile(inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
     let mut acc = [[0.0f32; TILE_P]; TILE_CO];
+    if t.accumulate {
+        for (c, a) in acc.iter_mut().enumerate().take(t.cov) {
+            a[..t.pv].copy_from_slice(&out[t.o0 + c * t.ld..][..t.pv]);
+        }
+    }
     for (kk, &off) in offs.iter().enumerate() {
-        let x = &inp[base + off..base + off + TILE_P];
+        let x = &inp[t.base + off..t.base + off + TILE_P];
         let wk = &w[kk * TILE_CO..kk * TILE_CO + TILE_CO];
         for (a, &wv) in acc.iter_mut().zip(wk) {
             for q in 0..TILE_P {
@@ -512,60 +538,77 @@ fn portable_tile(
             }
         }
     }
-    for (c, a) in acc.iter().enumerate().take(cov) {
-        out[o0 + c * ld..o0 + c * ld + pv].copy_from_slice(&a[..pv]);
+    for (c, a) in acc.iter().enumerate().take(t.cov) {
+        out[t.o0 + c * t.ld..][..t.pv].copy_from_slice(&a[..t.pv]);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2+FMA 4x24 conv tile.
-    use super::{TILE_CO, TILE_P};
+    //! AVX2+FMA 6x16 conv tile.
+    use super::{Tile, TILE_CO, TILE_P, TILE_V};
     use std::arch::x86_64::*;
 
     /// # Safety
     /// avx2+fma available; `inp + off + q` readable for every off in offs and
-    /// q < 24; `w` holds 4 floats per offset; out rows c < cov, q < pv writable.
+    /// q < TILE_P; `w` holds TILE_CO floats per offset; `out + c * ld + q`
+    /// readable and writable for c < cov, q < pv.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn tile(
         inp: *const f32,
         offs: &[usize],
         w: *const f32,
         out: *mut f32,
-        ld: usize,
-        cov: usize,
-        pv: usize,
+        t: &Tile,
     ) {
+        let (ld, cov, pv) = (t.ld, t.cov, t.pv);
         // SAFETY (whole body): guaranteed by the caller as documented.
         unsafe {
-            let mut acc = [[_mm256_setzero_ps(); 3]; TILE_CO];
+            // 6 x 2 accumulators + 2 inputs + 1 broadcast = 15 of 16 registers,
+            // so nothing spills (a 4 x 3 tile needs all 16 and LLVM spills one).
+            let mut acc = [[_mm256_setzero_ps(); TILE_V]; TILE_CO];
+            if t.accumulate {
+                let mut tmp = [0.0f32; TILE_P];
+                for (c, a) in acc.iter_mut().enumerate().take(cov) {
+                    let src = if pv == TILE_P {
+                        out.add(c * ld).cast_const()
+                    } else {
+                        std::ptr::copy_nonoverlapping(out.add(c * ld), tmp.as_mut_ptr(), pv);
+                        tmp.as_ptr()
+                    };
+                    for (v, av) in a.iter_mut().enumerate() {
+                        *av = _mm256_loadu_ps(src.add(8 * v));
+                    }
+                }
+            }
             let mut wp = w;
             for &off in offs {
                 let ip = inp.add(off);
-                let x0 = _mm256_loadu_ps(ip);
-                let x1 = _mm256_loadu_ps(ip.add(8));
-                let x2 = _mm256_loadu_ps(ip.add(16));
+                let mut x = [_mm256_setzero_ps(); TILE_V];
+                for (v, xv) in x.iter_mut().enumerate() {
+                    *xv = _mm256_loadu_ps(ip.add(8 * v));
+                }
                 for (c, a) in acc.iter_mut().enumerate() {
                     let b = _mm256_broadcast_ss(&*wp.add(c));
-                    a[0] = _mm256_fmadd_ps(b, x0, a[0]);
-                    a[1] = _mm256_fmadd_ps(b, x1, a[1]);
-                    a[2] = _mm256_fmadd_ps(b, x2, a[2]);
+                    for (av, xv) in a.iter_mut().zip(&x) {
+                        *av = _mm256_fmadd_ps(b, *xv, *av);
+                    }
                 }
                 wp = wp.add(TILE_CO);
             }
             if cov == TILE_CO && pv == TILE_P {
                 for (c, a) in acc.iter().enumerate() {
                     let o = out.add(c * ld);
-                    _mm256_storeu_ps(o, a[0]);
-                    _mm256_storeu_ps(o.add(8), a[1]);
-                    _mm256_storeu_ps(o.add(16), a[2]);
+                    for (v, av) in a.iter().enumerate() {
+                        _mm256_storeu_ps(o.add(8 * v), *av);
+                    }
                 }
             } else {
                 let mut tmp = [0.0f32; TILE_P];
                 for (c, a) in acc.iter().enumerate().take(cov) {
-                    _mm256_storeu_ps(tmp.as_mut_ptr(), a[0]);
-                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8), a[1]);
-                    _mm256_storeu_ps(tmp.as_mut_ptr().add(16), a[2]);
+                    for (v, av) in a.iter().enumerate() {
+                        _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), *av);
+                    }
                     std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.add(c * ld), pv);
                 }
             }

@@ -240,8 +240,7 @@ fn ceilings_compute_something() {
         let buf = vec![1.0f32; 1000];
         for s in [1, 2, 3, 4, 8] {
             let got = ceilings::read_sum(isa, &buf, s);
-            let seg = 1000 / s.next_power_of_two().min(8).max(1);
-            assert!(got > 0.0 && got <= 1000.0, "{isa:?} {s}: {got} (seg {seg})");
+            assert!(got > 0.0 && got <= 1000.0, "{isa:?} {s}: {got}");
         }
         assert!(ceilings::read_rows(isa, &buf, 10, 100) > 0.0);
         let mut a = vec![0.0; 19];

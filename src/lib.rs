@@ -5,12 +5,13 @@
 //! `bench` measures kernels on the reader's machine. Errors are typed in
 //! [`error`] and rendered once by the binary.
 
+pub mod bench;
+pub mod chart;
 pub mod count;
 pub mod error;
 pub mod model;
 pub mod numfmt;
+pub mod report;
 pub mod source;
 
 pub use error::{Error, Result};
-pub mod chart;
-pub mod report;

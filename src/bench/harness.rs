@@ -1,0 +1,185 @@
+//! Timing harness: warm-up, repeated samples within a time budget, median
+//! and spread, wall and process CPU time, load average.
+
+use std::time::{Duration, Instant};
+
+/// How long and how often to measure one kernel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Untimed warm-up calls (stopped early if they exceed the budget).
+    pub warmup: u32,
+    /// Minimum number of timed samples.
+    pub min_samples: u32,
+    /// Maximum number of timed samples.
+    pub max_samples: u32,
+    /// Time after which sampling stops once `min_samples` are taken; sampling
+    /// also stops at 3x this even below `min_samples` (at least one sample).
+    pub max_time: Duration,
+    /// Shortest duration of one sample; fast kernels are repeated inside it.
+    pub min_sample_time: Duration,
+}
+
+impl Budget {
+    /// Budget for `--quick` runs.
+    pub fn quick() -> Self {
+        Self {
+            warmup: 1,
+            min_samples: 3,
+            max_samples: 30,
+            max_time: Duration::from_millis(250),
+            min_sample_time: Duration::from_millis(2),
+        }
+    }
+
+    /// Budget for full runs.
+    pub fn full() -> Self {
+        Self {
+            warmup: 2,
+            min_samples: 7,
+            max_samples: 200,
+            max_time: Duration::from_millis(1500),
+            min_sample_time: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Statistics of one measured kernel (seconds per call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Seconds per call of each sample.
+    pub samples: Vec<f64>,
+    /// Median seconds per call.
+    pub median_s: f64,
+    /// Fastest sample.
+    pub best_s: f64,
+    /// Slowest sample.
+    pub worst_s: f64,
+    /// Median absolute deviation of the samples.
+    pub mad_s: f64,
+    /// Median process CPU seconds per call (all threads of the process).
+    pub cpu_s: f64,
+    /// Calls per sample.
+    pub reps: u64,
+}
+
+/// Process CPU time in seconds (`CLOCK_PROCESS_CPUTIME_ID`), 0 if unavailable.
+pub fn cpu_time_s() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid, writable timespec.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
+/// The 1, 5 and 15 minute load averages from /proc/loadavg, if readable.
+pub fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = text.split_whitespace().map(|v| v.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// Median of a slice (0 for empty).
+pub fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+/// Measure `f` under `budget`.
+pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
+    let start = Instant::now();
+    let mut one = f64::INFINITY;
+    for _ in 0..budget.warmup {
+        let t = Instant::now();
+        f();
+        one = one.min(t.elapsed().as_secs_f64());
+        if start.elapsed() > budget.max_time {
+            break;
+        }
+    }
+    // Without warm-up there is no calibration: one call per sample.
+    let reps = if !one.is_finite() {
+        1
+    } else if one > 0.0 {
+        (budget.min_sample_time.as_secs_f64() / one)
+            .ceil()
+            .clamp(1.0, 1e6) as u64
+    } else {
+        1000
+    };
+    let begin = Instant::now();
+    let mut samples = Vec::new();
+    let mut cpus = Vec::new();
+    loop {
+        let c0 = cpu_time_s();
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        let wall = t.elapsed().as_secs_f64() / reps as f64;
+        cpus.push((cpu_time_s() - c0) / reps as f64);
+        samples.push(wall);
+        let n = samples.len() as u32;
+        let el = begin.elapsed();
+        let enough = n >= budget.min_samples && el >= budget.max_time;
+        if enough || n >= budget.max_samples || el >= budget.max_time * 3 {
+            break;
+        }
+    }
+    let med = median(&samples);
+    let dev: Vec<f64> = samples.iter().map(|s| (s - med).abs()).collect();
+    Measurement {
+        median_s: med,
+        best_s: samples.iter().copied().fold(f64::INFINITY, f64::min),
+        worst_s: samples.iter().copied().fold(0.0, f64::max),
+        mad_s: median(&dev),
+        cpu_s: median(&cpus),
+        reps,
+        samples,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn measure_counts_samples() {
+        let b = Budget {
+            warmup: 1,
+            min_samples: 3,
+            max_samples: 5,
+            max_time: Duration::from_millis(1),
+            min_sample_time: Duration::from_micros(10),
+        };
+        let mut calls = 0u64;
+        let m = measure(&b, || calls += 1);
+        assert!(m.samples.len() >= 3 && m.samples.len() <= 5);
+        assert!(m.best_s <= m.median_s && m.median_s <= m.worst_s);
+        assert!(calls >= 4);
+        assert!(cpu_time_s() >= 0.0);
+    }
+}

@@ -1,0 +1,224 @@
+//! Machine ceilings: peak FMA throughput (SIMD and scalar), memory read
+//! bandwidth with several streams, and the STREAM-style triad.
+//!
+//! Each function does the work and returns a value that depends on it (so
+//! the optimiser cannot drop it); the harness times the calls.
+
+use super::Isa;
+
+/// Independent accumulators in the FMA peak loops (latency 4 x 2 pipes needs >= 8).
+pub const FMA_ACCUMULATORS: usize = 12;
+
+/// FLOPs done by [`fma_peak`] for `iters` iterations with `isa`.
+pub fn fma_peak_flops(isa: Isa, iters: u64) -> f64 {
+    let lanes = match isa.usable() {
+        Isa::Avx2Fma => 8.0,
+        Isa::Portable => 4.0,
+    };
+    iters as f64 * FMA_ACCUMULATORS as f64 * lanes * 2.0
+}
+
+/// Run `iters` iterations of 12 independent vector FMAs.
+pub fn fma_peak(isa: Isa, iters: u64) -> f32 {
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avx2+fma checked by usable().
+        Isa::Avx2Fma => unsafe { avx2::fma_peak(iters) },
+        _ => portable_peak(iters),
+    }
+}
+
+/// FLOPs done by [`fma_scalar`] for `iters` iterations.
+pub fn fma_scalar_flops(iters: u64) -> f64 {
+    iters as f64 * FMA_ACCUMULATORS as f64 * 2.0
+}
+
+/// Run `iters` iterations of 12 independent scalar multiply-adds (hardware
+/// FMA where available).
+pub fn fma_scalar(iters: u64) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::Avx2Fma.available() {
+        // SAFETY: fma checked.
+        return unsafe { avx2::fma_scalar(iters) };
+    }
+    scalar_mul_add(iters)
+}
+
+fn portable_peak(iters: u64) -> f32 {
+    let mut acc = [[0.0f32; 4]; FMA_ACCUMULATORS];
+    let b = std::hint::black_box([0.999_f32; 4]);
+    let c = std::hint::black_box([0.001_f32; 4]);
+    for _ in 0..iters {
+        for a in acc.iter_mut() {
+            for l in 0..4 {
+                a[l] = a[l] * b[l] + c[l];
+            }
+        }
+    }
+    acc.iter().flatten().sum()
+}
+
+fn scalar_mul_add(iters: u64) -> f32 {
+    let mut acc = [0.0f32; FMA_ACCUMULATORS];
+    let b = std::hint::black_box(0.999_f32);
+    let c = std::hint::black_box(0.001_f32);
+    for _ in 0..iters {
+        for a in acc.iter_mut() {
+            *a = *a * b + c;
+        }
+        acc = std::hint::black_box(acc);
+    }
+    acc.iter().sum()
+}
+
+/// Sum a buffer reading `streams` equal contiguous segments concurrently
+/// (streams in 1, 2, 4, 8; others are rounded down to one of these).
+pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
+    let s = match streams {
+        0 | 1 => 1,
+        2 | 3 => 2,
+        4..=7 => 4,
+        _ => 8,
+    };
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avx2 checked by usable().
+        Isa::Avx2Fma => unsafe {
+            match s {
+                1 => avx2::read_streams::<1>(buf),
+                2 => avx2::read_streams::<2>(buf),
+                4 => avx2::read_streams::<4>(buf),
+                _ => avx2::read_streams::<8>(buf),
+            }
+        },
+        _ => {
+            let seg = buf.len() / s;
+            let mut acc = [[0.0f32; 8]; 8];
+            for i in (0..seg - seg % 8).step_by(8) {
+                for (j, a) in acc.iter_mut().enumerate().take(s) {
+                    let v = &buf[j * seg + i..j * seg + i + 8];
+                    for l in 0..8 {
+                        a[l] += v[l];
+                    }
+                }
+            }
+            acc.iter().flatten().sum()
+        }
+    }
+}
+
+/// Read a `rows x cols` matrix the way the GEMV does: 4 rows at a time.
+pub fn read_rows(isa: Isa, buf: &[f32], rows: usize, cols: usize) -> f32 {
+    let mut s = 0.0;
+    let n = rows.min(buf.len() / cols.max(1));
+    let mut r = 0;
+    while r + 4 <= n {
+        s += read_sum(isa, &buf[r * cols..(r + 4) * cols], 4);
+        r += 4;
+    }
+    if r < n {
+        s += read_sum(isa, &buf[r * cols..n * cols], 1);
+    }
+    s
+}
+
+/// Triad a[i] = b[i] + s * c[i] over the common length.
+pub fn triad(isa: Isa, a: &mut [f32], b: &[f32], c: &[f32], s: f32) {
+    let n = a.len().min(b.len()).min(c.len());
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avx2+fma checked; n bounds every slice.
+        Isa::Avx2Fma => unsafe { avx2::triad(&mut a[..n], &b[..n], &c[..n], s) },
+        _ => {
+            for ((x, y), z) in a[..n].iter_mut().zip(&b[..n]).zip(&c[..n]) {
+                *x = y + s * z;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! AVX2+FMA ceiling loops.
+    use super::FMA_ACCUMULATORS;
+    use crate::bench::kernels::gemv::avx2::hsum;
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fma_peak(iters: u64) -> f32 {
+        let b = _mm256_set1_ps(std::hint::black_box(0.999));
+        let c = _mm256_set1_ps(std::hint::black_box(0.001));
+        let mut acc = [_mm256_setzero_ps(); FMA_ACCUMULATORS];
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = _mm256_fmadd_ps(*a, b, c);
+            }
+        }
+        let mut s = _mm256_setzero_ps();
+        for a in acc {
+            s = _mm256_add_ps(s, a);
+        }
+        hsum(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fma_scalar(iters: u64) -> f32 {
+        let b = std::hint::black_box(0.999_f32);
+        let c = std::hint::black_box(0.001_f32);
+        let mut acc = [0.0f32; FMA_ACCUMULATORS];
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = a.mul_add(b, c);
+            }
+            // keep the compiler from vectorising across accumulators
+            acc = std::hint::black_box(acc);
+        }
+        acc.iter().sum()
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn read_streams<const S: usize>(buf: &[f32]) -> f32 {
+        let seg = buf.len() / S;
+        let p = buf.as_ptr();
+        let mut acc = [[_mm256_setzero_ps(); 2]; S];
+        let mut i = 0;
+        // SAFETY: j * seg + i + 16 <= (j + 1) * seg <= len.
+        unsafe {
+            while i + 16 <= seg {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let q = p.add(j * seg + i);
+                    a[0] = _mm256_add_ps(a[0], _mm256_loadu_ps(q));
+                    a[1] = _mm256_add_ps(a[1], _mm256_loadu_ps(q.add(8)));
+                }
+                i += 16;
+            }
+        }
+        let mut s = _mm256_setzero_ps();
+        for a in acc {
+            s = _mm256_add_ps(s, _mm256_add_ps(a[0], a[1]));
+        }
+        hsum(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn triad(a: &mut [f32], b: &[f32], c: &[f32], s: f32) {
+        let n = a.len();
+        let sv = _mm256_set1_ps(s);
+        let mut i = 0;
+        // SAFETY: all three slices have length n; i + 8 <= n.
+        unsafe {
+            while i + 8 <= n {
+                let v = _mm256_fmadd_ps(
+                    sv,
+                    _mm256_loadu_ps(c.as_ptr().add(i)),
+                    _mm256_loadu_ps(b.as_ptr().add(i)),
+                );
+                _mm256_storeu_ps(a.as_mut_ptr().add(i), v);
+                i += 8;
+            }
+        }
+        for j in i..n {
+            a[j] = b[j] + s * c[j];
+        }
+    }
+}

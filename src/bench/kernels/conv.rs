@@ -1,0 +1,617 @@
+//! Conv2d at batch 1, NCHW fp32, any square kernel `k`, stride and zero
+//! padding; weights `cout x cin x k x k`. No bias.
+//!
+//! The SIMD path is an implicit GEMM over a register tile of 6 output
+//! channels x 16 output positions (12 AVX2 accumulators). Every reduction
+//! step (ci, kh, kw) loads 2 input vectors and broadcasts 6 weights:
+//! * stride 1 ("direct"): the input is copied once into a zero-padded
+//!   plane of width `W + 2 pad`; output positions are then flat indices on
+//!   that padded width, so the input of any (kh, kw) is a contiguous,
+//!   shifted vector. The `k - 1` junk columns per row are dropped on copy-out.
+//! * 1x1 stride 1 without padding ("pointwise"): the input is used as is.
+//! * otherwise (stride 2, ...): an im2col panel is packed per call.
+//!
+//! Weights are packed once per plan into 4-channel panels (zero-padded).
+
+use super::Isa;
+use crate::bench::buffer::AlignedBuf;
+use crate::bench::error::{check_len, shape_err, BenchError};
+
+/// Output channels per register tile.
+pub const TILE_CO: usize = 6;
+/// AVX2 vectors of output positions per register tile.
+pub const TILE_V: usize = 2;
+/// Output positions per register tile.
+pub const TILE_P: usize = 8 * TILE_V;
+/// Largest buffer (in floats) a plan may allocate.
+const MAX_FLOATS: usize = 1 << 31;
+
+/// Shape of one NCHW convolution at batch 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel size (k x k).
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub pad: usize,
+}
+
+impl ConvShape {
+    /// Check the shape; returns (out_h, out_w).
+    pub fn validate(&self) -> Result<(usize, usize), BenchError> {
+        let s = self;
+        if s.cin == 0 || s.cout == 0 || s.h == 0 || s.w == 0 || s.k == 0 || s.stride == 0 {
+            return Err(shape_err(
+                "conv",
+                "cin, cout, h, w, k and stride must be positive",
+            ));
+        }
+        let over = || shape_err("conv", "size overflows");
+        let hp = s
+            .pad
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(s.h))
+            .ok_or_else(over)?;
+        let wp = s
+            .pad
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(s.w))
+            .ok_or_else(over)?;
+        if hp < s.k || wp < s.k {
+            return Err(shape_err(
+                "conv",
+                format!("kernel {} larger than padded input {hp}x{wp}", s.k),
+            ));
+        }
+        let oh = (hp - s.k) / s.stride + 1;
+        let ow = (wp - s.k) / s.stride + 1;
+        let big = |v: Option<usize>| v.filter(|&x| x <= MAX_FLOATS).ok_or_else(over);
+        big(s.cin.checked_mul(hp).and_then(|v| v.checked_mul(wp)))?;
+        big(s.cout.checked_mul(oh).and_then(|v| v.checked_mul(ow)))?;
+        let kk = big(s.cin.checked_mul(s.k).and_then(|v| v.checked_mul(s.k)))?;
+        big(kk.checked_mul(s.cout))?;
+        big(kk.checked_mul(oh).and_then(|v| v.checked_mul(ow)))?;
+        Ok((oh, ow))
+    }
+
+    /// Number of input floats.
+    pub fn input_len(&self) -> usize {
+        self.cin * self.h * self.w
+    }
+
+    /// Number of weight floats.
+    pub fn weight_len(&self) -> usize {
+        self.cout * self.cin * self.k * self.k
+    }
+
+    /// Number of output floats (0 if the shape is invalid).
+    pub fn output_len(&self) -> usize {
+        self.validate()
+            .map(|(oh, ow)| self.cout * oh * ow)
+            .unwrap_or(0)
+    }
+
+    /// Reduction length per output (cin * k * k).
+    pub fn reduction_len(&self) -> usize {
+        self.cin * self.k * self.k
+    }
+}
+
+fn validate_bufs(
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &[f32],
+) -> Result<(usize, usize), BenchError> {
+    let (oh, ow) = s.validate()?;
+    check_len("input", input.len(), s.input_len())?;
+    check_len("weights", weights.len(), s.weight_len())?;
+    check_len("output", output.len(), s.cout * oh * ow)?;
+    Ok((oh, ow))
+}
+
+/// Scalar reference: for each (co, ci, kh, kw), a weight times a row of input
+/// added into a row of output; each output sums in (ci, kh, kw) order.
+pub fn conv2d_scalar(
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+) -> Result<(), BenchError> {
+    let (oh, ow) = validate_bufs(s, input, weights, output)?;
+    output.fill(0.0);
+    let (k, st, p) = (s.k, s.stride, s.pad);
+    for co in 0..s.cout {
+        let out = &mut output[co * oh * ow..(co + 1) * oh * ow];
+        for ci in 0..s.cin {
+            let inp = &input[ci * s.h * s.w..(ci + 1) * s.h * s.w];
+            for kh in 0..k {
+                for kw in 0..k {
+                    let wv = weights[((co * s.cin + ci) * k + kh) * k + kw];
+                    // valid ow: 0 <= ow*st + kw - p < w
+                    let lo = p.saturating_sub(kw).div_ceil(st);
+                    let hi = ((s.w + p).saturating_sub(kw)).div_ceil(st).min(ow);
+                    for y in 0..oh {
+                        let ih = y * st + kh;
+                        if ih < p || ih - p >= s.h {
+                            continue;
+                        }
+                        let irow = &inp[(ih - p) * s.w..(ih - p + 1) * s.w];
+                        let orow = &mut out[y * ow..(y + 1) * ow];
+                        for x in lo..hi {
+                            orow[x] += wv * irow[x * st + kw - p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Convenience: plan and run one convolution with the given instruction set.
+pub fn conv2d(
+    isa: Isa,
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+) -> Result<(), BenchError> {
+    let mut plan = ConvPlan::new(isa, s, weights)?;
+    plan.run(input, output)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Stride 1: zero-padded planes, flat positions on the padded width.
+    Direct { wp: usize, plane: usize },
+    /// 1x1, stride 1, no padding: the input is the GEMM operand.
+    Pointwise,
+    /// General: packed im2col panel with `p_pad` columns.
+    Im2col,
+}
+
+/// A prepared convolution: packed weights, offsets and scratch buffers.
+#[derive(Debug)]
+pub struct ConvPlan {
+    shape: ConvShape,
+    isa: Isa,
+    mode: Mode,
+    oh: usize,
+    ow: usize,
+    /// Flat output positions computed (incl. junk columns in direct mode).
+    npos: usize,
+    /// npos rounded up to a multiple of TILE_P.
+    p_pad: usize,
+    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO].
+    wpk: Vec<f32>,
+    /// Offset of each reduction step in the input operand.
+    offs: Vec<usize>,
+    /// Padded input (direct), im2col panel, or tail scratch (pointwise).
+    scratch: AlignedBuf,
+    /// Output of direct mode: [cout_pad][p_pad].
+    outbuf: AlignedBuf,
+    /// Pointwise mode: offset of each input channel in the caller's input.
+    offs_in: Vec<usize>,
+}
+
+impl ConvPlan {
+    /// Validate the shape, pack the weights and allocate scratch buffers.
+    pub fn new(isa: Isa, s: &ConvShape, weights: &[f32]) -> Result<Self, BenchError> {
+        let (oh, ow) = s.validate()?;
+        check_len("weights", weights.len(), s.weight_len())?;
+        let isa = isa.usable();
+        let kred = s.reduction_len();
+        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let mut wpk = vec![0.0f32; cpad * kred];
+        for co in 0..s.cout {
+            let (cb, c) = (co / TILE_CO, co % TILE_CO);
+            for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
+                wpk[(cb * kred + kk) * TILE_CO + c] = v;
+            }
+        }
+        let k = s.k;
+        let (mode, npos) = if s.stride == 1 && (k > 1 || s.pad > 0) {
+            let wp = s.w + 2 * s.pad;
+            let plane = (s.h + 2 * s.pad) * wp;
+            (Mode::Direct { wp, plane }, oh * wp)
+        } else if s.stride == 1 {
+            (Mode::Pointwise, oh * ow)
+        } else {
+            (Mode::Im2col, oh * ow)
+        };
+        let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+        let mut offs = Vec::with_capacity(kred);
+        let (scratch_len, out_len) = match mode {
+            Mode::Direct { wp, plane } => {
+                for ci in 0..s.cin {
+                    for kh in 0..k {
+                        for kw in 0..k {
+                            offs.push(ci * plane + kh * wp + kw);
+                        }
+                    }
+                }
+                let len = s.cin * plane + p_pad + k * wp + k + TILE_P;
+                (len, cpad * p_pad)
+            }
+            Mode::Pointwise => {
+                offs.extend((0..s.cin).map(|ci| ci * TILE_P));
+                (s.cin * TILE_P, 0)
+            }
+            Mode::Im2col => {
+                offs.extend((0..kred).map(|kk| kk * p_pad));
+                (kred * p_pad, 0)
+            }
+        };
+        let offs_in = match mode {
+            Mode::Pointwise => (0..s.cin).map(|ci| ci * npos).collect(),
+            _ => Vec::new(),
+        };
+        let too_big = |n: usize| n > MAX_FLOATS;
+        if too_big(scratch_len) || too_big(out_len) {
+            return Err(shape_err("conv", "scratch buffers too large"));
+        }
+        Ok(Self {
+            shape: *s,
+            isa,
+            mode,
+            oh,
+            ow,
+            npos,
+            p_pad,
+            wpk,
+            offs,
+            scratch: AlignedBuf::new(scratch_len)?,
+            outbuf: AlignedBuf::new(out_len)?,
+            offs_in,
+        })
+    }
+
+    /// Output height and width.
+    pub fn out_hw(&self) -> (usize, usize) {
+        (self.oh, self.ow)
+    }
+
+    /// Compute `output` (cout x oh x ow) from `input` (cin x h x w).
+    pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), BenchError> {
+        let s = self.shape;
+        check_len("input", input.len(), s.input_len())?;
+        check_len("output", output.len(), s.cout * self.oh * self.ow)?;
+        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let g = Geometry {
+            kred: self.offs.len(),
+            kk: s.k * s.k,
+            max_off: self.offs.iter().copied().max().unwrap_or(0),
+        };
+        match self.mode {
+            Mode::Direct { wp, plane } => {
+                let p = s.pad;
+                for ci in 0..s.cin {
+                    for y in 0..s.h {
+                        let dst = ci * plane + (y + p) * wp + p;
+                        self.scratch[dst..dst + s.w]
+                            .copy_from_slice(&input[(ci * s.h + y) * s.w..][..s.w]);
+                    }
+                }
+                let ld = self.p_pad;
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: &mut self.outbuf,
+                    ld,
+                    rows: cpad,
+                    cols: self.p_pad,
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
+                for co in 0..s.cout {
+                    for y in 0..self.oh {
+                        let src = co * ld + y * wp;
+                        output[(co * self.oh + y) * self.ow..][..self.ow]
+                            .copy_from_slice(&self.outbuf[src..src + self.ow]);
+                    }
+                }
+            }
+            Mode::Pointwise => {
+                let full = self.npos / TILE_P * TILE_P;
+                let rem = self.npos - full;
+                if rem > 0 {
+                    for ci in 0..s.cin {
+                        let dst = &mut self.scratch[ci * TILE_P..(ci + 1) * TILE_P];
+                        dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
+                        dst[rem..].fill(0.0);
+                    }
+                }
+                let main = Operand {
+                    inp: input,
+                    offs: &self.offs_in,
+                };
+                let tail = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                };
+                let g = Geometry {
+                    max_off: self.offs_in.last().copied().unwrap_or(0),
+                    ..g
+                };
+                drive(self.isa, &main, Some((full, &tail)), &self.wpk, &g, dst);
+            }
+            Mode::Im2col => {
+                self.pack_im2col(input);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
+            }
+        }
+        Ok(())
+    }
+
+    fn pack_im2col(&mut self, input: &[f32]) {
+        let s = self.shape;
+        let (k, st, p) = (s.k, s.stride, s.pad);
+        let (oh, ow, pp) = (self.oh, self.ow, self.p_pad);
+        for ci in 0..s.cin {
+            for kh in 0..k {
+                for kw in 0..k {
+                    let row = &mut self.scratch[((ci * k + kh) * k + kw) * pp..][..pp];
+                    for y in 0..oh {
+                        let ih = (y * st + kh).wrapping_sub(p);
+                        let dst = &mut row[y * ow..(y + 1) * ow];
+                        if ih >= s.h {
+                            dst.fill(0.0);
+                            continue;
+                        }
+                        let irow = &input[(ci * s.h + ih) * s.w..][..s.w];
+                        for (x, d) in dst.iter_mut().enumerate() {
+                            let iw = (x * st + kw).wrapping_sub(p);
+                            *d = if iw < s.w { irow[iw] } else { 0.0 };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Input operand of the tiles: reduction step `kk` of the tile at position
+/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + TILE_P]`.
+struct Operand<'a> {
+    inp: &'a [f32],
+    offs: &'a [usize],
+}
+
+/// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
+/// bound what is written.
+struct Dest<'a> {
+    out: &'a mut [f32],
+    ld: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// Reduction geometry shared by the operands.
+#[derive(Clone, Copy)]
+struct Geometry {
+    /// Reduction length cin * k * k.
+    kred: usize,
+    /// Steps per input channel (k * k).
+    kk: usize,
+    /// Largest offset of the main operand (bounds check).
+    max_off: usize,
+}
+
+/// Reduction steps per cache block: one tile's input lines stay in L1, and
+/// 3x3 layers with 64 input channels (576 steps) need a single block.
+const KC_STEPS: usize = 640;
+/// Packed-weight floats per cache block (kept in L2).
+const W_BLOCK_FLOATS: usize = 128 << 10;
+
+/// Loop over cache blocks and tiles: reduction blocks outermost (partial
+/// sums accumulate in the output), then blocks of output channels whose
+/// weights fit in L2, then positions, then channels innermost so one tile's
+/// input lines stay in L1 for every channel block. A `tail` operand serves
+/// positions from its start on (pointwise inputs without read slack).
+fn drive(
+    isa: Isa,
+    main: &Operand<'_>,
+    tail: Option<(usize, &Operand<'_>)>,
+    wpk: &[f32],
+    g: &Geometry,
+    d: Dest<'_>,
+) {
+    let kstep = (KC_STEPS / g.kk).max(1) * g.kk;
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * TILE_CO)).max(1);
+    let ncb = d.rows.div_ceil(TILE_CO);
+    let mut k0 = 0;
+    while k0 < g.kred {
+        let k1 = (k0 + kstep).min(g.kred);
+        let mut cb0 = 0;
+        while cb0 < ncb {
+            let cb1 = (cb0 + cb_blk).min(ncb);
+            for p in (0..d.cols).step_by(TILE_P) {
+                let (op, base, max_off) = match tail {
+                    Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
+                    _ => (main, p, g.max_off),
+                };
+                let pv = TILE_P.min(d.cols - p);
+                for cb in cb0..cb1 {
+                    let c0 = cb * TILE_CO;
+                    let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];
+                    let t = Tile {
+                        base,
+                        max_off,
+                        o0: c0 * d.ld + p,
+                        ld: d.ld,
+                        cov: TILE_CO.min(d.rows - c0),
+                        pv,
+                        accumulate: k0 > 0,
+                    };
+                    run_tile(isa, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                }
+            }
+            cb0 = cb1;
+        }
+        k0 = k1;
+    }
+}
+
+/// Where one tile reads and writes.
+struct Tile {
+    /// Position of the tile in the operand.
+    base: usize,
+    /// Upper bound of the offsets (for the bounds check).
+    max_off: usize,
+    /// First output element.
+    o0: usize,
+    /// Output row stride.
+    ld: usize,
+    /// Valid output rows (channels).
+    cov: usize,
+    /// Valid output columns (positions).
+    pv: usize,
+    /// Add to the output instead of overwriting it.
+    accumulate: bool,
+}
+
+/// One TILE_CO x TILE_P tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// for c < cov, q < pv. Reads past `pv` up to TILE_P must be in bounds.
+fn run_tile(isa: Isa, inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
+    let in_ok = t.base + t.max_off + TILE_P <= inp.len();
+    let out_ok = t.cov >= 1 && t.pv >= 1 && t.o0 + (t.cov - 1) * t.ld + t.pv <= out.len();
+    if !(in_ok && out_ok && w.len() >= offs.len() * TILE_CO) {
+        debug_assert!(false, "conv tile out of bounds");
+        return;
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avx2+fma checked by usable(); bounds checked just above.
+        Isa::Avx2Fma => unsafe {
+            avx2::tile(
+                inp.as_ptr().add(t.base),
+                offs,
+                w.as_ptr(),
+                out.as_mut_ptr().add(t.o0),
+                t,
+            )
+        },
+        _ => portable_tile(inp, offs, w, out, t),
+    }
+}
+
+fn portable_tile(inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
+    let mut acc = [[0.0f32; TILE_P]; TILE_CO];
+    if t.accumulate {
+        for (c, a) in acc.iter_mut().enumerate().take(t.cov) {
+            a[..t.pv].copy_from_slice(&out[t.o0 + c * t.ld..][..t.pv]);
+        }
+    }
+    for (kk, &off) in offs.iter().enumerate() {
+        let x = &inp[t.base + off..t.base + off + TILE_P];
+        let wk = &w[kk * TILE_CO..kk * TILE_CO + TILE_CO];
+        for (a, &wv) in acc.iter_mut().zip(wk) {
+            for q in 0..TILE_P {
+                a[q] += wv * x[q];
+            }
+        }
+    }
+    for (c, a) in acc.iter().enumerate().take(t.cov) {
+        out[t.o0 + c * t.ld..][..t.pv].copy_from_slice(&a[..t.pv]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! AVX2+FMA 6x16 conv tile.
+    use super::{Tile, TILE_CO, TILE_P, TILE_V};
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// avx2+fma available; `inp + off + q` readable for every off in offs and
+    /// q < TILE_P; `w` holds TILE_CO floats per offset; `out + c * ld + q`
+    /// readable and writable for c < cov, q < pv.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn tile(
+        inp: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        t: &Tile,
+    ) {
+        let (ld, cov, pv) = (t.ld, t.cov, t.pv);
+        // SAFETY (whole body): guaranteed by the caller as documented.
+        unsafe {
+            // 6 x 2 accumulators + 2 inputs + 1 broadcast = 15 of 16 registers,
+            // so nothing spills (a 4 x 3 tile needs all 16 and LLVM spills one).
+            let mut acc = [[_mm256_setzero_ps(); TILE_V]; TILE_CO];
+            if t.accumulate {
+                let mut tmp = [0.0f32; TILE_P];
+                for (c, a) in acc.iter_mut().enumerate().take(cov) {
+                    let src = if pv == TILE_P {
+                        out.add(c * ld).cast_const()
+                    } else {
+                        std::ptr::copy_nonoverlapping(out.add(c * ld), tmp.as_mut_ptr(), pv);
+                        tmp.as_ptr()
+                    };
+                    for (v, av) in a.iter_mut().enumerate() {
+                        *av = _mm256_loadu_ps(src.add(8 * v));
+                    }
+                }
+            }
+            let mut wp = w;
+            for &off in offs {
+                let ip = inp.add(off);
+                let mut x = [_mm256_setzero_ps(); TILE_V];
+                for (v, xv) in x.iter_mut().enumerate() {
+                    *xv = _mm256_loadu_ps(ip.add(8 * v));
+                }
+                for (c, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_broadcast_ss(&*wp.add(c));
+                    for (av, xv) in a.iter_mut().zip(&x) {
+                        *av = _mm256_fmadd_ps(b, *xv, *av);
+                    }
+                }
+                wp = wp.add(TILE_CO);
+            }
+            if cov == TILE_CO && pv == TILE_P {
+                for (c, a) in acc.iter().enumerate() {
+                    let o = out.add(c * ld);
+                    for (v, av) in a.iter().enumerate() {
+                        _mm256_storeu_ps(o.add(8 * v), *av);
+                    }
+                }
+            } else {
+                let mut tmp = [0.0f32; TILE_P];
+                for (c, a) in acc.iter().enumerate().take(cov) {
+                    for (v, av) in a.iter().enumerate() {
+                        _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), *av);
+                    }
+                    std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.add(c * ld), pv);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The results file (`bench.json`): a versioned JSON contract read by the
+//! site builder. [`load`] validates the schema version and names the file in
+//! every error; [`save`] writes it pretty-printed.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::BenchError;
+
+/// Version of the JSON layout; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole benchmark run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Schema version, [`SCHEMA_VERSION`] when written by this build.
+    pub schema: u32,
+    /// The machine and build that measured.
+    pub machine: Machine,
+    /// Measured machine ceilings.
+    pub ceilings: Ceilings,
+    /// One entry per kernel case and variant.
+    pub kernels: Vec<KernelResult>,
+    /// Whether the run used the `--quick` budgets.
+    #[serde(default)]
+    pub quick: bool,
+}
+
+/// Where and how the figures were measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model name from /proc/cpuinfo ("unknown" if unreadable).
+    pub cpu_model: String,
+    /// Instruction-set features the SIMD variant used: ["avx2","fma"] or ["portable"].
+    pub features: Vec<String>,
+    /// Logical CPUs available to the process.
+    pub cores: usize,
+    /// UTC date and time of the run, RFC 3339.
+    pub date: String,
+    /// Build profile of the measuring binary ("release" or "debug").
+    pub build_profile: String,
+    /// Operating system and architecture, e.g. "linux x86_64".
+    pub os: String,
+    /// Load average (1, 5, 15 min) at the start of the run, if known.
+    pub load_avg_start: Option<[f64; 3]>,
+    /// Load average at the end of the run, if known.
+    pub load_avg_end: Option<[f64; 3]>,
+    /// Whether huge pages were requested (madvise accepted) for big buffers.
+    pub huge_pages: bool,
+}
+
+/// Measured single-thread machine ceilings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ceilings {
+    /// Peak fp32 FMA throughput with SIMD, 12 independent accumulators (GFLOP/s).
+    pub fma_peak_gflops: f64,
+    /// Peak fp32 scalar FMA throughput (GFLOP/s).
+    pub fma_scalar_gflops: f64,
+    /// DRAM read bandwidth used as the memory ceiling: a buffer of fc6's size
+    /// read 4 rows at a time like the GEMV, huge pages requested (GB/s).
+    pub read_bandwidth_gbs: f64,
+    /// Triad a = b + s c over arrays far larger than L3, counting 12 bytes per element (GB/s).
+    pub triad_bandwidth_gbs: f64,
+    /// Read bandwidth, 1 stream, huge pages requested (GB/s).
+    pub read_bandwidth_1stream_gbs: f64,
+    /// Read bandwidth, 4 streams, huge pages requested (GB/s).
+    pub read_bandwidth_4stream_gbs: f64,
+    /// Read bandwidth, 4 streams, 4 KiB pages (GB/s).
+    pub read_bandwidth_4stream_small_pages_gbs: f64,
+    /// Read bandwidth of fc6-sized rows (equals `read_bandwidth_gbs`) (GB/s).
+    pub read_bandwidth_fc6_gbs: f64,
+    /// Read bandwidth from an L1-resident buffer (GB/s).
+    pub read_bandwidth_l1_gbs: f64,
+    /// Read bandwidth from an L2-resident buffer (GB/s).
+    pub read_bandwidth_l2_gbs: f64,
+    /// Bytes of the big buffers used for the DRAM measurements.
+    pub dram_buffer_bytes: u64,
+}
+
+impl Ceilings {
+    /// Ridge point of the roofline: FLOP per byte where compute and memory meet.
+    pub fn ridge_intensity(&self) -> f64 {
+        if self.read_bandwidth_gbs > 0.0 {
+            self.fma_peak_gflops / self.read_bandwidth_gbs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Which ceiling bounds a kernel on the roofline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// Intensity above the ridge: fraction is of `fma_peak_gflops`.
+    Compute,
+    /// Intensity below the ridge: fraction is of `read_bandwidth_gbs`.
+    Memory,
+}
+
+/// Kernel variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    /// Plain-Rust reference.
+    Scalar,
+    /// Explicit SIMD (or the portable fallback; see `machine.features`).
+    Simd,
+    /// A third-party crate on the same shape (criterion/example runs only).
+    Peer,
+}
+
+impl Variant {
+    /// Lower-case name as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Scalar => "scalar",
+            Variant::Simd => "simd",
+            Variant::Peer => "peer",
+        }
+    }
+}
+
+/// One measured kernel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelResult {
+    /// Case name (unique per case, shared by its variants).
+    pub name: String,
+    /// Model layer path, e.g. "vgg19/classifier.0", where the case is one.
+    pub layer: Option<String>,
+    /// Variant measured.
+    pub variant: Variant,
+    /// Batch size.
+    pub batch: usize,
+    /// Workload kind and shape, e.g. "conv 64->64 224x224 k3 s1 p1".
+    pub workload: String,
+    /// Median seconds per call (for the whole problem).
+    pub median_s: f64,
+    /// Fastest sample, seconds per call.
+    pub best_s: f64,
+    /// Slowest sample, seconds per call.
+    pub worst_s: f64,
+    /// Median absolute deviation of the samples (seconds).
+    pub mad_s: f64,
+    /// Number of timed samples.
+    pub samples: usize,
+    /// Median process CPU seconds per call.
+    pub cpu_s: f64,
+    /// FLOPs of the whole problem (a multiply-add counts 2).
+    pub flops: f64,
+    /// Minimum bytes moved: inputs, weights and outputs once each (fp32).
+    pub bytes: f64,
+    /// GFLOP/s at the median time.
+    pub gflops: f64,
+    /// GB/s (of `bytes`) at the median time.
+    pub gbs: f64,
+    /// Arithmetic intensity, FLOP per byte.
+    pub intensity: f64,
+    /// Ceiling the kernel is held to (by intensity versus the ridge point).
+    pub bound: Bound,
+    /// Achieved fraction of the bounding ceiling (gflops / peak or gbs / read bandwidth).
+    pub fraction_of_ceiling: f64,
+    /// SIMD variant only: scalar median time over this variant's median time.
+    pub speedup_vs_scalar: Option<f64>,
+    /// Scalar variant only: fraction of the output computed and timed; the
+    /// times are scaled up by its inverse (1.0 = whole problem).
+    pub measured_fraction: f64,
+}
+
+/// Write a report as pretty JSON, naming the file on error.
+pub fn save(report: &BenchReport, path: &Path) -> Result<(), BenchError> {
+    let io = |source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = serde_json::to_string_pretty(report).map_err(|e| io(std::io::Error::other(e)))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, text + "\n").map_err(io)
+}
+
+/// Read and validate a report; errors name the file, with line:column for
+/// bad JSON and the version found for an old schema.
+pub fn load(path: &Path) -> Result<BenchReport, BenchError> {
+    let text = std::fs::read_to_string(path).map_err(|source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parse report text (as [`load`] does), using `path` in error messages.
+pub fn parse(text: &str, path: &Path) -> Result<BenchReport, BenchError> {
+    let json_err = |e: serde_json::Error| BenchError::Json {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json_err)?;
+    let found = value
+        .get("schema")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if found != u64::from(SCHEMA_VERSION) {
+        return Err(BenchError::Schema {
+            path: path.to_path_buf(),
+            found,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    serde_json::from_str(text).map_err(json_err)
+}

@@ -1,0 +1,779 @@
+//! [`run`]: ceilings, then each case in scalar and SIMD variants, checked
+//! against each other; and [`summary_table`] for the command line.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::buffer::{fill_random, random_vec, AlignedBuf, Pages};
+use super::error::{shape_err, BenchError};
+use super::harness::{load_average, measure, Budget, Measurement};
+use super::kernels::conv::{conv2d_scalar, ConvPlan, ConvShape};
+use super::kernels::gemm::{gemm, gemm_scalar};
+use super::kernels::gemv::{gemv, gemv_scalar};
+use super::kernels::pool::{global_avg_pool, global_avg_pool_scalar};
+use super::kernels::{ceilings as ceil, check_close, Isa};
+use super::results::{
+    BenchReport, Bound, Ceilings, KernelResult, Machine, Variant, SCHEMA_VERSION,
+};
+use super::{BenchOptions, KernelCase, Workload};
+
+/// fc6's weight matrix: 4096 x 25088 fp32, the DRAM ceiling's buffer size.
+const FC6_ROWS: usize = 4096;
+const FC6_COLS: usize = 25088;
+
+/// Measure the ceilings and every case (filtered) with the best available ISA.
+pub fn run(cases: &[KernelCase], opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    run_with_isa(cases, opts, Isa::detect())
+}
+
+/// As [`run`], forcing an instruction set (the portable one always works).
+pub fn run_with_isa(
+    cases: &[KernelCase],
+    opts: &BenchOptions,
+    isa: Isa,
+) -> Result<BenchReport, BenchError> {
+    let isa = isa.usable();
+    let selected = select(cases, opts.filter.as_deref())?;
+    for c in &selected {
+        validate_case(c)?;
+    }
+    let load_start = load_average();
+    let pb = if opts.progress {
+        let pb = ProgressBar::new(selected.len() as u64 + 1);
+        if let Ok(style) = ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")
+        {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    pb.set_message("ceilings");
+    let (ceilings, huge) = measure_ceilings(isa, opts.quick)?;
+    pb.inc(1);
+    let mut ctx = Ctx {
+        isa,
+        quick: opts.quick,
+        cache: None,
+    };
+    let mut kernels = Vec::new();
+    for case in selected {
+        pb.set_message(case.name.clone());
+        let r = run_case(case, &mut ctx)?;
+        kernels.extend(results_for(case, &r, &ceilings));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let machine = Machine {
+        cpu_model: cpu_model(),
+        features: isa.features(),
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        date: utc_now_rfc3339(),
+        build_profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .to_string(),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        load_avg_start: load_start,
+        load_avg_end: load_average(),
+        huge_pages: huge,
+    };
+    Ok(BenchReport {
+        schema: SCHEMA_VERSION,
+        machine,
+        ceilings,
+        kernels,
+        quick: opts.quick,
+    })
+}
+
+fn select<'a>(
+    cases: &'a [KernelCase],
+    filter: Option<&str>,
+) -> Result<Vec<&'a KernelCase>, BenchError> {
+    let Some(f) = filter else {
+        return Ok(cases.iter().collect());
+    };
+    let f = f.to_lowercase();
+    let hit = |c: &KernelCase| {
+        c.name.to_lowercase().contains(&f)
+            || c.layer
+                .as_deref()
+                .is_some_and(|l| l.to_lowercase().contains(&f))
+    };
+    let v: Vec<_> = cases.iter().filter(|c| hit(c)).collect();
+    if v.is_empty() {
+        return Err(BenchError::NoMatch(f));
+    }
+    Ok(v)
+}
+
+/// Largest float count any single buffer of a case may need (16 GiB).
+const MAX_CASE_FLOATS: usize = 1 << 32;
+
+fn validate_case(c: &KernelCase) -> Result<(), BenchError> {
+    let what = format!("case `{}`", c.name);
+    let err = |r: &str| shape_err(&what, r);
+    if c.batch == 0 {
+        return Err(err("batch must be positive"));
+    }
+    let prod = |xs: &[usize]| {
+        xs.iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .filter(|&n| n <= MAX_CASE_FLOATS)
+            .ok_or_else(|| err("buffer too large"))
+    };
+    match c.workload {
+        Workload::Gemv { rows, cols } => {
+            if c.batch != 1 {
+                return Err(err("gemv needs batch 1"));
+            }
+            if rows == 0 || cols == 0 {
+                return Err(err("rows and cols must be positive"));
+            }
+            prod(&[rows, cols])?;
+        }
+        Workload::Gemm { batch, inp, out } => {
+            if batch != c.batch {
+                return Err(err("workload batch differs from case batch"));
+            }
+            if inp == 0 || out == 0 {
+                return Err(err("in and out must be positive"));
+            }
+            prod(&[batch, inp])?;
+            prod(&[inp, out])?;
+            prod(&[batch, out])?;
+        }
+        Workload::Conv { .. } => {
+            let s = c.workload.conv_shape().ok_or_else(|| err("not a conv"))?;
+            s.validate().map_err(|e| err(&e.to_string()))?;
+        }
+        Workload::GlobalAvgPool { c: ch, h, w } => {
+            if ch == 0 || h == 0 || w == 0 {
+                return Err(err("c, h and w must be positive"));
+            }
+            prod(&[ch, h, w])?;
+        }
+    }
+    Ok(())
+}
+
+/// Work and traffic model of a case: (FLOPs, minimum bytes).
+fn work(c: &KernelCase) -> (f64, f64) {
+    let b = c.batch as f64;
+    match c.workload {
+        Workload::Gemv { rows, cols } => {
+            let (r, k) = (rows as f64, cols as f64);
+            (2.0 * r * k, 4.0 * (r * k + r + k))
+        }
+        Workload::Gemm { inp, out, .. } => {
+            let (k, n) = (inp as f64, out as f64);
+            (2.0 * b * k * n, 4.0 * (k * n + b * k + b * n))
+        }
+        Workload::Conv { .. } => {
+            let s = c.workload.conv_shape().unwrap_or(ConvShape {
+                cin: 0,
+                cout: 0,
+                h: 0,
+                w: 0,
+                k: 0,
+                stride: 1,
+                pad: 0,
+            });
+            let outs = s.output_len() as f64;
+            let flops = 2.0 * outs * s.reduction_len() as f64;
+            let bytes = 4.0 * (s.weight_len() as f64 + b * (s.input_len() as f64 + outs));
+            (b * flops, bytes)
+        }
+        Workload::GlobalAvgPool { c: ch, h, w } => {
+            let n = (ch * h * w) as f64;
+            (b * n, 4.0 * b * (n + ch as f64))
+        }
+    }
+}
+
+fn gbs(bytes: f64, m: &Measurement) -> f64 {
+    bytes / m.best_s / 1e9
+}
+
+fn gflops_best(flops: f64, m: &Measurement) -> f64 {
+    flops / m.best_s / 1e9
+}
+
+/// Measure the machine ceilings; ceilings use the best sample (what the
+/// machine can do), kernels are reported at their median.
+fn measure_ceilings(isa: Isa, quick: bool) -> Result<(Ceilings, bool), BenchError> {
+    let b = if quick {
+        Budget {
+            warmup: 1,
+            min_samples: 3,
+            max_samples: 10,
+            max_time: Duration::from_millis(150),
+            min_sample_time: Duration::from_millis(5),
+        }
+    } else {
+        Budget {
+            warmup: 1,
+            min_samples: 10,
+            max_samples: 40,
+            max_time: Duration::from_millis(800),
+            min_sample_time: Duration::from_millis(10),
+        }
+    };
+    let iters = 2_000_000u64;
+    let m = measure(&b, || {
+        std::hint::black_box(ceil::fma_peak(isa, iters));
+    });
+    let fma_peak = gflops_best(ceil::fma_peak_flops(isa, iters), &m);
+    let m = measure(&b, || {
+        std::hint::black_box(ceil::fma_scalar(iters));
+    });
+    let fma_scalar = gflops_best(ceil::fma_scalar_flops(iters), &m);
+
+    let n = FC6_ROWS * FC6_COLS;
+    let bytes = (n * 4) as f64;
+    let mut big = AlignedBuf::new(n)?;
+    big.fill(1.0);
+    let huge = big.huge_pages_requested();
+    let read = |buf: &[f32], streams: usize| {
+        let m = measure(&b, || {
+            std::hint::black_box(ceil::read_sum(isa, std::hint::black_box(buf), streams));
+        });
+        gbs((buf.len() / streams * streams * 4) as f64, &m)
+    };
+    let m = measure(&b, || {
+        std::hint::black_box(ceil::read_rows(
+            isa,
+            std::hint::black_box(&big),
+            FC6_ROWS,
+            FC6_COLS,
+        ));
+    });
+    let fc6 = gbs(bytes, &m);
+    let one = read(&big, 1);
+    let four = read(&big, 4);
+    let third = n / 3;
+    let (x, rest) = big.split_at_mut(third);
+    let (y, z) = rest.split_at_mut(third);
+    let m = measure(&b, || ceil::triad(isa, x, y, &z[..third], 0.5));
+    let triad = gbs((third * 12) as f64, &m);
+    drop(big);
+    let mut small = AlignedBuf::with_pages(n, Pages::Normal)?;
+    small.fill(1.0);
+    let four_small = read(&small, 4);
+    drop(small);
+    let l1 = read(&vec![1.0f32; 4096], 4);
+    let l2 = read(&vec![1.0f32; 96 << 10], 4);
+    Ok((
+        Ceilings {
+            fma_peak_gflops: fma_peak,
+            fma_scalar_gflops: fma_scalar,
+            read_bandwidth_gbs: fc6,
+            triad_bandwidth_gbs: triad,
+            read_bandwidth_1stream_gbs: one,
+            read_bandwidth_4stream_gbs: four,
+            read_bandwidth_4stream_small_pages_gbs: four_small,
+            read_bandwidth_fc6_gbs: fc6,
+            read_bandwidth_l1_gbs: l1,
+            read_bandwidth_l2_gbs: l2,
+            dram_buffer_bytes: bytes as u64,
+        },
+        huge,
+    ))
+}
+
+struct Ctx {
+    isa: Isa,
+    quick: bool,
+    /// Last weight matrix (rows, cols), reused by cases of the same layer.
+    cache: Option<((usize, usize), AlignedBuf)>,
+}
+
+impl Ctx {
+    fn weights(&mut self, rows: usize, cols: usize) -> Result<&AlignedBuf, BenchError> {
+        if self.cache.as_ref().map(|c| c.0) != Some((rows, cols)) {
+            self.cache = None;
+            let mut w = AlignedBuf::new(rows * cols)?;
+            fill_random(&mut w, (rows * 31 + cols) as u64);
+            self.cache = Some(((rows, cols), w));
+        }
+        match &self.cache {
+            Some((_, w)) => Ok(w),
+            None => Err(BenchError::Alloc {
+                bytes: rows * cols * 4,
+            }),
+        }
+    }
+
+    fn simd_budget(&self) -> Budget {
+        if self.quick {
+            Budget {
+                max_time: Duration::from_millis(200),
+                ..Budget::quick()
+            }
+        } else {
+            Budget::full()
+        }
+    }
+
+    /// Seconds the scalar reference may take per sample.
+    fn scalar_target(&self) -> f64 {
+        if self.quick {
+            0.08
+        } else {
+            0.6
+        }
+    }
+
+    fn scalar_budget(&self) -> Budget {
+        Budget {
+            warmup: 0,
+            min_samples: 1,
+            max_samples: if self.quick { 1 } else { 5 },
+            max_time: Duration::from_secs_f64(self.scalar_target() * 2.0),
+            min_sample_time: Duration::ZERO,
+        }
+    }
+}
+
+/// Measurements of one case.
+struct CaseRun {
+    simd: Measurement,
+    scalar: Measurement,
+    /// Fraction of the output units the scalar variant computed.
+    fraction: f64,
+}
+
+/// Find how many of `total` output units the scalar reference can compute
+/// within the target time (doubling from one unit).
+fn scalar_units(
+    total: usize,
+    target: f64,
+    mut f: impl FnMut(usize) -> Result<(), BenchError>,
+) -> Result<usize, BenchError> {
+    let mut u = 1usize;
+    loop {
+        let t0 = Instant::now();
+        f(u)?;
+        let t = t0.elapsed().as_secs_f64();
+        if u >= total {
+            return Ok(total);
+        }
+        if t > target / 8.0 {
+            let scaled = (u as f64 * target / t.max(1e-9)).floor() as usize;
+            return Ok(scaled.clamp(u, total));
+        }
+        u = (u * 4).min(total);
+    }
+}
+
+fn mismatch(case: &KernelCase, (index, err): (usize, f64)) -> BenchError {
+    BenchError::Mismatch {
+        name: case.name.clone(),
+        variant: "simd".into(),
+        max_err: err,
+        index,
+    }
+}
+
+fn abs_vec(v: &[f32]) -> Vec<f32> {
+    v.iter().map(|x| x.abs()).collect()
+}
+
+fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
+    let isa = ctx.isa;
+    let sb = ctx.simd_budget();
+    let qb = ctx.scalar_budget();
+    let target = ctx.scalar_target();
+    match case.workload {
+        Workload::Gemv { rows, cols } => {
+            let x = random_vec(cols, 11);
+            let w = ctx.weights(rows, cols)?;
+            let mut y = vec![0.0; rows];
+            gemv(isa, w, &x, &mut y, rows, cols)?;
+            let simd = measure(&sb, || {
+                let _ = gemv(isa, w, &x, &mut y, rows, cols);
+            });
+            let mut ys = vec![0.0; rows];
+            let u = scalar_units(rows, target, |u| {
+                gemv_scalar(&w[..u * cols], &x, &mut ys[..u], u, cols)
+            })?;
+            let scalar = measure(&qb, || {
+                let _ = gemv_scalar(&w[..u * cols], &x, &mut ys[..u], u, cols);
+            });
+            let mut ya = vec![0.0; u];
+            gemv_scalar(&abs_vec(&w[..u * cols]), &abs_vec(&x), &mut ya, u, cols)?;
+            check_close(&y[..u], &ys[..u], &ya, cols).map_err(|e| mismatch(case, e))?;
+            Ok(CaseRun {
+                simd,
+                scalar,
+                fraction: u as f64 / rows as f64,
+            })
+        }
+        Workload::Gemm { batch, inp, out } => {
+            let a = random_vec(batch * inp, 12);
+            let w = ctx.weights(out, inp)?;
+            let mut c = vec![0.0; batch * out];
+            gemm(isa, &a, w, &mut c, batch, inp, out)?;
+            let simd = measure(&sb, || {
+                let _ = gemm(isa, &a, w, &mut c, batch, inp, out);
+            });
+            let mut cs = vec![0.0; batch * out];
+            let u = scalar_units(out, target, |u| {
+                gemm_scalar(&a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u)
+            })?;
+            let scalar = measure(&qb, || {
+                let _ = gemm_scalar(&a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u);
+            });
+            let mut ca = vec![0.0; batch * u];
+            gemm_scalar(
+                &abs_vec(&a),
+                &abs_vec(&w[..u * inp]),
+                &mut ca,
+                batch,
+                inp,
+                u,
+            )?;
+            let got: Vec<f32> = c
+                .chunks_exact(out)
+                .flat_map(|r| r[..u].iter().copied())
+                .collect();
+            check_close(&got, &cs[..batch * u], &ca, inp).map_err(|e| mismatch(case, e))?;
+            Ok(CaseRun {
+                simd,
+                scalar,
+                fraction: u as f64 / out as f64,
+            })
+        }
+        Workload::Conv { .. } => {
+            let s = case
+                .workload
+                .conv_shape()
+                .ok_or_else(|| shape_err(&case.name, "not a conv"))?;
+            let (oh, ow) = s.validate()?;
+            let plane = oh * ow;
+            let mut weights = vec![0.0; s.weight_len()];
+            fill_random(&mut weights, 13);
+            let input = random_vec(s.input_len(), 14);
+            let mut output = vec![0.0; s.output_len()];
+            let mut plan = ConvPlan::new(isa, &s, &weights)?;
+            plan.run(&input, &mut output)?;
+            let batch = case.batch;
+            let simd = measure(&sb, || {
+                for _ in 0..batch {
+                    let _ = plan.run(&input, &mut output);
+                }
+            });
+            drop(plan);
+            let kred = s.reduction_len();
+            let sub = |u: usize| ConvShape { cout: u, ..s };
+            let mut os = vec![0.0; s.output_len()];
+            let u = scalar_units(s.cout, target / batch as f64, |u| {
+                conv2d_scalar(&sub(u), &input, &weights[..u * kred], &mut os[..u * plane])
+            })?;
+            let scalar = measure(&qb, || {
+                for _ in 0..batch {
+                    let _ =
+                        conv2d_scalar(&sub(u), &input, &weights[..u * kred], &mut os[..u * plane]);
+                }
+            });
+            let mut oa = vec![0.0; u * plane];
+            conv2d_scalar(
+                &sub(u),
+                &abs_vec(&input),
+                &abs_vec(&weights[..u * kred]),
+                &mut oa,
+            )?;
+            check_close(&output[..u * plane], &os[..u * plane], &oa, kred)
+                .map_err(|e| mismatch(case, e))?;
+            Ok(CaseRun {
+                simd,
+                scalar,
+                fraction: u as f64 / s.cout as f64,
+            })
+        }
+        Workload::GlobalAvgPool { c, h, w } => {
+            let hw = h * w;
+            let input = random_vec(c * hw, 15);
+            let mut out = vec![0.0; c];
+            global_avg_pool(isa, &input, &mut out, c, hw)?;
+            let batch = case.batch;
+            let simd = measure(&sb, || {
+                for _ in 0..batch {
+                    let _ = global_avg_pool(isa, &input, &mut out, c, hw);
+                }
+            });
+            let mut os = vec![0.0; c];
+            let scalar = measure(&sb, || {
+                for _ in 0..batch {
+                    let _ = global_avg_pool_scalar(&input, &mut os, c, hw);
+                }
+            });
+            let mut oa = vec![0.0; c];
+            global_avg_pool_scalar(&abs_vec(&input), &mut oa, c, hw)?;
+            check_close(&out, &os, &oa, hw).map_err(|e| mismatch(case, e))?;
+            Ok(CaseRun {
+                simd,
+                scalar,
+                fraction: 1.0,
+            })
+        }
+    }
+}
+
+fn scaled(m: &Measurement, fraction: f64) -> Measurement {
+    let f = 1.0 / fraction.max(1e-12);
+    Measurement {
+        samples: m.samples.iter().map(|s| s * f).collect(),
+        median_s: m.median_s * f,
+        best_s: m.best_s * f,
+        worst_s: m.worst_s * f,
+        mad_s: m.mad_s * f,
+        cpu_s: m.cpu_s * f,
+        reps: m.reps,
+    }
+}
+
+fn results_for(case: &KernelCase, r: &CaseRun, c: &Ceilings) -> Vec<KernelResult> {
+    let (flops, bytes) = work(case);
+    let scalar = scaled(&r.scalar, r.fraction);
+    let speedup = if r.simd.median_s > 0.0 {
+        Some(scalar.median_s / r.simd.median_s)
+    } else {
+        None
+    };
+    vec![
+        kernel_result(
+            case,
+            Variant::Scalar,
+            &scalar,
+            flops,
+            bytes,
+            c,
+            None,
+            r.fraction,
+        ),
+        kernel_result(case, Variant::Simd, &r.simd, flops, bytes, c, speedup, 1.0),
+    ]
+}
+
+/// Build one JSON record from a measurement of the whole problem.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn kernel_result(
+    case: &KernelCase,
+    variant: Variant,
+    m: &Measurement,
+    flops: f64,
+    bytes: f64,
+    c: &Ceilings,
+    speedup: Option<f64>,
+    fraction: f64,
+) -> KernelResult {
+    let t = m.median_s.max(1e-12);
+    let gflops = flops / t / 1e9;
+    let gbs = bytes / t / 1e9;
+    let intensity = if bytes > 0.0 { flops / bytes } else { 0.0 };
+    let bound = if intensity >= c.ridge_intensity() {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    };
+    let fraction_of_ceiling = match bound {
+        Bound::Compute if c.fma_peak_gflops > 0.0 => gflops / c.fma_peak_gflops,
+        Bound::Memory if c.read_bandwidth_gbs > 0.0 => gbs / c.read_bandwidth_gbs,
+        _ => 0.0,
+    };
+    KernelResult {
+        name: case.name.clone(),
+        layer: case.layer.clone(),
+        variant,
+        batch: case.batch,
+        workload: case.workload.describe(),
+        median_s: m.median_s,
+        best_s: m.best_s,
+        worst_s: m.worst_s,
+        mad_s: m.mad_s,
+        samples: m.samples.len(),
+        cpu_s: m.cpu_s,
+        flops,
+        bytes,
+        gflops,
+        gbs,
+        intensity,
+        bound,
+        fraction_of_ceiling,
+        speedup_vs_scalar: speedup,
+        measured_fraction: fraction,
+    }
+}
+
+/// Work model of a case as (FLOPs, minimum bytes); public for peer comparisons.
+pub fn case_work(case: &KernelCase) -> (f64, f64) {
+    work(case)
+}
+
+/// A plain-text table of the ceilings and kernels for the terminal.
+pub fn summary_table(r: &BenchReport) -> String {
+    use std::fmt::Write;
+    let c = &r.ceilings;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "machine: {} ({} cores, {}, {}, {}){}",
+        r.machine.cpu_model,
+        r.machine.cores,
+        r.machine.features.join("+"),
+        r.machine.build_profile,
+        r.machine.date,
+        r.machine
+            .load_avg_start
+            .map(|l| format!(", load {:.2} {:.2} {:.2}", l[0], l[1], l[2]))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "ceilings: FMA peak {:.1} GFLOP/s (scalar {:.1}); read {:.1} GB/s (fc6 rows; 1 stream {:.1}, 4 streams {:.1}, 4 streams 4K pages {:.1}); triad {:.1} GB/s; L1 {:.0} GB/s, L2 {:.0} GB/s; ridge {:.1} FLOP/B",
+        c.fma_peak_gflops,
+        c.fma_scalar_gflops,
+        c.read_bandwidth_gbs,
+        c.read_bandwidth_1stream_gbs,
+        c.read_bandwidth_4stream_gbs,
+        c.read_bandwidth_4stream_small_pages_gbs,
+        c.triad_bandwidth_gbs,
+        c.read_bandwidth_l1_gbs,
+        c.read_bandwidth_l2_gbs,
+        c.ridge_intensity()
+    );
+    let _ = writeln!(
+        s,
+        "{:<22} {:<6} {:>5} {:>11} {:>9} {:>8} {:>8} {:<7} {:>7} {:>8}",
+        "kernel",
+        "var",
+        "batch",
+        "median ms",
+        "GFLOP/s",
+        "GB/s",
+        "FLOP/B",
+        "bound",
+        "% ceil",
+        "speedup"
+    );
+    for k in &r.kernels {
+        let _ = writeln!(
+            s,
+            "{:<22} {:<6} {:>5} {:>11.3} {:>9.2} {:>8.2} {:>8.2} {:<7} {:>6.1}% {:>8}",
+            k.name,
+            k.variant.as_str(),
+            k.batch,
+            k.median_s * 1e3,
+            k.gflops,
+            k.gbs,
+            k.intensity,
+            match k.bound {
+                Bound::Compute => "compute",
+                Bound::Memory => "memory",
+            },
+            k.fraction_of_ceiling * 100.0,
+            k.speedup_vs_scalar
+                .map(|v| format!("{v:.1}x"))
+                .unwrap_or_default()
+        );
+    }
+    s
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Current UTC time as RFC 3339 (civil-from-days conversion, no time zone data).
+pub(crate) fn utc_now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Format seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // days since 1970-01-01 -> civil date (proleptic Gregorian)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn filter_and_validation() {
+        let cases = super::super::demo_cases();
+        assert!(matches!(
+            select(&cases, Some("nope")),
+            Err(BenchError::NoMatch(_))
+        ));
+        assert_eq!(select(&cases, Some("FC6")).unwrap().len(), 3);
+        let bad = KernelCase {
+            name: "bad".into(),
+            layer: None,
+            batch: 2,
+            workload: Workload::Gemm {
+                batch: 3,
+                inp: 4,
+                out: 5,
+            },
+        };
+        assert!(validate_case(&bad).is_err());
+        let bad = KernelCase {
+            name: "bad".into(),
+            layer: None,
+            batch: 1,
+            workload: Workload::Conv {
+                cin: 1,
+                cout: 1,
+                h: 2,
+                w: 2,
+                k: 5,
+                stride: 1,
+                pad: 0,
+            },
+        };
+        assert!(validate_case(&bad).is_err());
+        for c in &cases {
+            validate_case(c).unwrap();
+        }
+    }
+}

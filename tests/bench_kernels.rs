@@ -1,0 +1,303 @@
+//! Correctness of the benchmark kernels: every SIMD and portable kernel
+//! against the scalar reference on random inputs (odd sizes, remainders,
+//! tiny shapes, stride 2, padding), and the results file contract.
+//! Nothing here is timed.
+
+use netledger::bench::buffer::random_vec;
+use netledger::bench::kernels::conv::{conv2d, conv2d_scalar, ConvShape};
+use netledger::bench::kernels::gemm::{gemm, gemm_scalar};
+use netledger::bench::kernels::gemv::{gemv, gemv_scalar};
+use netledger::bench::kernels::pool::{global_avg_pool, global_avg_pool_scalar};
+use netledger::bench::kernels::{ceilings, check_close, Isa};
+use netledger::bench::{self, BenchError, BenchOptions, KernelCase, Workload};
+use proptest::prelude::*;
+
+/// Instruction sets to test: always the portable one, AVX2+FMA when present.
+fn isas() -> Vec<Isa> {
+    let mut v = vec![Isa::Portable];
+    if Isa::Avx2Fma.available() {
+        v.push(Isa::Avx2Fma);
+    }
+    v
+}
+
+fn abs(v: &[f32]) -> Vec<f32> {
+    v.iter().map(|x| x.abs()).collect()
+}
+
+fn check_gemv(rows: usize, cols: usize, seed: u64) {
+    let w = random_vec(rows * cols, seed);
+    let x = random_vec(cols, seed + 1);
+    let mut want = vec![0.0; rows];
+    gemv_scalar(&w, &x, &mut want, rows, cols).unwrap();
+    let mut bound = vec![0.0; rows];
+    gemv_scalar(&abs(&w), &abs(&x), &mut bound, rows, cols).unwrap();
+    for isa in isas() {
+        let mut got = vec![f32::NAN; rows];
+        gemv(isa, &w, &x, &mut got, rows, cols).unwrap();
+        check_close(&got, &want, &bound, cols)
+            .unwrap_or_else(|e| panic!("{isa:?} gemv {rows}x{cols}: {e:?}"));
+    }
+}
+
+fn check_gemm(m: usize, k: usize, n: usize, seed: u64) {
+    let a = random_vec(m * k, seed);
+    let w = random_vec(n * k, seed + 1);
+    let mut want = vec![0.0; m * n];
+    gemm_scalar(&a, &w, &mut want, m, k, n).unwrap();
+    let mut bound = vec![0.0; m * n];
+    gemm_scalar(&abs(&a), &abs(&w), &mut bound, m, k, n).unwrap();
+    for isa in isas() {
+        let mut got = vec![f32::NAN; m * n];
+        gemm(isa, &a, &w, &mut got, m, k, n).unwrap();
+        check_close(&got, &want, &bound, k)
+            .unwrap_or_else(|e| panic!("{isa:?} gemm {m}x{k}x{n}: {e:?}"));
+    }
+}
+
+fn check_conv(s: ConvShape, seed: u64) {
+    let input = random_vec(s.input_len(), seed);
+    let weights = random_vec(s.weight_len(), seed + 1);
+    let mut want = vec![0.0; s.output_len()];
+    conv2d_scalar(&s, &input, &weights, &mut want).unwrap();
+    let mut bound = vec![0.0; s.output_len()];
+    conv2d_scalar(&s, &abs(&input), &abs(&weights), &mut bound).unwrap();
+    for isa in isas() {
+        let mut got = vec![f32::NAN; s.output_len()];
+        conv2d(isa, &s, &input, &weights, &mut got).unwrap();
+        check_close(&got, &want, &bound, s.reduction_len())
+            .unwrap_or_else(|e| panic!("{isa:?} conv {s:?}: {e:?}"));
+    }
+}
+
+/// Direct check of one conv output against a hand-computed sum.
+#[test]
+fn conv_reference_matches_definition() {
+    let s = ConvShape {
+        cin: 2,
+        cout: 3,
+        h: 5,
+        w: 4,
+        k: 3,
+        stride: 2,
+        pad: 1,
+    };
+    let input = random_vec(s.input_len(), 3);
+    let weights = random_vec(s.weight_len(), 4);
+    let mut out = vec![0.0; s.output_len()];
+    conv2d_scalar(&s, &input, &weights, &mut out).unwrap();
+    let (oh, ow) = s.validate().unwrap();
+    assert_eq!((oh, ow), (3, 2));
+    for co in 0..3 {
+        for y in 0..oh {
+            for x in 0..ow {
+                let mut sum = 0.0f64;
+                for ci in 0..2 {
+                    for kh in 0..3 {
+                        for kw in 0..3 {
+                            let ih = (y * 2 + kh) as isize - 1;
+                            let iw = (x * 2 + kw) as isize - 1;
+                            if ih >= 0 && iw >= 0 && (ih as usize) < 5 && (iw as usize) < 4 {
+                                sum += f64::from(input[(ci * 5 + ih as usize) * 4 + iw as usize])
+                                    * f64::from(weights[((co * 2 + ci) * 3 + kh) * 3 + kw]);
+                            }
+                        }
+                    }
+                }
+                let got = f64::from(out[(co * oh + y) * ow + x]);
+                assert!((got - sum).abs() < 1e-5, "{co} {y} {x}: {got} vs {sum}");
+            }
+        }
+    }
+}
+
+#[test]
+fn gemv_fixed_shapes() {
+    for &(r, c) in &[
+        (1, 1),
+        (1, 7),
+        (3, 8),
+        (4, 16),
+        (5, 17),
+        (9, 33),
+        (13, 100),
+        (8, 3),
+    ] {
+        check_gemv(r, c, (r * 100 + c) as u64);
+    }
+}
+
+#[test]
+fn gemm_fixed_shapes() {
+    for &(m, k, n) in &[
+        (1, 5, 3),
+        (2, 8, 3),
+        (3, 9, 4),
+        (4, 16, 6),
+        (5, 31, 7),
+        (8, 64, 9),
+        (13, 40, 5),
+        (64, 24, 3),
+    ] {
+        check_gemm(m, k, n, (m * 1000 + k * 10 + n) as u64);
+    }
+}
+
+#[test]
+fn gemm_exercises_k_and_m_blocking() {
+    // k above the minimum k-block (512) with m > 4 forces several k blocks;
+    // large m with that k forces several m blocks.
+    check_gemm(6, 1100, 5, 1);
+    check_gemm(260, 1030, 4, 2);
+}
+
+#[test]
+fn conv_fixed_shapes() {
+    let shapes = [
+        // (cin, cout, h, w, k, stride, pad)
+        (1, 1, 1, 1, 1, 1, 0),
+        (1, 1, 1, 1, 3, 1, 1),
+        (3, 5, 7, 6, 3, 1, 1),
+        (4, 4, 9, 9, 3, 2, 1),
+        (2, 7, 8, 5, 3, 2, 0),
+        (5, 3, 6, 6, 1, 1, 0),
+        (6, 9, 5, 7, 1, 2, 0),
+        (3, 4, 5, 5, 1, 1, 1),
+        (2, 3, 11, 10, 5, 1, 2),
+        (2, 2, 7, 7, 7, 2, 3),
+        (8, 6, 14, 14, 3, 1, 1),
+        (16, 8, 28, 3, 3, 1, 1),
+    ];
+    for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
+        check_conv(
+            ConvShape {
+                cin,
+                cout,
+                h,
+                w,
+                k,
+                stride,
+                pad,
+            },
+            i as u64,
+        );
+    }
+}
+
+#[test]
+fn pool_shapes() {
+    for &(c, hw) in &[(1, 1), (3, 7), (5, 49), (2, 8), (4, 17)] {
+        let x = random_vec(c * hw, 9);
+        let mut want = vec![0.0; c];
+        global_avg_pool_scalar(&x, &mut want, c, hw).unwrap();
+        let mut bound = vec![0.0; c];
+        global_avg_pool_scalar(&abs(&x), &mut bound, c, hw).unwrap();
+        for isa in isas() {
+            let mut got = vec![0.0; c];
+            global_avg_pool(isa, &x, &mut got, c, hw).unwrap();
+            check_close(&got, &want, &bound, hw).unwrap();
+        }
+    }
+}
+
+#[test]
+fn invalid_shapes_are_errors() {
+    let mut y = vec![0.0; 2];
+    assert!(gemv(Isa::detect(), &[0.0; 3], &[0.0; 2], &mut y, 2, 2).is_err());
+    assert!(gemv(Isa::detect(), &[], &[], &mut [], 0, 2).is_err());
+    assert!(gemm(Isa::detect(), &[0.0; 4], &[0.0; 4], &mut [0.0; 3], 2, 2, 2).is_err());
+    assert!(gemm_scalar(&[], &[], &mut [], 0, 1, 1).is_err());
+    let bad = ConvShape {
+        cin: 1,
+        cout: 1,
+        h: 2,
+        w: 2,
+        k: 5,
+        stride: 1,
+        pad: 0,
+    };
+    assert!(conv2d(Isa::detect(), &bad, &[0.0; 4], &[0.0; 25], &mut []).is_err());
+    let zero = ConvShape {
+        stride: 0,
+        k: 1,
+        ..bad
+    };
+    assert!(zero.validate().is_err());
+    let huge = ConvShape {
+        cin: usize::MAX / 2,
+        k: 1,
+        ..bad
+    };
+    assert!(huge.validate().is_err());
+    assert!(global_avg_pool(Isa::detect(), &[0.0; 3], &mut [0.0; 1], 1, 0).is_err());
+}
+
+#[test]
+fn ceilings_compute_something() {
+    for isa in isas() {
+        assert!(ceilings::fma_peak(isa, 10).is_finite());
+        assert!(ceilings::fma_peak_flops(isa, 10) > 0.0);
+        let buf = vec![1.0f32; 1000];
+        for s in [1, 2, 3, 4, 8] {
+            let got = ceilings::read_sum(isa, &buf, s);
+            assert!(got > 0.0 && got <= 1000.0, "{isa:?} {s}: {got}");
+        }
+        assert!(ceilings::read_rows(isa, &buf, 10, 100) > 0.0);
+        let mut a = vec![0.0; 19];
+        let b = vec![1.0; 19];
+        let c = vec![2.0; 19];
+        ceilings::triad(isa, &mut a, &b, &c, 0.5);
+        assert!(a.iter().all(|&v| v == 2.0));
+    }
+    assert!(ceilings::fma_scalar(10).is_finite());
+}
+
+#[test]
+fn run_rejects_unknown_filter_and_bad_cases() {
+    let opts = BenchOptions {
+        quick: true,
+        filter: Some("no-such-layer".into()),
+        progress: false,
+    };
+    assert!(matches!(
+        bench::run(&bench::demo_cases(), &opts),
+        Err(BenchError::NoMatch(_))
+    ));
+    let bad = [KernelCase {
+        name: "zero".into(),
+        layer: None,
+        batch: 1,
+        workload: Workload::GlobalAvgPool { c: 0, h: 1, w: 1 },
+    }];
+    let opts = BenchOptions::default();
+    assert!(matches!(
+        bench::run(&bad, &opts),
+        Err(BenchError::InvalidShape { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn prop_gemv(rows in 1usize..12, cols in 1usize..70, seed in 0u64..1000) {
+        check_gemv(rows, cols, seed);
+    }
+
+    #[test]
+    fn prop_gemm(m in 1usize..11, k in 1usize..70, n in 1usize..9, seed in 0u64..1000) {
+        check_gemm(m, k, n, seed);
+    }
+
+    #[test]
+    fn prop_conv(cin in 1usize..5, cout in 1usize..7, h in 1usize..12, w in 1usize..12,
+                 k in prop_oneof![Just(1usize), Just(3usize), Just(5usize)],
+                 stride in 1usize..3, pad in 0usize..3, seed in 0u64..1000) {
+        let s = ConvShape { cin, cout, h, w, k, stride, pad };
+        if s.validate().is_ok() {
+            check_conv(s, seed);
+        } else {
+            prop_assert!(h + 2 * pad < k || w + 2 * pad < k);
+        }
+    }
+}

@@ -56,6 +56,21 @@ enum Command {
         #[arg(long, default_value = "site")]
         out: PathBuf,
     },
+    /// Measure this machine's ceilings and the models' real layer kernels.
+    Bench {
+        /// Short budgets (the whole run takes well under a minute).
+        #[arg(long)]
+        quick: bool,
+        /// Only cases whose name or layer path contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Where to write the results.
+        #[arg(long, default_value = "content/data/bench.json")]
+        out: PathBuf,
+        /// Folder of model files (shapes come from vgg19, resnet34, resnet50).
+        #[arg(long, default_value = "content/models")]
+        models: PathBuf,
+    },
     /// List every model with its totals.
     Models {
         /// Folder of model files.
@@ -156,6 +171,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Models { models, format } => list_models(&models, format),
+        Command::Bench {
+            quick,
+            filter,
+            out,
+            models,
+        } => bench(quick, filter, &out, &models),
         Command::Build {
             content,
             templates,
@@ -221,10 +242,18 @@ fn list_models(dir: &Path, format: Format) -> Result<()> {
         }
         Format::Table => {
             let id_w = rows.iter().map(|a| a.id.len()).max().unwrap_or(5).max(5);
-            let name_w = rows.iter().map(|a| a.name.chars().count()).max().unwrap_or(4).max(4);
-            let mut s = format!("{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}", "model", "name", "params", "", "MACs")
-                .trim_end()
-                .to_string()
+            let name_w = rows
+                .iter()
+                .map(|a| a.name.chars().count())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let mut s = format!(
+                "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}",
+                "model", "name", "params", "", "MACs"
+            )
+            .trim_end()
+            .to_string()
                 + "\n";
             for a in &rows {
                 s.push_str(&format!(
@@ -241,5 +270,40 @@ fn list_models(dir: &Path, format: Format) -> Result<()> {
         }
     };
     emit(&text);
+    Ok(())
+}
+
+fn bench(quick: bool, filter: Option<String>, out: &Path, models: &Path) -> Result<()> {
+    use std::io::IsTerminal;
+    let analysis = |name: &str| -> Result<_> { analyze(&model::load(name, models)?, None) };
+    let (vgg19, resnet34, resnet50) = (
+        analysis("vgg19")?,
+        analysis("resnet34")?,
+        analysis("resnet50")?,
+    );
+    let cases = netledger::bench::plan::cases(&vgg19, &resnet34, &resnet50);
+    // Fail before measuring, not after, when the results cannot be written.
+    let probe = out.with_extension("json.partial");
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+    }
+    std::fs::write(&probe, b"").map_err(|e| Error::io("write", &probe, e))?;
+    let opts = netledger::bench::BenchOptions {
+        quick,
+        filter,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let result = netledger::bench::run(&cases, &opts);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&probe);
+            return Err(Error::Bench(e.to_string()));
+        }
+    };
+    netledger::bench::save(&report, &probe).map_err(|e| Error::Bench(e.to_string()))?;
+    std::fs::rename(&probe, out).map_err(|e| Error::io("write", out, e))?;
+    emit(&netledger::bench::summary_table(&report));
+    eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod buffer;
 pub mod error;
 pub mod harness;
 pub mod kernels;
+pub mod plan;
 pub mod results;
 mod runner;
 

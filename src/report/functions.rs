@@ -355,6 +355,8 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
         Ok(Value::safe_string(&html))
     });
 
+    crate::report::measured::register(tera, ws);
+
     tera.register_filter("num", |v: u64, _: Kwargs, _: &State| thousands(v));
     tera.register_filter(
         "si",

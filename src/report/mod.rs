@@ -10,6 +10,7 @@ pub mod assets;
 pub mod functions;
 pub mod ledger;
 pub mod markdown;
+pub mod measured;
 pub mod page;
 pub mod site;
 pub mod tables;
@@ -61,6 +62,8 @@ pub struct Workspace {
     pub ledger: Ledger,
     /// Files produced on the way (charts, downloads).
     pub assets: Assets,
+    /// Cached benchmark results (`content/data/bench.json`), if measured.
+    pub bench: Option<Arc<crate::bench::BenchReport>>,
 }
 
 #[derive(Serialize)]
@@ -141,9 +144,11 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
 pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary)> {
     let ledger = Ledger::load(&opts.content.join("models"))?;
     let pages = read_pages(&opts.content)?;
+    let bench = measured::load(&opts.content.join("data").join("bench.json"))?.map(Arc::new);
     let ws = Arc::new(Workspace {
         ledger,
         assets: Assets::default(),
+        bench,
     });
     let template_files = templates::collect(&opts.templates)?;
     let mut tera = Tera::new();

@@ -1,0 +1,594 @@
+//! The measured chapter's data: `content/data/bench.json`, read (never
+//! written) during a build, and the functions, tables and charts built on it.
+//!
+//! A missing file is not an error: pages ask `measured()` and say "not
+//! measured". A corrupt or old-schema file is an error naming the file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use plotters::prelude::*;
+use serde::Deserialize;
+use tera::{Kwargs, State, Tera, Value};
+
+use crate::bench::plan::{batched, workload_of};
+use crate::bench::{BenchReport, KernelResult, Variant};
+use crate::chart::style::{color, FAMILY, GRID, INK, PAPER, SIZE};
+use crate::count::{Analysis, Kind, Layer, Totals};
+use crate::error::{Error, Result};
+use crate::numfmt::{fixed, percent};
+use crate::report::assets::escape;
+use crate::report::Workspace;
+
+impl From<crate::bench::BenchError> for Error {
+    fn from(e: crate::bench::BenchError) -> Self {
+        Error::Bench(e.to_string())
+    }
+}
+
+/// Reads the cached results, if the file exists.
+pub fn load(path: &Path) -> Result<Option<BenchReport>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(crate::bench::load(path)?))
+}
+
+/// The SIMD result measured for a layer's shape at `batch`, if any.
+pub fn result_for<'a>(
+    bench: &'a BenchReport,
+    layer: &Layer,
+    batch: usize,
+) -> Option<&'a KernelResult> {
+    let w = batched(workload_of(layer)?, batch).describe();
+    bench
+        .kernels
+        .iter()
+        .find(|k| k.variant == Variant::Simd && k.batch == batch && k.workload == w)
+}
+
+/// Seconds a layer takes at batch 1: its measured kernel, or, for layers
+/// without one (BN, ReLU, pooling, adds), its bytes at the triad bandwidth.
+pub fn layer_seconds(bench: &BenchReport, layer: &Layer) -> (f64, bool) {
+    if let Some(k) = result_for(bench, layer, 1) {
+        return (k.median_s, true);
+    }
+    let bytes = (layer.input_elements() as f64 + layer.activations() as f64) * 4.0;
+    let bw = bench.ceilings.triad_bandwidth_gbs.max(1e-9) * 1e9;
+    (bytes / bw, false)
+}
+
+fn fail(message: impl std::fmt::Display) -> tera::Error {
+    tera::Error::message(message.to_string())
+}
+
+fn need(ws: &Workspace) -> std::result::Result<&BenchReport, tera::Error> {
+    ws.bench.as_deref().ok_or_else(|| {
+        fail("no benchmark results (content/data/bench.json): run `netledger bench`, or guard with {% if measured() %}")
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CeilingArgs {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KernelArgs {
+    kernel: String,
+    field: Option<String>,
+    variant: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsArgs {
+    models: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimeArgs {
+    model: String,
+    kind: Option<String>,
+    layer: Option<String>,
+}
+
+/// Registers `measured`, `machine`, `ceiling`, `kernel`, `model_time`, `kernel_table`,
+/// `time_table`, `roofline` and `batch_chart`.
+pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
+    let w = ws.clone();
+    tera.register_function("measured", move |_: Kwargs, _: &State| w.bench.is_some());
+    let w = ws.clone();
+    tera.register_function(
+        "machine",
+        move |_: Kwargs, _: &State| -> std::result::Result<String, tera::Error> {
+            let b = need(&w)?;
+            let m = &b.machine;
+            Ok(format!(
+                "{}, {} cores, {} ({} build, {}), measured {}{}",
+                m.cpu_model,
+                m.cores,
+                m.features.join("+"),
+                m.build_profile,
+                m.os,
+                m.date.get(..10).unwrap_or(&m.date),
+                if b.quick { " with --quick budgets" } else { "" }
+            ))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "ceiling",
+        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
+            let a: CeilingArgs = kw
+                .deserialize()
+                .map_err(|e| fail(format!("ceiling(): {e}")))?;
+            let c = &need(&w)?.ceilings;
+            let value = serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.get(&a.name).and_then(serde_json::Value::as_f64));
+            value.ok_or_else(|| {
+                let names = serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| {
+                        v.as_object()
+                            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                    })
+                    .unwrap_or_default();
+                fail(format!("unknown ceiling `{}` (ceilings: {names})", a.name))
+            })
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "kernel",
+        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
+            let a: KernelArgs = kw
+                .deserialize()
+                .map_err(|e| fail(format!("kernel(): {e}")))?;
+            let b = need(&w)?;
+            let variant = a.variant.as_deref().unwrap_or("simd");
+            let k = b
+                .kernels
+                .iter()
+                .find(|k| {
+                    (k.name == a.kernel || k.name.ends_with(&format!("/{}", a.kernel)))
+                        && k.variant.as_str() == variant
+                })
+                .ok_or_else(|| fail(format!("no measured kernel `{}` ({variant})", a.kernel)))?;
+            let field = a.field.as_deref().unwrap_or("gflops");
+            let v = serde_json::to_value(k)
+                .ok()
+                .and_then(|v| v.get(field).and_then(serde_json::Value::as_f64));
+            v.ok_or_else(|| fail(format!("kernel(): unknown numeric field `{field}`")))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "model_time",
+        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
+            let a: TimeArgs = kw
+                .deserialize()
+                .map_err(|e| fail(format!("model_time(): {e}")))?;
+            let b = need(&w)?;
+            let an = w
+                .ledger
+                .analysis(&a.model, None)
+                .map_err(|e| fail(e.to_string()))?;
+            let kind = match a.kind.as_deref() {
+                None => None,
+                Some(k) => Some(
+                    Kind::ALL
+                        .into_iter()
+                        .find(|x| x.as_str() == k)
+                        .ok_or_else(|| fail(format!("unknown kind `{k}`")))?,
+                ),
+            };
+            let total: f64 = an
+                .layers
+                .iter()
+                .filter(|l| kind.is_none_or(|k| l.op.kind() == k))
+                .filter(|l| {
+                    a.layer
+                        .as_ref()
+                        .is_none_or(|p| l.path.ends_with(&format!("/{p}")))
+                })
+                .map(|l| layer_seconds(b, l).0)
+                .sum();
+            Ok(total)
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "kernel_table",
+        move |_: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
+            Ok(Value::safe_string(&kernel_table(&w, need(&w)?)))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "time_table",
+        move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
+            let a: ModelsArgs = kw
+                .deserialize()
+                .map_err(|e| fail(format!("time_table(): {e}")))?;
+            let b = need(&w)?;
+            let list: Vec<_> = a
+                .models
+                .iter()
+                .map(|m| w.ledger.analysis(m, None))
+                .collect::<Result<_>>()
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(Value::safe_string(&time_table(&w, b, &list)))
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "roofline",
+        move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
+            let a: ModelsArgs = kw
+                .deserialize()
+                .map_err(|e| fail(format!("roofline(): {e}")))?;
+            let b = need(&w)?;
+            let list: Vec<_> = a
+                .models
+                .iter()
+                .map(|m| w.ledger.analysis(m, None))
+                .collect::<Result<_>>()
+                .map_err(|e| fail(e.to_string()))?;
+            roofline(&w, b, &list)
+                .map(|h| Value::safe_string(&h))
+                .map_err(|e| fail(e.to_string()))
+        },
+    );
+    let w = ws;
+    tera.register_function(
+        "batch_chart",
+        move |_: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
+            let b = need(&w)?;
+            batch_chart(&w, b)
+                .map(|h| Value::safe_string(&h))
+                .map_err(|e| fail(e.to_string()))
+        },
+    );
+}
+
+fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {
+    let mut h = String::from("<div class=\"table-wrap\"><table><caption>Measured kernels, single thread <span class=\"downloads\"><a href=\"data/bench.json\" download>JSON</a> <a href=\"data/kernels.csv\" download>CSV</a></span></caption><thead><tr>");
+    for (c, num) in [
+        ("Kernel", false),
+        ("Shape", false),
+        ("Batch", true),
+        ("Median", true),
+        ("GFLOP/s", true),
+        ("GB/s", true),
+        ("FLOP/B", true),
+        ("Bound", false),
+        ("% of ceiling", true),
+        ("SIMD / scalar", true),
+    ] {
+        let class = if num { " class=\"num\"" } else { "" };
+        h.push_str(&format!("<th scope=\"col\"{class}>{c}</th>"));
+    }
+    h.push_str("</tr></thead><tbody>");
+    let mut csv = String::from("name,layer,variant,batch,workload,median_s,gflops,gbs,intensity,bound,fraction_of_ceiling,speedup_vs_scalar\n");
+    for k in &b.kernels {
+        csv.push_str(&format!(
+            "{},{},{},{},\"{}\",{},{},{},{},{},{},{}\n",
+            k.name,
+            k.layer.as_deref().unwrap_or(""),
+            k.variant.as_str(),
+            k.batch,
+            k.workload,
+            k.median_s,
+            k.gflops,
+            k.gbs,
+            k.intensity,
+            match k.bound {
+                crate::bench::Bound::Compute => "compute",
+                crate::bench::Bound::Memory => "memory",
+            },
+            k.fraction_of_ceiling,
+            k.speedup_vs_scalar.map_or(String::new(), |s| s.to_string())
+        ));
+        if k.variant != Variant::Simd {
+            continue;
+        }
+        h.push_str(&format!(
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
+            escape(&k.workload),
+            k.batch,
+            duration(k.median_s),
+            fixed(k.gflops, 1),
+            fixed(k.gbs, 1),
+            fixed(k.intensity, 1),
+            match k.bound {
+                crate::bench::Bound::Compute => "compute",
+                crate::bench::Bound::Memory => "memory",
+            },
+            percent(k.fraction_of_ceiling, 0),
+            k.speedup_vs_scalar.map_or("n/a".into(), |s| format!("{}x", fixed(s, 1)))
+        ));
+    }
+    h.push_str("</tbody></table></div>");
+    ws.assets.put("data/kernels.csv", csv);
+    ws.assets.put(
+        "data/bench.json",
+        serde_json::to_string_pretty(b).unwrap_or_default() + "\n",
+    );
+    h
+}
+
+/// `0.0123` -> `12.3 ms`.
+pub fn duration(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{} s", fixed(s, 2))
+    } else if s >= 1e-3 {
+        format!("{} ms", fixed(s * 1e3, 2))
+    } else {
+        format!("{} µs", fixed(s * 1e6, 1))
+    }
+}
+
+fn time_table(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> String {
+    let mut h = String::from("<div class=\"table-wrap\"><table><caption>Where the time goes at batch 1 (sum of measured kernels; other layers estimated at the triad bandwidth) <span class=\"downloads\"><a href=\"data/time-by-section.csv\" download>CSV</a></span></caption><thead><tr><th scope=\"col\">Model / section</th><th scope=\"col\" class=\"num\">Params share</th><th scope=\"col\" class=\"num\">MACs share</th><th scope=\"col\" class=\"num\">Time</th><th scope=\"col\" class=\"num\">Time share</th></tr></thead><tbody>");
+    let mut csv =
+        String::from("model,section,params,macs,seconds,measured_layers,estimated_layers\n");
+    for a in list {
+        let times: Vec<(f64, bool)> = a.layers.iter().map(|l| layer_seconds(b, l)).collect();
+        let total: f64 = times.iter().map(|t| t.0).sum();
+        for (name, t) in &a.sections {
+            let (secs, measured, estimated) = a
+                .layers
+                .iter()
+                .zip(&times)
+                .filter(|(l, _)| l.section == *name)
+                .fold((0.0, 0, 0), |(s, m, e), (_, (t, ok))| {
+                    (s + t, m + usize::from(*ok), e + usize::from(!*ok))
+                });
+            h.push_str(&format!(
+                "<tr><th scope=\"row\">{} {}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(&a.id),
+                escape(name),
+                percent(Totals::share(t.params, a.total.params), 1),
+                percent(Totals::share(t.macs, a.total.macs), 1),
+                duration(secs),
+                percent(if total > 0.0 { secs / total } else { 0.0 }, 1)
+            ));
+            csv.push_str(&format!(
+                "{},{name},{},{},{secs},{measured},{estimated}\n",
+                a.id, t.params, t.macs
+            ));
+        }
+        h.push_str(&format!(
+            "<tr class=\"subtotal\"><th scope=\"row\"><strong>{} total</strong></th><td class=\"num\">100%</td><td class=\"num\">100%</td><td class=\"num\"><strong>{}</strong></td><td class=\"num\">100%</td></tr>",
+            escape(&a.id),
+            duration(total)
+        ));
+    }
+    h.push_str("</tbody></table></div>");
+    ws.assets.put("data/time-by-section.csv", csv);
+    h
+}
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Render {
+        message: format!("drawing a chart failed: {e}"),
+        span: None,
+        location: None,
+    }
+}
+
+fn figure(ws: &Workspace, file: &str, title: &str, alt: &str, svg: String, csv: String) -> String {
+    let svg = crate::chart::style::finish(&svg, title, alt);
+    ws.assets.put(format!("charts/{file}.svg"), svg);
+    ws.assets.put(format!("data/chart-{file}.csv"), csv);
+    format!(
+        "<figure class=\"chart\"><img src=\"charts/{file}.svg\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"data/chart-{file}.csv\" download>data (CSV)</a></figcaption></figure>",
+        escape(alt),
+        escape(title)
+    )
+}
+
+fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
+    let c = &b.ceilings;
+    let mut series: Vec<(String, Vec<(f64, f64, String)>)> = Vec::new();
+    for a in list {
+        let pts = a
+            .layers
+            .iter()
+            .filter(|l| matches!(l.op.kind(), Kind::Conv | Kind::Linear))
+            .filter_map(|l| {
+                result_for(b, l, 1).map(|k| (k.intensity, k.gflops, l.local_path().to_string()))
+            })
+            .filter(|(i, g, _)| *i > 0.0 && *g > 0.0)
+            .collect();
+        series.push((a.name.clone(), pts));
+    }
+    let all: Vec<&(f64, f64, String)> = series.iter().flat_map(|s| s.1.iter()).collect();
+    let xmin = all
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::INFINITY, f64::min)
+        .min(0.1)
+        / 2.0;
+    let xmax = all
+        .iter()
+        .map(|p| p.0)
+        .fold(0.0, f64::max)
+        .max(c.ridge_intensity() * 4.0)
+        * 2.0;
+    let ymax = c.fma_peak_gflops.max(1.0) * 2.0;
+    let ymin = (c.read_bandwidth_gbs * xmin).max(0.01) / 2.0;
+    let title = "Roofline: every conv and linear layer, measured at batch 1";
+    let mut svg = String::new();
+    crate::chart::style::init_font();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&PAPER).map_err(plot_err)?;
+        let mut ch = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 18).into_font().color(&INK))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
+            .map_err(plot_err)?;
+        ch.configure_mesh()
+            .light_line_style(GRID)
+            .max_light_lines(1)
+            .bold_line_style(GRID)
+            .axis_style(INK)
+            .label_style((FAMILY, 12).into_font().color(&INK))
+            .x_desc("arithmetic intensity (FLOP per byte, log)")
+            .y_desc("GFLOP/s (log)")
+            .draw()
+            .map_err(plot_err)?;
+        let roof: Vec<(f64, f64)> = (0..=60)
+            .map(|i| {
+                let x = xmin * (xmax / xmin).powf(i as f64 / 60.0);
+                (x, (c.read_bandwidth_gbs * x).min(c.fma_peak_gflops))
+            })
+            .collect();
+        ch.draw_series(LineSeries::new(roof, INK.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(format!(
+                "ceiling: {} GB/s, {} GFLOP/s",
+                fixed(c.read_bandwidth_gbs, 1),
+                fixed(c.fma_peak_gflops, 1)
+            ))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(2)));
+        for (i, (name, pts)) in series.iter().enumerate() {
+            let col = color(i);
+            ch.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, col.filled())))
+                .map_err(plot_err)?
+                .label(name.clone())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, col.filled()));
+        }
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(PAPER)
+            .border_style(INK)
+            .label_font((FAMILY, 12).into_font().color(&INK))
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    let mut alt = format!(
+        "Log-log roofline. Measured ceilings: {} GB/s memory read, {} GFLOP/s FMA peak, ridge at {} FLOP per byte. ",
+        fixed(c.read_bandwidth_gbs, 1),
+        fixed(c.fma_peak_gflops, 1),
+        fixed(c.ridge_intensity(), 1)
+    );
+    let mut csv = String::from("model,layer,intensity,gflops\n");
+    for (name, pts) in &series {
+        let below = pts.iter().filter(|p| p.0 < c.ridge_intensity()).count();
+        alt.push_str(&format!(
+            "{name}: {} layers, {below} of them left of the ridge (memory-bound). ",
+            pts.len()
+        ));
+        for p in pts {
+            csv.push_str(&format!("{name},{},{},{}\n", p.2, p.0, p.1));
+        }
+    }
+    Ok(figure(ws, "roofline", title, alt.trim_end(), svg, csv))
+}
+
+fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
+    let mut pts: Vec<(usize, f64, f64)> = b
+        .kernels
+        .iter()
+        .filter(|k| {
+            k.variant == Variant::Simd && k.layer.as_deref().is_some_and(|l| l.ends_with("/fc6"))
+        })
+        .map(|k| (k.batch, k.gflops, k.median_s))
+        .collect();
+    pts.sort_by_key(|p| p.0);
+    pts.dedup_by_key(|p| p.0);
+    if pts.is_empty() {
+        return Err(Error::Bench(
+            "bench.json has no fc6 measurements for the batch chart".into(),
+        ));
+    }
+    let c = &b.ceilings;
+    let bmax = pts.last().map_or(64, |p| p.0) as f64 * 1.5;
+    let title = "VGG-19 fc6 from batch 1 to 64: from memory-bound to compute-bound";
+    let mut svg = String::new();
+    crate::chart::style::init_font();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&PAPER).map_err(plot_err)?;
+        let mut ch = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 16).into_font().color(&INK))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (0.8f64..bmax).log_scale(),
+                (0.5f64..c.fma_peak_gflops.max(1.0) * 1.5).log_scale(),
+            )
+            .map_err(plot_err)?;
+        ch.configure_mesh()
+            .light_line_style(GRID)
+            .max_light_lines(1)
+            .bold_line_style(GRID)
+            .axis_style(INK)
+            .label_style((FAMILY, 12).into_font().color(&INK))
+            .x_desc("batch size (log)")
+            .y_desc("GFLOP/s (log)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(plot_err)?;
+        let peak = c.fma_peak_gflops;
+        ch.draw_series(LineSeries::new(
+            vec![(0.8, peak), (bmax, peak)],
+            INK.stroke_width(1),
+        ))
+        .map_err(plot_err)?
+        .label(format!("FMA peak {} GFLOP/s", fixed(peak, 1)))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(1)));
+        // Weights read once per batch: FLOPs = 2*b*in*out over in*out*4 bytes -> b/2 FLOP/B.
+        let mem: Vec<(f64, f64)> = (0..=40)
+            .map(|i| {
+                let bsz = 0.8 * (bmax / 0.8).powf(i as f64 / 40.0);
+                (bsz, (c.read_bandwidth_gbs * bsz / 2.0).min(peak))
+            })
+            .collect();
+        let grey = RGBColor(136, 136, 136);
+        ch.draw_series(LineSeries::new(mem, grey.stroke_width(1)))
+            .map_err(plot_err)?
+            .label("roofline for weights read once per batch")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], grey.stroke_width(1)));
+        let col = color(0);
+        let line: Vec<(f64, f64)> = pts.iter().map(|p| (p.0 as f64, p.1)).collect();
+        ch.draw_series(LineSeries::new(line.clone(), col.stroke_width(2)))
+            .map_err(plot_err)?
+            .label("measured fc6 (SIMD)")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], col.stroke_width(2)));
+        ch.draw_series(line.iter().map(|p| Circle::new(*p, 4, col.filled())))
+            .map_err(plot_err)?;
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(PAPER)
+            .border_style(INK)
+            .label_font((FAMILY, 12).into_font().color(&INK))
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    let mut alt = String::from("fc6 throughput against batch size. ");
+    let mut csv = String::from("batch,gflops,median_s\n");
+    for p in &pts {
+        alt.push_str(&format!(
+            "batch {}: {} GFLOP/s in {}. ",
+            p.0,
+            fixed(p.1, 1),
+            duration(p.2)
+        ));
+        csv.push_str(&format!("{},{},{}\n", p.0, p.1, p.2));
+    }
+    Ok(figure(ws, "fc6-batch", title, alt.trim_end(), svg, csv))
+}

@@ -161,19 +161,48 @@ mod avx2 {
         hsum(s)
     }
 
+    /// 12 independent scalar `vfmadd231ss` per iteration, written in asm so
+    /// the compiler can neither vectorise nor drop them.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn fma_scalar(iters: u64) -> f32 {
-        let b = std::hint::black_box(0.999_f32);
-        let c = std::hint::black_box(0.001_f32);
-        let mut acc = [0.0f32; FMA_ACCUMULATORS];
+        let b = _mm_set_ss(std::hint::black_box(0.999));
+        let c = _mm_set_ss(std::hint::black_box(0.001));
+        let mut a = [_mm_setzero_ps(); FMA_ACCUMULATORS];
         for _ in 0..iters {
-            for a in acc.iter_mut() {
-                *a = a.mul_add(b, c);
+            // SAFETY: register-only FMA instructions; fma is enabled.
+            unsafe {
+                std::arch::asm!(
+                    "vfmadd231ss {a0}, {b}, {c}",
+                    "vfmadd231ss {a1}, {b}, {c}",
+                    "vfmadd231ss {a2}, {b}, {c}",
+                    "vfmadd231ss {a3}, {b}, {c}",
+                    "vfmadd231ss {a4}, {b}, {c}",
+                    "vfmadd231ss {a5}, {b}, {c}",
+                    "vfmadd231ss {a6}, {b}, {c}",
+                    "vfmadd231ss {a7}, {b}, {c}",
+                    "vfmadd231ss {a8}, {b}, {c}",
+                    "vfmadd231ss {a9}, {b}, {c}",
+                    "vfmadd231ss {a10}, {b}, {c}",
+                    "vfmadd231ss {a11}, {b}, {c}",
+                    a0 = inout(xmm_reg) a[0],
+                    a1 = inout(xmm_reg) a[1],
+                    a2 = inout(xmm_reg) a[2],
+                    a3 = inout(xmm_reg) a[3],
+                    a4 = inout(xmm_reg) a[4],
+                    a5 = inout(xmm_reg) a[5],
+                    a6 = inout(xmm_reg) a[6],
+                    a7 = inout(xmm_reg) a[7],
+                    a8 = inout(xmm_reg) a[8],
+                    a9 = inout(xmm_reg) a[9],
+                    a10 = inout(xmm_reg) a[10],
+                    a11 = inout(xmm_reg) a[11],
+                    b = in(xmm_reg) b,
+                    c = in(xmm_reg) c,
+                    options(pure, nomem, nostack),
+                );
             }
-            // keep the compiler from vectorising across accumulators
-            acc = std::hint::black_box(acc);
         }
-        acc.iter().sum()
+        a.iter().map(|v| _mm_cvtss_f32(*v)).sum()
     }
 
     #[target_feature(enable = "avx2,fma")]

@@ -208,6 +208,20 @@ fn by(name: Option<&str>) -> TeraResult<By> {
     }
 }
 
+/// A number as sign and magnitude, floats rounded to the nearest integer.
+fn whole(v: &Value, filter: &str) -> TeraResult<(bool, u64)> {
+    if let Some(n) = v.as_u64() {
+        return Ok((false, n));
+    }
+    if let Some(n) = v.as_i64() {
+        return Ok((n < 0, n.unsigned_abs()));
+    }
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 1.8e19 => Ok((f < -0.5, f.abs().round() as u64)),
+        _ => Err(fail(format!("`{filter}` needs a number, got {v}"))),
+    }
+}
+
 /// Registers every function and filter on `tera`.
 pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     for quantity in [
@@ -357,12 +371,27 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
 
     crate::report::measured::register(tera, ws);
 
-    tera.register_filter("num", |v: u64, _: Kwargs, _: &State| thousands(v));
+    tera.register_filter(
+        "num",
+        |v: Value, _: Kwargs, _: &State| -> TeraResult<String> {
+            let (negative, n) = whole(&v, "num")?;
+            Ok(format!(
+                "{}{}",
+                if negative { "-" } else { "" },
+                thousands(n)
+            ))
+        },
+    );
     tera.register_filter(
         "si",
-        |v: u64, kw: Kwargs, _: &State| -> TeraResult<String> {
+        |v: Value, kw: Kwargs, _: &State| -> TeraResult<String> {
             let p: Precision = args(&kw, "si")?;
-            Ok(si(v, p.precision.unwrap_or(1)))
+            let (negative, n) = whole(&v, "si")?;
+            Ok(format!(
+                "{}{}",
+                if negative { "-" } else { "" },
+                si(n, p.precision.unwrap_or(1))
+            ))
         },
     );
     tera.register_filter(

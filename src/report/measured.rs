@@ -115,7 +115,7 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                 m.build_profile,
                 m.os,
                 m.date.get(..10).unwrap_or(&m.date),
-                if b.quick { " with --quick budgets" } else { "" }
+                if b.quick { " (quick budgets)" } else { "" }
             ))
         },
     );

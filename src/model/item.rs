@@ -39,7 +39,7 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq)]
 pub enum What {
     /// A single layer.
-    Layer(LayerSpec),
+    Layer(Box<LayerSpec>),
     /// A call of a block by name with positional arguments.
     Call {
         /// The block's name.
@@ -433,7 +433,7 @@ impl<'a> Parts<'a> {
             },
         };
         self.finish()?;
-        Ok(What::Layer(layer))
+        Ok(What::Layer(Box::new(layer)))
     }
 
     fn call(self, keyword_span: &Span) -> Result<What> {
@@ -615,7 +615,10 @@ mod tests {
         let item = parse("c1: conv 64 k1x7 s2 p0x3 d2 g4 nobias *3").unwrap();
         assert_eq!(item.name.as_deref(), Some("c1"));
         assert_eq!(ev(item.repeat.as_ref().unwrap()), 3);
-        let What::Layer(LayerSpec::Conv {
+        let What::Layer(spec) = item.what else {
+            panic!("not a layer")
+        };
+        let LayerSpec::Conv {
             out,
             kernel,
             stride,
@@ -623,7 +626,7 @@ mod tests {
             dilation,
             groups,
             bias,
-        }) = item.what
+        } = *spec
         else {
             panic!("not a conv")
         };

@@ -11,12 +11,15 @@ use crate::count::{analyze, Analysis};
 use crate::error::{Error, Result};
 use crate::model::{self, ModelSpec};
 
+/// Analyses by model name and input shape.
+type Cache = BTreeMap<(String, Vec<u64>), Arc<Analysis>>;
+
 /// Loaded model specs and a cache of their analyses.
 #[derive(Debug)]
 pub struct Ledger {
     dir: PathBuf,
     specs: BTreeMap<String, ModelSpec>,
-    cache: Mutex<BTreeMap<(String, Vec<u64>), Arc<Analysis>>>,
+    cache: Mutex<Cache>,
 }
 
 impl Ledger {
@@ -71,7 +74,7 @@ impl Ledger {
         Ok(analysis)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, Vec<u64>), Arc<Analysis>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         // A poisoned cache only means another thread panicked mid-insert; the map is still valid.
         self.cache
             .lock()

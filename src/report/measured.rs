@@ -394,9 +394,12 @@ fn figure(ws: &Workspace, file: &str, title: &str, alt: &str, svg: String, csv: 
     )
 }
 
+/// (intensity, GFLOP/s, layer path) of one measured layer.
+type RoofPoint = (f64, f64, String);
+
 fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
     let c = &b.ceilings;
-    let mut series: Vec<(String, Vec<(f64, f64, String)>)> = Vec::new();
+    let mut series: Vec<(String, Vec<RoofPoint>)> = Vec::new();
     for a in list {
         let pts = a
             .layers

@@ -641,10 +641,15 @@ mod tests {
 
     #[test]
     fn pairs_split_at_x_outside_argument_names() {
-        let src = Source::new("m", "$max2x$exp");
-        let (h, w) = parse_pair(src.text(), &src.span(0, 10)).unwrap();
         let args: Args = [("max2".to_string(), 5), ("exp".to_string(), 7)].into();
-        assert_eq!((h.eval(&args).unwrap(), w.eval(&args).unwrap()), (5, 7));
+        let pair = |text: &str| {
+            let src = Source::new("m", text);
+            let (h, w) = parse_pair(src.text(), &src.span(0, text.len())).unwrap();
+            (h.eval(&args).unwrap(), w.eval(&args).unwrap())
+        };
+        assert_eq!(pair("${max2}x$exp"), (5, 7));
+        assert_eq!(pair("$exp"), (7, 7), "an `x` inside a name does not split");
+        assert_eq!(pair("1x$exp"), (1, 7));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod model;
 pub mod numfmt;
 pub mod report;
+pub mod serve;
 pub mod source;
 
 pub use error::{Error, Result};

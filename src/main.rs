@@ -71,6 +71,21 @@ enum Command {
         #[arg(long, default_value = "content/models")]
         models: PathBuf,
     },
+    /// Build, serve on loopback, rebuild on change and reload open pages.
+    Serve {
+        /// Pages, models/ and data/.
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// Template overrides.
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "site")]
+        out: PathBuf,
+        /// Address to listen on (loopback by default; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        address: String,
+    },
     /// List every model with its totals.
     Models {
         /// Folder of model files.
@@ -177,6 +192,20 @@ fn run(cli: Cli) -> Result<()> {
             out,
             models,
         } => bench(quick, filter, &out, &models),
+        Command::Serve {
+            content,
+            templates,
+            out,
+            address,
+        } => netledger::serve::serve(&netledger::serve::ServeOptions {
+            build: netledger::report::BuildOptions {
+                content,
+                templates,
+                out,
+            },
+            address,
+            poll: std::time::Duration::from_millis(400),
+        }),
         Command::Build {
             content,
             templates,

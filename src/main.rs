@@ -30,7 +30,7 @@ enum Command {
         model: String,
         /// Input shape without the batch, e.g. 3x224x224.
         #[arg(long, value_parser = parse_shape)]
-        input: Option<Vec<u64>>,
+        input: Option<InputShape>,
         /// Rows of the table or CSV.
         #[arg(long, value_enum, default_value = "layer")]
         by: ByArg,
@@ -132,13 +132,17 @@ impl From<ConventionArg> for Convention {
     }
 }
 
-fn parse_shape(text: &str) -> std::result::Result<Vec<u64>, String> {
+/// An input shape given on the command line, e.g. `3x224x224`.
+#[derive(Clone, Debug)]
+struct InputShape(Vec<u64>);
+
+fn parse_shape(text: &str) -> std::result::Result<InputShape, String> {
     let dims: std::result::Result<Vec<u64>, _> = text
         .split(['x', 'X', ','])
         .map(|d| d.trim().parse::<u64>())
         .collect();
     match dims {
-        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(d),
+        Ok(d) if !d.is_empty() && d.iter().all(|&v| v > 0) => Ok(InputShape(d)),
         _ => Err(format!(
             "`{text}` is not a shape like 3x224x224 (positive integers)"
         )),
@@ -172,7 +176,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
         } => {
             let spec = model::load(&model, &models)?;
-            let analysis = analyze(&spec, input.as_deref())?;
+            let analysis = analyze(&spec, input.as_ref().map(|s| s.0.as_slice()))?;
             let by = match by {
                 ByArg::Layer => By::Layer,
                 ByArg::Section => By::Section,

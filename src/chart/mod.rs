@@ -89,6 +89,8 @@ fn font(size: u32) -> TextStyle<'static> {
 enum Metric {
     Params,
     Macs,
+    /// MACs per parameter: how often each weight is used (layers chart only).
+    Reuse,
 }
 
 impl Metric {
@@ -96,8 +98,9 @@ impl Metric {
         match m.unwrap_or("params") {
             "params" => Ok(Metric::Params),
             "macs" => Ok(Metric::Macs),
+            "reuse" => Ok(Metric::Reuse),
             other => Err(arg_err(format!(
-                "unknown metric `{other}` (use \"params\" or \"macs\")"
+                "unknown metric `{other}` (use \"params\", \"macs\", or \"reuse\" for the layers chart)"
             ))),
         }
     }
@@ -105,18 +108,21 @@ impl Metric {
         match self {
             Metric::Params => "parameters",
             Metric::Macs => "MACs",
+            Metric::Reuse => "MACs per parameter",
         }
     }
     fn slug(self) -> &'static str {
         match self {
             Metric::Params => "params",
             Metric::Macs => "macs",
+            Metric::Reuse => "reuse",
         }
     }
     fn of_layer(self, l: &crate::count::Layer) -> u64 {
         match self {
             Metric::Params => l.params(),
             Metric::Macs => l.cost.macs,
+            Metric::Reuse => l.cost.macs / l.params().max(1),
         }
     }
 }
@@ -132,6 +138,11 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
         .map(|m| ledger.analysis(m, None))
         .collect::<Result<_>>()?;
     let metric = Metric::parse(args.metric.as_deref())?;
+    if metric == Metric::Reuse && args.kind != "layers" {
+        return Err(arg_err(
+            "metric \"reuse\" is only for kind=\"layers\"".into(),
+        ));
+    }
     let mut chart = match args.kind.as_str() {
         "params_by_kind" => params_by_kind(&list)?,
         "layers" => layers(&list, metric)?,

@@ -46,6 +46,15 @@ impl Totals {
         Some(())
     }
 
+    /// Sums any selection of layers (`None` on overflow).
+    pub fn of<'a>(layers: impl IntoIterator<Item = &'a Layer>) -> Option<Totals> {
+        let mut t = Totals::default();
+        for layer in layers {
+            t.add(layer)?;
+        }
+        Some(t)
+    }
+
     /// Share of `part` in `whole` (0 when the whole is 0).
     pub fn share(part: u64, whole: u64) -> f64 {
         if whole == 0 {

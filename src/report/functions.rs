@@ -38,9 +38,56 @@ struct Select {
     kind: Option<String>,
     section: Option<String>,
     layer: Option<String>,
-    input: Option<Vec<u64>>,
+    op: Option<String>,
+    #[serde(rename = "match")]
+    matching: Option<String>,
+    input: Option<Vec<f64>>,
     of: Option<String>,
 }
+
+/// An `input=[3, H, W]` argument: positive whole numbers (Tera arithmetic may give floats).
+fn dims(input: &Option<Vec<f64>>) -> TeraResult<Option<Vec<u64>>> {
+    let Some(values) = input else { return Ok(None) };
+    values
+        .iter()
+        .map(|v| {
+            if v.is_finite() && *v >= 1.0 && v.fract() == 0.0 && *v < 9.0e15 {
+                Ok(*v as u64)
+            } else {
+                Err(fail(format!(
+                    "`input` sizes must be positive whole numbers, got {v}"
+                )))
+            }
+        })
+        .collect::<TeraResult<Vec<u64>>>()
+        .map(Some)
+}
+
+/// `*` matches any run of characters (slashes included); everything else literally.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+const OPS: &str = "conv, linear, bn, relu, relu6, leakyrelu, elu, prelu, gelu, silu, sigmoid, tanh, hardswish, \
+hardsigmoid, maxpool, avgpool, gap, adaptiveavgpool, adaptivemaxpool, flatten, dropout, add, concat";
 
 fn parse_kind(k: &str) -> TeraResult<Kind> {
     Kind::ALL
@@ -76,41 +123,55 @@ fn find_layer<'a>(a: &'a Analysis, path: &str) -> TeraResult<&'a Layer> {
 
 /// Totals of the selected part.
 fn selected(ws: &Workspace, s: &Select) -> TeraResult<(Arc<Analysis>, Totals)> {
+    let input = dims(&s.input)?;
     let a = ws
         .ledger
-        .analysis(&s.model, s.input.as_deref())
+        .analysis(&s.model, input.as_deref())
         .map_err(|e| fail(e.to_string()))?;
-    let parts = [s.kind.is_some(), s.section.is_some(), s.layer.is_some()];
-    if parts.iter().filter(|p| **p).count() > 1 {
-        return Err(fail("give at most one of `kind`, `section`, `layer`"));
+    if let Some(path) = &s.layer {
+        if s.kind.is_some() || s.section.is_some() || s.op.is_some() || s.matching.is_some() {
+            return Err(fail(
+                "`layer` names one layer: give no other filter with it",
+            ));
+        }
+        let l = find_layer(&a, path)?;
+        let t = Totals::of([l]).ok_or_else(|| fail("arithmetic overflow"))?;
+        return Ok((a.clone(), t));
     }
-    let totals = if let Some(k) = &s.kind {
-        a.kind(parse_kind(k)?)
-    } else if let Some(sec) = &s.section {
-        a.section(sec).ok_or_else(|| {
+    let kind = s.kind.as_deref().map(parse_kind).transpose()?;
+    if let Some(sec) = &s.section {
+        if a.section(sec).is_none() {
             let names: Vec<&str> = a.sections.iter().map(|(n, _)| n.as_str()).collect();
-            fail(format!(
+            return Err(fail(format!(
                 "model `{}` has no section `{sec}` (sections: {})",
                 a.id,
                 names.join(", ")
-            ))
-        })?
-    } else if let Some(path) = &s.layer {
-        let l = find_layer(&a, path)?;
-        Totals {
-            params: l.params(),
-            weight: l.cost.weight,
-            bias: l.cost.bias,
-            buffers: l.cost.buffers,
-            macs: l.cost.macs,
-            flops: l.flops,
-            activations: l.activations(),
-            layers: 1,
+            )));
         }
-    } else {
-        a.total
-    };
-    Ok((a, totals))
+    }
+    if let Some(op) = &s.op {
+        if !OPS.split(", ").any(|o| o.trim() == op) {
+            return Err(fail(format!("unknown op `{op}` (ops: {OPS})")));
+        }
+    }
+    let chosen: Vec<&Layer> = a
+        .layers
+        .iter()
+        .filter(|l| kind.is_none_or(|k| l.op.kind() == k))
+        .filter(|l| s.section.as_ref().is_none_or(|sec| l.section == *sec))
+        .filter(|l| s.op.as_ref().is_none_or(|op| l.op.name() == op))
+        .filter(|l| s.matching.as_ref().is_none_or(|m| glob(m, l.local_path())))
+        .collect();
+    if let Some(m) = &s.matching {
+        if chosen.is_empty() {
+            return Err(fail(format!(
+                "no layer of `{}` matches `{m}` (paths look like `stage2/block0/conv1`)",
+                a.id
+            )));
+        }
+    }
+    let t = Totals::of(chosen).ok_or_else(|| fail("arithmetic overflow"))?;
+    Ok((a.clone(), t))
 }
 
 fn metric(t: &Totals, of: Option<&str>) -> TeraResult<u64> {
@@ -133,6 +194,7 @@ struct Ratio {
     a: String,
     b: String,
     of: Option<String>,
+    input: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +215,7 @@ struct ModelOnly {
 struct LayerArgs {
     model: String,
     layer: String,
+    input: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -254,10 +317,11 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     let w = ws.clone();
     tera.register_function("ratio", move |kw: Kwargs, _: &State| -> TeraResult<f64> {
         let r: Ratio = args(&kw, "ratio")?;
+        let input = dims(&r.input)?;
         let get = |m: &str| -> TeraResult<u64> {
             let a = w
                 .ledger
-                .analysis(m, None)
+                .analysis(m, input.as_deref())
                 .map_err(|e| fail(e.to_string()))?;
             metric(&a.total, r.of.as_deref())
         };
@@ -304,9 +368,10 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
         "shape",
         move |kw: Kwargs, _: &State| -> TeraResult<String> {
             let l: LayerArgs = args(&kw, "shape")?;
+            let input = dims(&l.input)?;
             let a = w
                 .ledger
-                .analysis(&l.model, None)
+                .analysis(&l.model, input.as_deref())
                 .map_err(|e| fail(e.to_string()))?;
             let layer = find_layer(&a, &l.layer)?;
             Ok(crate::count::op::shape_str(&layer.cost.output))

@@ -81,7 +81,31 @@ fn math(latex: &str, display: bool) -> Result<String, MathError> {
         latex: latex.to_string(),
         message: e.to_string(),
     })?;
-    Ok(out)
+    Ok(space_attributes(&out))
+}
+
+/// pulldown-latex 0.8 writes some attributes with no space between them
+/// (`stretchy="true"minsize="1.2em"`, e.g. for `\big(`), which is invalid
+/// HTML; put the space back.
+fn space_attributes(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len() + 8);
+    let (mut in_tag, mut in_quote) = (false, false);
+    let mut chars = markup.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        match c {
+            '<' if !in_quote => in_tag = true,
+            '>' if !in_quote => in_tag = false,
+            '"' if in_tag => {
+                in_quote = !in_quote;
+                if !in_quote && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Rewrites `other.md#x` links to `other.html#x`; leaves external links alone.
@@ -206,6 +230,11 @@ mod tests {
         assert!(r.html.contains("<math"), "{}", r.html);
         assert!(r.html.contains("display=\"block\""), "{}", r.html);
         assert!(render("$\\frac{a}$").is_err());
+        let big = render("$\\big( x \\big)$").unwrap().html;
+        assert!(
+            !big.contains("\"minsize") && !big.contains("\"maxsize"),
+            "{big}"
+        );
     }
 
     #[test]

@@ -12,11 +12,14 @@ use crate::error::{Error, Result};
 use crate::model::{self, ModelSpec};
 
 /// Loaded model specs and a cache of their analyses.
+/// Cache of analyses keyed by model name and input shape.
+type AnalysisCache = BTreeMap<(String, Vec<u64>), Arc<Analysis>>;
+
 #[derive(Debug)]
 pub struct Ledger {
     dir: PathBuf,
     specs: BTreeMap<String, ModelSpec>,
-    cache: Mutex<BTreeMap<(String, Vec<u64>), Arc<Analysis>>>,
+    cache: Mutex<AnalysisCache>,
 }
 
 impl Ledger {
@@ -71,7 +74,7 @@ impl Ledger {
         Ok(analysis)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, Vec<u64>), Arc<Analysis>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AnalysisCache> {
         // A poisoned cache only means another thread panicked mid-insert; the map is still valid.
         self.cache
             .lock()

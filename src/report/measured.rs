@@ -396,6 +396,7 @@ fn figure(ws: &Workspace, file: &str, title: &str, alt: &str, svg: String, csv: 
 
 fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
     let c = &b.ceilings;
+    #[allow(clippy::type_complexity)]
     let mut series: Vec<(String, Vec<(f64, f64, String)>)> = Vec::new();
     for a in list {
         let pts = a

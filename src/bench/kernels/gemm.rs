@@ -221,6 +221,8 @@ mod avx2 {
     const PR: usize = 6;
     /// Batch columns per outer-product tile (two vectors).
     const PV: usize = 16;
+    /// Software prefetch distance of the W streams, in floats.
+    const PF_DIST: usize = 512;
     /// Floats of packed A kept in L2 per block (256 KiB).
     const APACK_FLOATS: usize = 64 << 10;
     /// Longest reduction block of the packed path.
@@ -234,7 +236,7 @@ mod avx2 {
     /// Reduction chunk of the streaming path: the batch's chunk of A stays
     /// near 16 KiB so A and the 6 W rows' chunk share L1.
     fn stream_kc(m: usize) -> usize {
-        ((4096 / m) / 8 * 8).clamp(256, 1024)
+        ((4096 / m) / 8 * 8).clamp(256, 512)
     }
 
     /// Small batch (2 <= m <= STREAM_MAX_M): one sequential pass over W.
@@ -270,7 +272,7 @@ mod avx2 {
                             macro_rules! go {
                                 ($($rr:literal, $tt:literal);*) => {
                                     match (r, t) {
-                                        $(($rr, $tt) => dot_tile::<$rr, $tt>(t_a, t_w, k, kb, t_acc, m),)*
+                                        $(($rr, $tt) => dot_tile::<$rr, $tt>(t_a, t_w, k, kb, t_acc, m, i0 == 0),)*
                                         _ => unreachable!("tile shape out of range"),
                                     }
                                 };
@@ -304,6 +306,7 @@ mod avx2 {
         kb: usize,
         accp: *mut __m256,
         lda: usize,
+        prefetch: bool,
     ) {
         // SAFETY (whole body): the caller guarantees rows r < R of W and
         // i < T of A hold kb floats from the given pointers (tail masked) and
@@ -317,6 +320,13 @@ mod avx2 {
             }
             let mut k = 0;
             while k + 8 <= kb {
+                if prefetch && k % 16 == 0 {
+                    for r in 0..R {
+                        // Prefetch W ahead of the stream (no access, any address).
+                        let p = w.wrapping_add(r * ld + k + PF_DIST);
+                        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+                    }
+                }
                 let mut wv = [_mm256_setzero_ps(); R];
                 for (r, v) in wv.iter_mut().enumerate() {
                     *v = _mm256_loadu_ps(w.add(r * ld + k));
@@ -387,6 +397,8 @@ mod avx2 {
                                 zeros.as_ptr()
                             }
                         });
+                        // The next group's rows, prefetched by the first panel.
+                        let next = w.as_ptr().wrapping_add((j0 + PR) * k + pc);
                         for p in 0..mb / PV {
                             // SAFETY: rows hold kb floats; the panel holds
                             // kb * PV floats; C^T rows j0..j0+cov < n and
@@ -400,6 +412,7 @@ mod avx2 {
                                     mp,
                                     cov,
                                     pc > 0,
+                                    (p == 0 && j0 + PR < n).then_some((next, k)),
                                 );
                             }
                         }
@@ -454,12 +467,14 @@ mod avx2 {
     }
 
     /// Outer-product tile: for r < cov, q < PV,
-    /// ct[r * ldct + q] (+)= sum_kk rows[r][kk] * ap[kk * PV + q].
+    /// ct[r * ldct + q] (+)= sum_kk rows[r][kk] * ap[kk * PV + q];
+    /// `prefetch` = (first row, row stride) of rows to prefetch along.
     ///
     /// # Safety
     /// avx2+fma available; every rows[r] holds kb floats, ap holds kb * PV,
     /// ct rows r < cov hold PV floats at stride ldct.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn outer_tile(
         rows: &[*const f32; PR],
@@ -469,12 +484,22 @@ mod avx2 {
         ldct: usize,
         cov: usize,
         accumulate: bool,
+        prefetch: Option<(*const f32, usize)>,
     ) {
         // SAFETY (whole body): guaranteed by the caller as documented.
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); 2]; PR];
             let mut x = ap;
             for kk in 0..kb {
+                if let Some((pf, ld)) = prefetch {
+                    if kk % 16 == 0 {
+                        for r in 0..PR {
+                            // Prefetch only (no access); wrapping keeps any address legal.
+                            let p = pf.wrapping_add(r * ld + kk);
+                            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+                        }
+                    }
+                }
                 let x0 = _mm256_loadu_ps(x);
                 let x1 = _mm256_loadu_ps(x.add(8));
                 for (r, a) in acc.iter_mut().enumerate() {

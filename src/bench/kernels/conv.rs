@@ -378,6 +378,10 @@ impl ConvPlan {
             for kh in 0..k {
                 for kw in 0..k {
                     let row = &mut self.scratch[((ci * k + kh) * k + kw) * pp..][..pp];
+                    // Valid output columns: 0 <= x*st + kw - p < w (no
+                    // per-element test inside the loop).
+                    let lo = p.saturating_sub(kw).div_ceil(st).min(ow);
+                    let hi = (s.w + p).saturating_sub(kw).div_ceil(st).clamp(lo, ow);
                     for y in 0..oh {
                         let ih = (y * st + kh).wrapping_sub(p);
                         let dst = &mut row[y * ow..(y + 1) * ow];
@@ -386,9 +390,20 @@ impl ConvPlan {
                             continue;
                         }
                         let irow = &input[(ci * s.h + ih) * s.w..][..s.w];
-                        for (x, d) in dst.iter_mut().enumerate() {
-                            let iw = (x * st + kw).wrapping_sub(p);
-                            *d = if iw < s.w { irow[iw] } else { 0.0 };
+                        dst[..lo].fill(0.0);
+                        dst[hi..].fill(0.0);
+                        if hi > lo {
+                            // First input column read: lo*st + kw - p >= 0.
+                            let i0 = lo * st + kw - p;
+                            if st == 1 {
+                                dst[lo..hi].copy_from_slice(&irow[i0..i0 + (hi - lo)]);
+                            } else {
+                                for (d, &v) in
+                                    dst[lo..hi].iter_mut().zip(irow[i0..].iter().step_by(st))
+                                {
+                                    *d = v;
+                                }
+                            }
                         }
                     }
                 }

@@ -2,21 +2,35 @@
 //! (out x in, PyTorch layout, so B = Wᵀ is `in x out`), C `m x n`, all
 //! row-major fp32.
 //!
-//! The SIMD kernel is a blocked "dot-product" GEMM: a register tile of
-//! 3 W rows x 4 A rows keeps 12 AVX2 accumulators (enough to hide FMA
-//! latency), both operands are read along k so neither needs packing (rows
-//! are contiguous), and blocking over k (A block in L2) and batch rows (W
-//! chunk in L1) gives reuse. The weights stream from memory exactly once,
-//! which is what makes batch 8 cost about the same as batch 1 on fc6.
-//! At batch 1 it is the GEMV kernel.
+//! The AVX2+FMA kernel has two paths:
+//! * small batch (`m <= STREAM_MAX_M`), "multi-vector GEMV": W is streamed
+//!   from memory once, sequentially, 6 rows at a time (6 DRAM streams); each
+//!   chunk of those rows (in L1) is multiplied with every batch row by
+//!   dot-product register tiles of 3 W rows x 4 A rows (12 accumulators,
+//!   loads along k, no packing). The batch's partial sums for the 6 rows live
+//!   in a small L1 array between chunks and are reduced once at the end, so
+//!   the work of all batch rows overlaps with the single pass over W
+//!   (software prefetch 2 KiB ahead on each W row keeps the streams busy).
+//! * larger batch (from 9; at 16 this path measured 1.4x faster than the
+//!   streaming one): C^T = W A^T as an outer-product GEMM. A block of A is
+//!   packed transposed into 16-wide panels (in L2); the register tile is
+//!   6 W rows (broadcast straight from W, no packing of the weights) x 16
+//!   batch columns (2 vectors), 12 accumulators, no horizontal sums; the
+//!   tiles accumulate into a C^T scratch that is transposed into C at the end.
+//!   The first panel of each 6-row group prefetches the next group's W rows.
+//!
+//! The portable fallback is a blocked dot-product GEMM (3 W rows x 4 A rows).
+//! At batch 1 both use the GEMV kernel.
 
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// W rows per register tile.
+/// W rows per register tile (portable path).
 pub const TILE_N: usize = 3;
-/// A rows (batch rows) per register tile.
+/// A rows (batch rows) per register tile (portable path).
 pub const TILE_M: usize = 4;
+/// Largest batch served by the streaming multi-vector GEMV path (AVX2).
+pub const STREAM_MAX_M: usize = 8;
 /// Byte budget for the A block kept in L2.
 const A_BLOCK_BYTES: usize = 256 << 10;
 
@@ -89,9 +103,25 @@ pub fn gemm(
     if m == 1 {
         return super::gemv::gemv(isa, w, a, c, n, k);
     }
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: usable() confirmed avx2+fma; lengths validated above.
+        Isa::Avx2Fma => unsafe {
+            if m <= STREAM_MAX_M {
+                avx2::stream(a, w, c, m, k, n)
+            } else {
+                avx2::packed(a, w, c, m, k, n)
+            }
+        },
+        _ => gemm_portable(a, w, c, m, k, n),
+    }
+    Ok(())
+}
+
+/// Portable blocked dot-product GEMM (lengths already validated).
+fn gemm_portable(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
     c.fill(0.0);
     let (kc, mc) = blocking(m, k);
-    let isa = isa.usable();
     let mut pc = 0;
     while pc < k {
         let kb = kc.min(k - pc);
@@ -112,12 +142,7 @@ pub fn gemm(
                         ldc: n,
                         kb,
                     };
-                    match isa {
-                        #[cfg(target_arch = "x86_64")]
-                        // SAFETY: avx2+fma checked by usable(); block inside validated buffers.
-                        Isa::Avx2Fma => unsafe { avx2::tile_dispatch(r, t, a, w, c, &blk) },
-                        _ => portable_dispatch(r, t, a, w, c, &blk),
-                    }
+                    portable_dispatch(r, t, a, w, c, &blk);
                     ib += t;
                 }
                 jg += r;
@@ -126,11 +151,10 @@ pub fn gemm(
         }
         pc += kb;
     }
-    Ok(())
 }
 
 /// One register tile's location: offsets of its first elements and strides.
-pub(crate) struct Block {
+struct Block {
     a_off: usize,
     w_off: usize,
     c_off: usize,
@@ -183,84 +207,320 @@ fn portable_tile<const R: usize, const T: usize>(a: &[f32], w: &[f32], c: &mut [
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2+FMA register tiles.
-    use super::Block;
+    //! AVX2+FMA paths: streaming multi-vector GEMV (small batch) and packed
+    //! outer-product GEMM (larger batch).
+    use super::STREAM_MAX_M;
     use crate::bench::kernels::gemv::avx2::{hsum, tail_mask};
     use std::arch::x86_64::*;
+    use std::cell::RefCell;
 
-    /// Run the tile of `r` W rows x `t` A rows.
-    ///
-    /// # Safety
-    /// avx2+fma must be available and the block must lie inside the buffers.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn tile_dispatch(
-        r: usize,
-        t: usize,
-        a: &[f32],
-        w: &[f32],
-        c: &mut [f32],
-        b: &Block,
-    ) {
-        let (ap, wp) = (a.as_ptr(), w.as_ptr());
-        let cp = c.as_mut_ptr();
-        macro_rules! go {
-            ($($rr:literal, $tt:literal);*) => {
-                match (r, t) {
-                    // SAFETY: forwarded from the caller.
-                    $(($rr, $tt) => unsafe { tile::<$rr, $tt>(ap, wp, cp, b) },)*
-                    _ => unreachable!("tile shape out of range"),
-                }
-            };
-        }
-        go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4)
+    /// W rows streamed together by the small-batch path.
+    const SG: usize = 6;
+    /// W rows per dot-product register tile (small batch).
+    const SR: usize = 3;
+    /// A rows per dot-product register tile (small batch).
+    const ST: usize = 4;
+    /// W rows per outer-product tile (broadcast).
+    const PR: usize = 6;
+    /// Batch columns per outer-product tile (two vectors).
+    const PV: usize = 16;
+    /// Software prefetch distance of the W streams, in floats.
+    const PF_DIST: usize = 512;
+    /// Floats of packed A kept in L2 per block (256 KiB).
+    const APACK_FLOATS: usize = 64 << 10;
+    /// Longest reduction block of the packed path.
+    const PACK_KC: usize = 512;
+
+    thread_local! {
+        /// Scratch of the packed path: (packed A block, C^T).
+        static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
 
+    /// Reduction chunk of the streaming path: the batch's chunk of A stays
+    /// near 16 KiB so A and the 6 W rows' chunk share L1.
+    fn stream_kc(m: usize) -> usize {
+        ((4096 / m) / 8 * 8).clamp(256, 512)
+    }
+
+    /// Small batch (2 <= m <= STREAM_MAX_M): one sequential pass over W.
+    ///
+    /// # Safety
+    /// avx2+fma available; buffers validated for (m, k, n).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn stream(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+        debug_assert!((2..=STREAM_MAX_M).contains(&m));
+        let kc = stream_kc(m);
+        let (ap, wp) = (a.as_ptr(), w.as_ptr());
+        // Partial sums: acc[r * m + i] for W row r of the group, batch row i.
+        let mut acc = [_mm256_setzero_ps(); SG * STREAM_MAX_M];
+        let mut j0 = 0;
+        while j0 < n {
+            let g = SG.min(n - j0);
+            acc[..g * m].fill(_mm256_setzero_ps());
+            let mut pc = 0;
+            while pc < k {
+                let kb = kc.min(k - pc);
+                let mut r0 = 0;
+                while r0 < g {
+                    let r = SR.min(g - r0);
+                    let mut i0 = 0;
+                    while i0 < m {
+                        let t = ST.min(m - i0);
+                        // SAFETY: rows j0+r0.. < n of W and i0.. < m of A,
+                        // columns pc..pc+kb < k; accumulators inside acc.
+                        unsafe {
+                            let t_a = ap.add(i0 * k + pc);
+                            let t_w = wp.add((j0 + r0) * k + pc);
+                            let t_acc = acc.as_mut_ptr().add(r0 * m + i0);
+                            macro_rules! go {
+                                ($($rr:literal, $tt:literal);*) => {
+                                    match (r, t) {
+                                        $(($rr, $tt) => dot_tile::<$rr, $tt>(t_a, t_w, k, kb, t_acc, m, i0 == 0),)*
+                                        _ => unreachable!("tile shape out of range"),
+                                    }
+                                };
+                            }
+                            go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4)
+                        }
+                        i0 += t;
+                    }
+                    r0 += r;
+                }
+                pc += kb;
+            }
+            for r in 0..g {
+                for i in 0..m {
+                    c[i * n + j0 + r] = hsum(acc[r * m + i]);
+                }
+            }
+            j0 += g;
+        }
+    }
+
+    /// Dot-product tile: acc[r * lda + i] += W[r][0..kb] * A[i][0..kb]
+    /// lane-wise, for r < R, i < T (row stride `ld` in both operands).
     #[inline]
     #[allow(clippy::needless_range_loop)]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile<const R: usize, const T: usize>(
+    unsafe fn dot_tile<const R: usize, const T: usize>(
         a: *const f32,
         w: *const f32,
-        c: *mut f32,
-        b: &Block,
+        ld: usize,
+        kb: usize,
+        accp: *mut __m256,
+        lda: usize,
+        prefetch: bool,
     ) {
-        // SAFETY (whole body): all offsets are inside the validated block:
-        // rows r < R of W and i < T of A, columns k < kb (tail masked).
+        // SAFETY (whole body): the caller guarantees rows r < R of W and
+        // i < T of A hold kb floats from the given pointers (tail masked) and
+        // that the accumulators are inside the array.
         unsafe {
-            let a = a.add(b.a_off);
-            let w = w.add(b.w_off);
             let mut acc = [[_mm256_setzero_ps(); T]; R];
+            for r in 0..R {
+                for i in 0..T {
+                    acc[r][i] = *accp.add(r * lda + i);
+                }
+            }
             let mut k = 0;
-            while k + 8 <= b.kb {
+            while k + 8 <= kb {
+                if prefetch && k % 16 == 0 {
+                    for r in 0..R {
+                        // Prefetch W ahead of the stream (no access, any address).
+                        let p = w.wrapping_add(r * ld + k + PF_DIST);
+                        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+                    }
+                }
                 let mut wv = [_mm256_setzero_ps(); R];
                 for (r, v) in wv.iter_mut().enumerate() {
-                    *v = _mm256_loadu_ps(w.add(r * b.ld + k));
+                    *v = _mm256_loadu_ps(w.add(r * ld + k));
                 }
                 for i in 0..T {
-                    let av = _mm256_loadu_ps(a.add(i * b.ld + k));
+                    let av = _mm256_loadu_ps(a.add(i * ld + k));
                     for r in 0..R {
                         acc[r][i] = _mm256_fmadd_ps(wv[r], av, acc[r][i]);
                     }
                 }
                 k += 8;
             }
-            if k < b.kb {
-                let m = tail_mask(b.kb - k);
+            if k < kb {
+                let msk = tail_mask(kb - k);
                 let mut wv = [_mm256_setzero_ps(); R];
                 for (r, v) in wv.iter_mut().enumerate() {
-                    *v = _mm256_maskload_ps(w.add(r * b.ld + k), m);
+                    *v = _mm256_maskload_ps(w.add(r * ld + k), msk);
                 }
                 for i in 0..T {
-                    let av = _mm256_maskload_ps(a.add(i * b.ld + k), m);
+                    let av = _mm256_maskload_ps(a.add(i * ld + k), msk);
                     for r in 0..R {
                         acc[r][i] = _mm256_fmadd_ps(wv[r], av, acc[r][i]);
                     }
                 }
             }
-            for (r, accr) in acc.iter().enumerate() {
-                for (i, v) in accr.iter().enumerate() {
-                    *c.add(b.c_off + i * b.ldc + r) += hsum(*v);
+            for r in 0..R {
+                for i in 0..T {
+                    *accp.add(r * lda + i) = acc[r][i];
                 }
+            }
+        }
+    }
+
+    /// Larger batch: C^T = W A^T with packed A panels and broadcast W.
+    ///
+    /// # Safety
+    /// avx2+fma available; buffers validated for (m, k, n).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn packed(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+        let mp = m.div_ceil(PV) * PV;
+        let kc = k.div_ceil(k.div_ceil(PACK_KC));
+        let mc = (APACK_FLOATS / kc / PV * PV).clamp(PV, mp);
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (apack, ct) = &mut *guard;
+            if apack.len() < mc * kc {
+                apack.resize(mc * kc, 0.0);
+            }
+            if ct.len() < n * mp {
+                ct.resize(n * mp, 0.0);
+            }
+            // Rows past n (last W group) read this zero row instead.
+            let zeros = vec![0.0f32; kc];
+            let mut pc = 0;
+            while pc < k {
+                let kb = kc.min(k - pc);
+                let mut ic = 0;
+                while ic < mp {
+                    let mb = mc.min(mp - ic);
+                    pack_a(a, m, k, pc, kb, ic, mb, apack);
+                    let mut j0 = 0;
+                    while j0 < n {
+                        let cov = PR.min(n - j0);
+                        let rows: [*const f32; PR] = std::array::from_fn(|r| {
+                            if r < cov {
+                                w[(j0 + r) * k + pc..].as_ptr()
+                            } else {
+                                zeros.as_ptr()
+                            }
+                        });
+                        // The next group's rows, prefetched by the first panel.
+                        let next = w.as_ptr().wrapping_add((j0 + PR) * k + pc);
+                        for p in 0..mb / PV {
+                            // SAFETY: rows hold kb floats; the panel holds
+                            // kb * PV floats; C^T rows j0..j0+cov < n and
+                            // columns ic + p*PV + 16 <= mp.
+                            unsafe {
+                                outer_tile(
+                                    &rows,
+                                    apack.as_ptr().add(p * kb * PV),
+                                    kb,
+                                    ct.as_mut_ptr().add(j0 * mp + ic + p * PV),
+                                    mp,
+                                    cov,
+                                    pc > 0,
+                                    (p == 0 && j0 + PR < n).then_some((next, k)),
+                                );
+                            }
+                        }
+                        j0 += cov;
+                    }
+                    ic += mb;
+                }
+                pc += kb;
+            }
+            // C[i][j] = C^T[j][i], in blocks of 8 x 8.
+            for j0 in (0..n).step_by(8) {
+                for i0 in (0..m).step_by(8) {
+                    for i in i0..(i0 + 8).min(m) {
+                        for j in j0..(j0 + 8).min(n) {
+                            c[i * n + j] = ct[j * mp + i];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Pack rows ic..ic+mb of A (zero beyond m), columns pc..pc+kb, as
+    /// panels of PV rows: apack[p][kk][q] = A[ic + p*PV + q][pc + kk].
+    #[allow(clippy::too_many_arguments)]
+    fn pack_a(
+        a: &[f32],
+        m: usize,
+        k: usize,
+        pc: usize,
+        kb: usize,
+        ic: usize,
+        mb: usize,
+        apack: &mut [f32],
+    ) {
+        for p in 0..mb / PV {
+            let panel = &mut apack[p * kb * PV..(p + 1) * kb * PV];
+            for q in 0..PV {
+                let i = ic + p * PV + q;
+                if i < m {
+                    let row = &a[i * k + pc..i * k + pc + kb];
+                    for (kk, &v) in row.iter().enumerate() {
+                        panel[kk * PV + q] = v;
+                    }
+                } else {
+                    for kk in 0..kb {
+                        panel[kk * PV + q] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Outer-product tile: for r < cov, q < PV,
+    /// ct[r * ldct + q] (+)= sum_kk rows[r][kk] * ap[kk * PV + q];
+    /// `prefetch` = (first row, row stride) of rows to prefetch along.
+    ///
+    /// # Safety
+    /// avx2+fma available; every rows[r] holds kb floats, ap holds kb * PV,
+    /// ct rows r < cov hold PV floats at stride ldct.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn outer_tile(
+        rows: &[*const f32; PR],
+        ap: *const f32,
+        kb: usize,
+        ct: *mut f32,
+        ldct: usize,
+        cov: usize,
+        accumulate: bool,
+        prefetch: Option<(*const f32, usize)>,
+    ) {
+        // SAFETY (whole body): guaranteed by the caller as documented.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; PR];
+            let mut x = ap;
+            for kk in 0..kb {
+                if let Some((pf, ld)) = prefetch {
+                    if kk % 16 == 0 {
+                        for r in 0..PR {
+                            // Prefetch only (no access); wrapping keeps any address legal.
+                            let p = pf.wrapping_add(r * ld + kk);
+                            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+                        }
+                    }
+                }
+                let x0 = _mm256_loadu_ps(x);
+                let x1 = _mm256_loadu_ps(x.add(8));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let b = _mm256_broadcast_ss(&*rows[r].add(kk));
+                    a[0] = _mm256_fmadd_ps(b, x0, a[0]);
+                    a[1] = _mm256_fmadd_ps(b, x1, a[1]);
+                }
+                x = x.add(PV);
+            }
+            for (r, a) in acc.iter().enumerate().take(cov) {
+                let o = ct.add(r * ldct);
+                let (mut v0, mut v1) = (a[0], a[1]);
+                if accumulate {
+                    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(o));
+                    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(o.add(8)));
+                }
+                _mm256_storeu_ps(o, v0);
+                _mm256_storeu_ps(o.add(8), v1);
             }
         }
     }

@@ -1,0 +1,180 @@
+//! Quick timing of GEMM (with the `gemm` crate as peer) and conv shapes,
+//! without the scalar references (developer tool for tuning).
+//!
+//! `cargo run --release --example kbench -- [FILTER] [--reps N]`
+//!
+//! Prints best and median milliseconds, GFLOP/s at the best sample, and for
+//! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use netledger::bench::buffer::{random_vec, AlignedBuf};
+use netledger::bench::kernels::conv::{ConvPlan, ConvShape};
+use netledger::bench::kernels::gemm::gemm;
+use netledger::bench::Isa;
+
+fn peer_gemm(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    assert!(a.len() == m * k && w.len() == n * k && c.len() == m * n);
+    // SAFETY: the strides describe the three buffers, whose lengths are checked above.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Thread CPU seconds (excludes time the thread waited for a core).
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Best and median wall seconds of `reps` calls (after one warm-up call);
+/// with `KBENCH_CPU=1`, thread CPU seconds instead (for loaded machines).
+fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+    let cpu = std::env::var("KBENCH_CPU").is_ok_and(|v| v == "1");
+    f();
+    let mut v: Vec<f64> = (0..reps)
+        .map(|_| {
+            let (t, c) = (Instant::now(), thread_cpu_s());
+            f();
+            if cpu {
+                thread_cpu_s() - c
+            } else {
+                t.elapsed().as_secs_f64()
+            }
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let reps = args
+        .iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7usize);
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
+        .cloned()
+        .unwrap_or_default();
+    let isa = Isa::detect();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("isa {} load {}", isa.name(), load.trim());
+    let gemms = [
+        ("fc6-b1", 1, 25088, 4096),
+        ("fc6-b2", 2, 25088, 4096),
+        ("fc6-b4", 4, 25088, 4096),
+        ("fc6-b8", 8, 25088, 4096),
+        ("fc6-b16", 16, 25088, 4096),
+        ("fc6-b32", 32, 25088, 4096),
+        ("fc6-b64", 64, 25088, 4096),
+        ("fc7-b8", 8, 4096, 4096),
+        ("fc7-b64", 64, 4096, 4096),
+        ("fc8-b8", 8, 4096, 1000),
+        ("fc8-b64", 64, 4096, 1000),
+        ("sq256", 256, 256, 256),
+        ("sq1024", 1024, 1024, 1024),
+    ];
+    for (name, m, k, n) in gemms {
+        if !name.contains(&filter) {
+            continue;
+        }
+        let a = random_vec(m * k, 1);
+        let mut w = AlignedBuf::new(n * k).expect("alloc");
+        w.fill_random(2);
+        let mut c = vec![0.0; m * n];
+        let flop = 2.0 * (m * k * n) as f64;
+        let (b, md) = time(reps, || {
+            gemm(isa, black_box(&a), black_box(&w), &mut c, m, k, n).expect("gemm")
+        });
+        let (pb, pmd) = time(reps, || {
+            peer_gemm(black_box(&a), black_box(&w), &mut c, m, k, n)
+        });
+        println!(
+            "{name:10} ours best {:8.2} ms med {:8.2} ms {:6.1} GF/s | peer best {:8.2} med {:8.2} ms {:6.1} GF/s | peer/ours best {:.2} med {:.2}",
+            b * 1e3,
+            md * 1e3,
+            flop / b / 1e9,
+            pb * 1e3,
+            pmd * 1e3,
+            flop / pb / 1e9,
+            pb / b,
+            pmd / md
+        );
+    }
+    let convs = [
+        ("vgg-c3-64@224", 3, 64, 224, 3, 1, 1),
+        ("vgg-c64-64@224", 64, 64, 224, 3, 1, 1),
+        ("vgg-c64-128@112", 64, 128, 112, 3, 1, 1),
+        ("vgg-c128-256@56", 128, 256, 56, 3, 1, 1),
+        ("vgg-c256-256@56", 256, 256, 56, 3, 1, 1),
+        ("vgg-c512-512@28", 512, 512, 28, 3, 1, 1),
+        ("vgg-c512-512@14", 512, 512, 14, 3, 1, 1),
+        ("r34-c64@56", 64, 64, 56, 3, 1, 1),
+        ("r34-c512@7", 512, 512, 7, 3, 1, 1),
+        ("r34-c64-128s2@56", 64, 128, 56, 3, 2, 1),
+        ("r34-c128-256s2@28", 128, 256, 28, 3, 2, 1),
+        ("r34-c256-512s2@14", 256, 512, 14, 3, 2, 1),
+        ("r34-stem7x7s2@224", 3, 64, 224, 7, 2, 3),
+        ("r50-1x1-256-64@56", 256, 64, 56, 1, 1, 0),
+        ("r50-1x1-64-256@56", 64, 256, 56, 1, 1, 0),
+    ];
+    for (name, cin, cout, h, k, stride, pad) in convs {
+        if !name.contains(&filter) {
+            continue;
+        }
+        let s = ConvShape {
+            cin,
+            cout,
+            h,
+            w: h,
+            k,
+            stride,
+            pad,
+        };
+        let input = random_vec(s.input_len(), 5);
+        let weights = random_vec(s.weight_len(), 6);
+        let mut out = vec![0.0; s.output_len()];
+        let mut plan = ConvPlan::new(isa, &s, &weights).expect("plan");
+        let flop = 2.0 * (s.output_len() * s.reduction_len()) as f64;
+        let (b, md) = time(reps, || {
+            plan.run(black_box(&input), &mut out).expect("conv")
+        });
+        println!(
+            "{name:18} best {:8.3} ms med {:8.3} ms {:6.1} GF/s (best) {:6.1} (med)",
+            b * 1e3,
+            md * 1e3,
+            flop / b / 1e9,
+            flop / md / 1e9
+        );
+    }
+}

@@ -36,7 +36,6 @@ pub struct Item {
 }
 
 /// A layer or a block call.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum What {
     /// A single layer.

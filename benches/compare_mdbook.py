@@ -35,8 +35,8 @@ def chapter(rng, n):
     for s in range(1, 6):
         if s > 1:
             parts.append(f"## Section {n}.{s}\n")
-        for _ in range(5):
-            parts.append(paragraph(rng, 100) + "\n")
+        for _ in range(4):
+            parts.append(paragraph(rng, 105) + "\n")
         parts.append("| layer | params | MACs |\n|---|---:|---:|")
         for r in range(10):
             parts.append(f"| conv{r} | {rng.randint(1000, 9999999):,} | {rng.randint(10**6, 10**9):,} |")

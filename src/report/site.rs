@@ -48,6 +48,7 @@ pub fn write(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
 
 fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
     std::fs::create_dir(tmp).map_err(|e| Error::io("create folder", tmp, e))?;
+    let mut made = std::collections::BTreeSet::new();
     for (rel, bytes) in files {
         if rel.split('/').any(|part| part.is_empty() || part == "..") {
             return Err(Error::Render {
@@ -58,7 +59,9 @@ fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
         }
         let path = tmp.join(rel);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+            if made.insert(dir.to_path_buf()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+            }
         }
         std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
     }

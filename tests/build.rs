@@ -320,3 +320,72 @@ fn templates_override_built_ins_file_by_file() {
         .unwrap()
         .contains("<nav class=\"side\""));
 }
+
+const MEASURED: &str = "+++\ntitle = \"M\"\nweight = 2\n+++\n{% if measured() %}Peak {{ ceiling(name=\"fma_peak_gflops\") | fixed(precision=1) }}{% else %}Not measured yet{% endif %}\n";
+
+#[test]
+fn without_bench_results_the_page_says_not_measured() {
+    let p = Project::new("nobench", &[("index.md", GOOD), ("m.md", MEASURED)]);
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(p.site().join("m.html")).unwrap();
+    assert!(page.contains("Not measured yet"), "{page}");
+}
+
+#[test]
+fn cached_bench_results_are_read_not_measured() {
+    let p = Project::new("bench", &[("index.md", GOOD), ("m.md", MEASURED)]);
+    let json = std::fs::read_to_string("content/data/bench.json").unwrap();
+    p.write("content/data/bench.json", &json);
+    assert_eq!(p.build(&[]).0, 0);
+    let peak: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let want = format!(
+        "Peak {:.1}",
+        peak["ceilings"]["fma_peak_gflops"].as_f64().unwrap()
+    );
+    assert!(std::fs::read_to_string(p.site().join("m.html"))
+        .unwrap()
+        .contains(&want));
+}
+
+#[test]
+fn corrupt_or_old_bench_results_name_the_file() {
+    assert_rejected(
+        "benchcorrupt",
+        |p| {
+            p.write(
+                "content/data/bench.json",
+                "{\n  \"schema\": 1,\n  \"machine\": [\n",
+            )
+        },
+        &[],
+        &["content/data/bench.json:"],
+    );
+    assert_rejected(
+        "benchold",
+        |p| {
+            let json = std::fs::read_to_string("content/data/bench.json").unwrap();
+            p.write(
+                "content/data/bench.json",
+                &json.replacen("\"schema\": 1", "\"schema\": 0", 1),
+            );
+        },
+        &[],
+        &["content/data/bench.json", "schema"],
+    );
+}
+
+#[test]
+fn bench_functions_without_results_are_located_errors() {
+    assert_rejected(
+        "benchmissing",
+        |p| {
+            p.write(
+                "content/chapter.md",
+                "+++\ntitle = \"C\"\n+++\n{{ roofline(models=[\"vgg11\"]) }}\n",
+            )
+        },
+        &[],
+        &["content/chapter.md:4:4", "run `netledger bench`"],
+    );
+}

@@ -14,7 +14,7 @@ use crate::count::{Analysis, Kind};
 use crate::error::{Error, Result};
 use crate::numfmt::{percent, si};
 use crate::report::ledger::Ledger;
-use style::{color, FAMILY, GRID, INK, PAPER, SIZE};
+use style::{color, FAMILY, INK, PAPER, SIZE};
 
 /// A drawn chart.
 #[derive(Debug, Clone)]
@@ -50,9 +50,38 @@ pub struct ChartArgs {
 /// Chart kinds, for messages.
 pub const KINDS: &str = "params_by_kind, layers, cumulative, sections, scatter, resolution";
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-fn plot_err(e: impl std::fmt::Display) -> Error {
+/// `configure_mesh()` with the shared grid, axis and label style.
+macro_rules! styled_mesh {
+    ($chart:expr, $size:expr) => {
+        $chart
+            .configure_mesh()
+            .light_line_style($crate::chart::style::GRID)
+            .max_light_lines(1)
+            .bold_line_style($crate::chart::style::GRID)
+            .axis_style($crate::chart::style::INK)
+            .label_style($crate::chart::font($size))
+    };
+}
+pub(crate) use styled_mesh;
+
+/// Draws the series legend in the shared style at `position`.
+pub(crate) fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(PAPER)
+        .border_style(INK)
+        .label_font(font(12))
+        .draw()
+        .map_err(plot_err)
+}
+
+pub(crate) fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Render {
         message: format!("drawing a chart failed: {e}"),
         span: None,
@@ -69,7 +98,7 @@ fn arg_err(message: String) -> Error {
 }
 
 /// Draws into an SVG string of the standard size.
-fn draw(f: impl FnOnce(&Area) -> Result<()>) -> Result<String> {
+pub(crate) fn draw(f: impl FnOnce(&Area) -> Result<()>) -> Result<String> {
     style::init_font();
     let mut svg = String::new();
     {
@@ -81,7 +110,7 @@ fn draw(f: impl FnOnce(&Area) -> Result<()>) -> Result<String> {
     Ok(svg)
 }
 
-fn font(size: u32) -> TextStyle<'static> {
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&INK)
 }
 
@@ -220,13 +249,8 @@ fn params_by_kind(list: &[std::sync::Arc<Analysis>]) -> Result<Chart> {
             .y_label_area_size(130)
             .build_cartesian_2d(0f64..max.max(1.0), (0u32..rows_range(n)).into_segmented())
             .map_err(plot_err)?;
-        c.configure_mesh()
+        styled_mesh!(c, 12)
             .disable_y_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(12))
             .x_desc("parameters (millions)")
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_labels(n as usize)
@@ -256,13 +280,7 @@ fn params_by_kind(list: &[std::sync::Arc<Analysis>]) -> Result<Chart> {
             .label(kind.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], col.filled()));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font(font(12))
-            .draw()
-            .map_err(plot_err)?;
+        legend(&mut c, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     let mut alt = String::from("Stacked bars of parameters by kind. ");
@@ -337,12 +355,7 @@ fn layers(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> {
                 ((min / 2.0).max(1.0)..max * 2.0).log_scale(),
             )
             .map_err(plot_err)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(12))
+        styled_mesh!(c, 12)
             .x_desc("conv/linear layer number (input to output)")
             .y_desc(format!("{} (log scale)", metric.label()))
             .y_label_formatter(&|v| si(*v as u64, 0))
@@ -364,13 +377,7 @@ fn layers(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> {
             c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, col.filled())))
                 .map_err(plot_err)?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font(font(12))
-            .draw()
-            .map_err(plot_err)?;
+        legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     let mut alt = format!(
@@ -429,12 +436,7 @@ fn cumulative(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..100f64, 0f64..100f64)
             .map_err(plot_err)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(12))
+        styled_mesh!(c, 12)
             .x_desc("depth: share of conv/linear layers passed (%)")
             .y_desc(format!("share of all {} (%)", metric.label()))
             .draw()
@@ -446,13 +448,7 @@ fn cumulative(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart
                 .label(a.name.clone())
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], col.stroke_width(2)));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font(font(12))
-            .draw()
-            .map_err(plot_err)?;
+        legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     let mut alt = format!(
@@ -507,13 +503,8 @@ fn sections(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> 
             .y_label_area_size(150)
             .build_cartesian_2d(0f64..max.max(0.001), (0u32..rows_range(n)).into_segmented())
             .map_err(plot_err)?;
-        c.configure_mesh()
+        styled_mesh!(c, 11)
             .disable_y_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(11))
             .x_desc(format!("{} ({unit})", metric.label()))
             .y_labels(n as usize)
             .y_label_formatter(&|v| match v {
@@ -544,13 +535,7 @@ fn sections(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> 
             .label(a.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], col.filled()));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font(font(12))
-            .draw()
-            .map_err(plot_err)?;
+        legend(&mut c, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     let mut alt = format!("Bars of {} per section. ", metric.label());
@@ -594,12 +579,7 @@ fn scatter(list: &[std::sync::Arc<Analysis>]) -> Result<Chart> {
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..xmax.max(1.0), 0f64..ymax.max(0.1))
             .map_err(plot_err)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(12))
+        styled_mesh!(c, 12)
             .x_desc("parameters (millions)")
             .y_desc("MACs (billions)")
             .draw()
@@ -673,12 +653,7 @@ fn resolution(ledger: &Ledger, models: &[String], sizes: &[u64], metric: Metric)
             .y_label_area_size(60)
             .build_cartesian_2d(xmin..xmax, 0f64..ymax.max(0.1))
             .map_err(plot_err)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(font(12))
+        styled_mesh!(c, 12)
             .x_desc("input height = width (pixels)")
             .y_desc(format!("{} ({unit})", metric.label()))
             .draw()
@@ -696,13 +671,7 @@ fn resolution(ledger: &Ledger, models: &[String], sizes: &[u64], metric: Metric)
             c.draw_series(p.iter().map(|q| Circle::new(*q, 3, col.filled())))
                 .map_err(plot_err)?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font(font(12))
-            .draw()
-            .map_err(plot_err)?;
+        legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     let mut alt = format!("{} at input sizes {:?}. ", capital(metric.label()), sizes);

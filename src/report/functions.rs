@@ -249,15 +249,33 @@ struct Precision {
 /// The `<figure>` for a chart, registering its SVG and CSV with the build.
 pub fn chart_figure(ws: &Workspace, c: &ChartArgs) -> crate::Result<String> {
     let chart = chart::render(&ws.ledger, c)?;
-    let svg_path = format!("charts/{}", chart.file);
-    let csv_path = format!("data/chart-{}", chart.file.replace(".svg", ".csv"));
-    ws.assets.put(svg_path.clone(), chart.svg);
-    ws.assets.put(csv_path.clone(), chart.csv);
-    Ok(format!(
-        "<figure class=\"chart\"><img src=\"{svg_path}\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"{csv_path}\" download>data (CSV)</a></figcaption></figure>",
-        escape(&chart.alt),
-        escape(&chart.title),
+    let stem = chart.file.trim_end_matches(".svg");
+    Ok(publish_figure(
+        ws,
+        stem,
+        &chart.title,
+        &chart.alt,
+        chart.svg,
+        chart.csv,
     ))
+}
+
+/// Registers `charts/STEM.svg` and `data/chart-STEM.csv` and returns the `<figure>` showing them.
+pub fn publish_figure(
+    ws: &Workspace,
+    stem: &str,
+    title: &str,
+    alt: &str,
+    svg: String,
+    csv: String,
+) -> String {
+    ws.assets.put(format!("charts/{stem}.svg"), svg);
+    ws.assets.put(format!("data/chart-{stem}.csv"), csv);
+    format!(
+        "<figure class=\"chart\"><img src=\"charts/{stem}.svg\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"data/chart-{stem}.csv\" download>data (CSV)</a></figcaption></figure>",
+        escape(alt),
+        escape(title),
+    )
 }
 
 fn by(name: Option<&str>) -> TeraResult<By> {

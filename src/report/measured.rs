@@ -13,7 +13,8 @@ use tera::{Kwargs, State, Tera, Value};
 
 use crate::bench::plan::{batched, workload_of};
 use crate::bench::{BenchReport, KernelResult, Variant};
-use crate::chart::style::{color, FAMILY, GRID, INK, PAPER, SIZE};
+use crate::chart::style::{color, FAMILY, INK};
+use crate::chart::{draw, legend, plot_err, styled_mesh};
 use crate::count::{Analysis, Kind, Layer, Totals};
 use crate::error::{Error, Result};
 use crate::numfmt::{fixed, percent};
@@ -375,23 +376,9 @@ fn time_table(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> String
     h
 }
 
-fn plot_err(e: impl std::fmt::Display) -> Error {
-    Error::Render {
-        message: format!("drawing a chart failed: {e}"),
-        span: None,
-        location: None,
-    }
-}
-
-fn figure(ws: &Workspace, file: &str, title: &str, alt: &str, svg: String, csv: String) -> String {
+fn figure(ws: &Workspace, stem: &str, title: &str, alt: &str, svg: String, csv: String) -> String {
     let svg = crate::chart::style::finish(&svg, title, alt);
-    ws.assets.put(format!("charts/{file}.svg"), svg);
-    ws.assets.put(format!("data/chart-{file}.csv"), csv);
-    format!(
-        "<figure class=\"chart\"><img src=\"charts/{file}.svg\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"data/chart-{file}.csv\" download>data (CSV)</a></figcaption></figure>",
-        escape(alt),
-        escape(title)
-    )
+    crate::report::functions::publish_figure(ws, stem, title, alt, svg, csv)
 }
 
 /// (intensity, GFLOP/s, layer path) of one measured layer.
@@ -428,24 +415,15 @@ fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<S
     let ymax = c.fma_peak_gflops.max(1.0) * 2.0;
     let ymin = (c.read_bandwidth_gbs * xmin).max(0.01) / 2.0;
     let title = "Roofline: every conv and linear layer, measured at batch 1";
-    let mut svg = String::new();
-    crate::chart::style::init_font();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&PAPER).map_err(plot_err)?;
-        let mut ch = ChartBuilder::on(&root)
+    let svg = draw(|root| {
+        let mut ch = ChartBuilder::on(root)
             .caption(title, (FAMILY, 18).into_font().color(&INK))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
             .map_err(plot_err)?;
-        ch.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style((FAMILY, 12).into_font().color(&INK))
+        styled_mesh!(ch, 12)
             .x_desc("arithmetic intensity (FLOP per byte, log)")
             .y_desc("GFLOP/s (log)")
             .draw()
@@ -471,15 +449,9 @@ fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<S
                 .label(name.clone())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, col.filled()));
         }
-        ch.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font((FAMILY, 12).into_font().color(&INK))
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
+        legend(&mut ch, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })?;
     let mut alt = format!(
         "Log-log roofline. Measured ceilings: {} GB/s memory read, {} GFLOP/s FMA peak, ridge at {} FLOP per byte. ",
         fixed(c.read_bandwidth_gbs, 1),
@@ -519,12 +491,8 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
     let c = &b.ceilings;
     let bmax = pts.last().map_or(64, |p| p.0) as f64 * 1.5;
     let title = "VGG-19 fc6 from batch 1 to 64: from memory-bound to compute-bound";
-    let mut svg = String::new();
-    crate::chart::style::init_font();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&PAPER).map_err(plot_err)?;
-        let mut ch = ChartBuilder::on(&root)
+    let svg = draw(|root| {
+        let mut ch = ChartBuilder::on(root)
             .caption(title, (FAMILY, 16).into_font().color(&INK))
             .margin(12)
             .x_label_area_size(40)
@@ -534,12 +502,7 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
                 (0.5f64..c.fma_peak_gflops.max(1.0) * 1.5).log_scale(),
             )
             .map_err(plot_err)?;
-        ch.configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style((FAMILY, 12).into_font().color(&INK))
+        styled_mesh!(ch, 12)
             .x_desc("batch size (log)")
             .y_desc("GFLOP/s (log)")
             .x_label_formatter(&|v| format!("{v:.0}"))
@@ -573,15 +536,9 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], col.stroke_width(2)));
         ch.draw_series(line.iter().map(|p| Circle::new(*p, 4, col.filled())))
             .map_err(plot_err)?;
-        ch.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(PAPER)
-            .border_style(INK)
-            .label_font((FAMILY, 12).into_font().color(&INK))
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
+        legend(&mut ch, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })?;
     let mut alt = String::from("fc6 throughput against batch size. ");
     let mut csv = String::from("batch,gflops,median_s\n");
     for p in &pts {

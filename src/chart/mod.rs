@@ -151,7 +151,12 @@ impl Metric {
         match self {
             Metric::Params => l.params(),
             Metric::Macs => l.cost.macs,
-            Metric::Reuse => l.cost.macs / l.params().max(1),
+            // Rounded, and at least 1 for a layer that computes anything, so a
+            // linear layer (MACs just under its parameters, the bias) plots at 1.
+            Metric::Reuse if l.cost.macs == 0 => 0,
+            Metric::Reuse => {
+                ((l.cost.macs as f64 / l.params().max(1) as f64).round() as u64).max(1)
+            }
         }
     }
 }
@@ -377,7 +382,14 @@ fn layers(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> {
             c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, col.filled())))
                 .map_err(plot_err)?;
         }
-        legend(&mut c, SeriesLabelPosition::UpperLeft)?;
+        legend(
+            &mut c,
+            if metric == Metric::Reuse {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::UpperLeft
+            },
+        )?;
         Ok(())
     })?;
     let mut alt = format!(

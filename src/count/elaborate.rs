@@ -312,14 +312,12 @@ impl Walk<'_> {
             });
         }
         let cost = op.apply(&inputs).map_err(|message| Error::Shape {
-            message: format!(
-                "{message} (input {})",
-                inputs
-                    .iter()
-                    .map(|s| shape_str(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            // Merge messages already list every input shape.
+            message: if matches!(op, Op::Merge { .. }) {
+                message
+            } else {
+                format!("{message} (input {})", shape_str(&inputs[0]))
+            },
             layer: path.clone(),
             span: Some(span.clone()),
         })?;

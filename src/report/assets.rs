@@ -16,11 +16,6 @@ impl Assets {
         self.lock().insert(path.into(), bytes.into());
     }
 
-    /// Whether a file is already there.
-    pub fn contains(&self, path: &str) -> bool {
-        self.lock().contains_key(path)
-    }
-
     /// Takes every file out, sorted by path.
     pub fn take(&self) -> BTreeMap<String, Vec<u8>> {
         std::mem::take(&mut *self.lock())

@@ -201,10 +201,6 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             }
         })?;
         let position = chapters.iter().position(|p| p.slug == page.slug);
-        let link = |p: &&Page| Link {
-            href: format!("{}.html", p.slug),
-            title: p.front.title.clone(),
-        };
         let mut ctx = base_context(&site_title, &chapters, Some(&page.slug), &models);
         ctx.insert("title", &page.front.title);
         ctx.insert("description", &page.front.description);
@@ -222,14 +218,13 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             &position
                 .and_then(|i| i.checked_sub(1))
                 .and_then(|i| chapters.get(i))
-                .map(link),
+                .map(|p| page_link(p)),
         );
         let next = match position {
-            Some(i) => chapters.get(i + 1).map(link),
-            None => chapters.first().map(link),
+            Some(i) => chapters.get(i + 1),
+            None => chapters.first(),
         };
-        ctx.insert("next", &next);
-        ctx.insert("chapters", &chapters.iter().map(link).collect::<Vec<_>>());
+        ctx.insert("next", &next.map(|p| page_link(p)));
         let layout = if page.slug == "index" {
             "index.html"
         } else {
@@ -245,17 +240,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         ctx.insert("content", "");
         ctx.insert("toc", &Vec::<markdown::TocEntry>::new());
         ctx.insert("prev", &None::<Link>);
-        ctx.insert("next", &None::<Link>);
-        ctx.insert(
-            "chapters",
-            &chapters
-                .iter()
-                .map(|p| Link {
-                    href: format!("{}.html", p.slug),
-                    title: p.front.title.clone(),
-                })
-                .collect::<Vec<_>>(),
-        );
+        ctx.insert("next", &chapters.first().map(|p| page_link(p)));
         files.insert(
             "index.html".into(),
             render_layout(&tera, "index.html", &ctx, &template_files)?.into_bytes(),
@@ -289,6 +274,14 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     Ok((files, summary))
 }
 
+fn page_link(page: &Page) -> Link {
+    Link {
+        href: format!("{}.html", page.slug),
+        title: page.front.title.clone(),
+    }
+}
+
+/// What every layout sees: site title, chapter navigation, model list.
 fn base_context(
     site_title: &str,
     chapters: &[&Page],
@@ -306,6 +299,10 @@ fn base_context(
         })
         .collect();
     ctx.insert("nav", &nav);
+    ctx.insert(
+        "chapters",
+        &chapters.iter().map(|p| page_link(p)).collect::<Vec<_>>(),
+    );
     ctx.insert("models", models);
     ctx
 }

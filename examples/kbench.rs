@@ -164,9 +164,10 @@ fn main() {
         let input = random_vec(s.input_len(), 5);
         let weights = random_vec(s.weight_len(), 6);
         let mut out = vec![0.0; s.output_len()];
-        // KBENCH_PATH=direct|gather|im2col|pointwise forces a conv path.
+        // KBENCH_PATH=direct|rows|gather|im2col|pointwise forces a conv path.
         let path = match std::env::var("KBENCH_PATH").as_deref() {
             Ok("direct") => ConvPath::Direct,
+            Ok("rows") => ConvPath::DirectRows,
             Ok("gather") => ConvPath::Gather,
             Ok("im2col") => ConvPath::Im2col,
             Ok("pointwise") => ConvPath::Pointwise,

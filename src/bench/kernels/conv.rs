@@ -23,9 +23,12 @@ pub const TILE_CO: usize = 6;
 pub const TILE_V: usize = 2;
 /// Output positions per register tile.
 pub const TILE_P: usize = 8 * TILE_V;
-/// `Auto` picks gather when its useful fraction of tile slots exceeds
-/// direct's by more than this.
-const GATHER_MARGIN: f64 = 0.04;
+/// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
+/// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
+const GATHER_MIN_KRED: usize = 256;
+/// Largest output (floats) `Auto` runs on the gather path (64->64 at 224,
+/// 3.2 M floats, was faster direct; 64->128 at 112, 1.6 M, gather).
+const GATHER_MAX_OUT: usize = 2 << 20;
 /// Largest buffer (in floats) a plan may allocate.
 const MAX_FLOATS: usize = 1 << 31;
 
@@ -177,12 +180,15 @@ pub fn conv2d(
 /// shape ([`ConvPath::Auto`]); the others can be forced (tests, tuning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvPath {
-    /// Pick per shape: pointwise for 1x1/stride 1/no padding, otherwise
-    /// gather when it wastes clearly fewer tile slots than direct.
+    /// Pick per shape, see [`ConvPlan::auto_path`].
     Auto,
     /// Zero-padded input split into `stride x stride` phase planes; output
     /// positions are flat on the phase-plane width (junk columns dropped).
     Direct,
+    /// Direct, but tiles follow output rows and are written straight into
+    /// the output (no junk columns, no copy-out; wastes the `ow % 16` tail
+    /// of each row).
+    DirectRows,
     /// 1x1, stride 1, no padding only: the input is the GEMM operand.
     Pointwise,
     /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
@@ -195,8 +201,9 @@ pub enum ConvPath {
 
 impl ConvPath {
     /// Every concrete path (not `Auto`).
-    pub const ALL: [ConvPath; 4] = [
+    pub const ALL: [ConvPath; 5] = [
         ConvPath::Direct,
+        ConvPath::DirectRows,
         ConvPath::Pointwise,
         ConvPath::Im2col,
         ConvPath::Gather,
@@ -226,6 +233,7 @@ enum Mode {
         wq: usize,
         plane: usize,
         chunk: usize,
+        rows: bool,
     },
     /// 1x1, stride 1, no padding: the input is the GEMM operand.
     Pointwise,
@@ -293,24 +301,24 @@ impl ConvPlan {
         Self::with_path(isa, s, weights, ConvPath::Auto)
     }
 
-    /// The path `Auto` picks for a shape.
+    /// The path `Auto` picks for a shape (thresholds measured on the dev
+    /// machine, see the bench README): pointwise where it applies; gather
+    /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
+    /// `GATHER_MAX_OUT` (its result is transposed once at the end); else
+    /// direct, row-tiled when that wastes no more tile slots than flat.
     pub fn auto_path(s: &ConvShape) -> Result<ConvPath, BenchError> {
         let (oh, ow) = s.validate()?;
         if ConvPath::Pointwise.applies(s) {
             return Ok(ConvPath::Pointwise);
         }
-        // Useful fraction of the computed tile slots (channels x positions).
+        if s.reduction_len() >= GATHER_MIN_KRED && s.cout * oh * ow <= GATHER_MAX_OUT {
+            return Ok(ConvPath::Gather);
+        }
         let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
-        let direct = (oh * ow) as f64 / (oh * wq).div_ceil(TILE_P) as f64 / TILE_P as f64
-            * s.cout as f64
-            / s.cout.div_ceil(TILE_CO) as f64
-            / TILE_CO as f64;
-        let gather = (oh * ow) as f64 / (oh * ow).div_ceil(GATHER_P) as f64 / GATHER_P as f64
-            * s.cout as f64
-            / s.cout.div_ceil(GATHER_CO) as f64
-            / GATHER_CO as f64;
-        Ok(if gather > direct + GATHER_MARGIN {
-            ConvPath::Gather
+        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(TILE_P) * TILE_P) as f64;
+        let rows = ow as f64 / (ow.div_ceil(TILE_P) * TILE_P) as f64;
+        Ok(if rows >= flat {
+            ConvPath::DirectRows
         } else {
             ConvPath::Direct
         })
@@ -342,7 +350,7 @@ impl ConvPlan {
         let wpk;
         let (mode, npos, scratch_len, out_len);
         match path {
-            ConvPath::Direct => {
+            ConvPath::Direct | ConvPath::DirectRows => {
                 let (hq, wq) = (hp.div_ceil(st), wp.div_ceil(st));
                 let plane = hq * wq;
                 for ci in 0..s.cin {
@@ -356,13 +364,21 @@ impl ConvPlan {
                 npos = oh * wq;
                 // One reduction block: compute the output in row chunks that
                 // stay in L2 and are copied out while hot.
-                let chunk = if kred <= kstep(k * k) {
+                let rows = path == ConvPath::DirectRows;
+                let chunk = if rows {
+                    0
+                } else if kred <= kstep(k * k) {
                     (DIRECT_CHUNK_FLOATS / (cpad * wq)).clamp(1, oh)
                 } else {
                     oh
                 };
                 let cols = (chunk * wq).div_ceil(TILE_P) * TILE_P;
-                mode = Mode::Direct { wq, plane, chunk };
+                mode = Mode::Direct {
+                    wq,
+                    plane,
+                    chunk,
+                    rows,
+                };
                 scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
                 out_len = cpad * cols;
                 wpk = pack_weights(s, weights, TILE_CO);
@@ -434,7 +450,8 @@ impl ConvPlan {
     /// The path this plan computes with.
     pub fn path(&self) -> ConvPath {
         match self.mode {
-            Mode::Direct { .. } => ConvPath::Direct,
+            Mode::Direct { rows: false, .. } => ConvPath::Direct,
+            Mode::Direct { rows: true, .. } => ConvPath::DirectRows,
             Mode::Pointwise => ConvPath::Pointwise,
             Mode::Im2col => ConvPath::Im2col,
             Mode::Gather { .. } => ConvPath::Gather,
@@ -487,7 +504,31 @@ impl ConvPlan {
             max_off: self.offs.iter().copied().max().unwrap_or(0),
         };
         match self.mode {
-            Mode::Direct { wq, plane, chunk } => {
+            Mode::Direct {
+                wq,
+                plane,
+                rows: true,
+                ..
+            } => {
+                self.copy_padded(input, s.stride, wq, plane);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let npix = self.oh * self.ow;
+                let dst = Dest {
+                    out: output,
+                    ld: npix,
+                    rows: s.cout,
+                    cols: npix,
+                    origin: 0,
+                    wrap: Some((self.ow, wq)),
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
+            }
+            Mode::Direct {
+                wq, plane, chunk, ..
+            } => {
                 self.copy_padded(input, s.stride, wq, plane);
                 let ld = (chunk * wq).div_ceil(TILE_P) * TILE_P;
                 let main = Operand {
@@ -502,6 +543,7 @@ impl ConvPlan {
                         rows: cpad,
                         cols: rows * wq,
                         origin: y0 * wq,
+                        wrap: None,
                     };
                     drive(self.isa, &main, None, &self.wpk, &g, dst);
                     for co in 0..s.cout {
@@ -558,6 +600,7 @@ impl ConvPlan {
                     rows: s.cout,
                     cols: self.npos,
                     origin: 0,
+                    wrap: None,
                 };
                 let g = Geometry {
                     max_off: self.offs_in.last().copied().unwrap_or(0),
@@ -577,6 +620,7 @@ impl ConvPlan {
                     rows: s.cout,
                     cols: self.npos,
                     origin: 0,
+                    wrap: None,
                 };
                 drive(self.isa, &main, None, &self.wpk, &g, dst);
             }
@@ -635,12 +679,15 @@ struct Operand<'a> {
 
 /// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
 /// bound what is written; output column `q` is operand position `origin + q`.
+/// With `wrap = Some((ow, wq))`, columns are output pixels `y * ow + x`
+/// (tiles stay inside a row) at operand position `y * wq + x`.
 struct Dest<'a> {
     out: &'a mut [f32],
     ld: usize,
     rows: usize,
     cols: usize,
     origin: usize,
+    wrap: Option<(usize, usize)>,
 }
 
 /// Reduction geometry shared by the operands.
@@ -682,12 +729,21 @@ fn drive(
         let mut cb0 = 0;
         while cb0 < ncb {
             let cb1 = (cb0 + cb_blk).min(ncb);
-            for p in (0..d.cols).step_by(TILE_P) {
+            // Tiles never straddle a row of `row_len` columns (flat: one row).
+            let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
+            let tiles = (0..d.cols / row_len.max(1))
+                .flat_map(|y| (0..row_len).step_by(TILE_P).map(move |x| (y, x)));
+            for (y, x) in tiles {
+                let p = y * row_len + x;
+                let pos = match d.wrap {
+                    Some((_, wq)) => y * wq + x,
+                    None => d.origin + p,
+                };
                 let (op, base, max_off) = match tail {
                     Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
-                    _ => (main, d.origin + p, g.max_off),
+                    _ => (main, pos, g.max_off),
                 };
-                let pv = TILE_P.min(d.cols - p);
+                let pv = TILE_P.min(row_len - x);
                 for cb in cb0..cb1 {
                     let c0 = cb * TILE_CO;
                     let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];

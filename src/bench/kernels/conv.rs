@@ -1,17 +1,24 @@
 //! Conv2d at batch 1, NCHW fp32, any square kernel `k`, stride and zero
 //! padding; weights `cout x cin x k x k`. No bias.
 //!
-//! The SIMD path is an implicit GEMM over a register tile of 6 output
-//! channels x 16 output positions (12 AVX2 accumulators). Every reduction
-//! step (ci, kh, kw) loads 2 input vectors and broadcasts 6 weights:
-//! * stride 1 ("direct"): the input is copied once into a zero-padded
-//!   plane of width `W + 2 pad`; output positions are then flat indices on
-//!   that padded width, so the input of any (kh, kw) is a contiguous,
-//!   shifted vector. The `k - 1` junk columns per row are dropped on copy-out.
-//! * 1x1 stride 1 without padding ("pointwise"): the input is used as is.
-//! * otherwise (stride 2, ...): an im2col panel is packed per call.
+//! Paths ([`ConvPath`], picked per shape by [`ConvPlan::auto_path`]):
+//! * direct: implicit GEMM over a register tile of 6 output channels x 16
+//!   output positions (12 AVX2 accumulators; each reduction step (ci, kh,
+//!   kw) loads 2 input vectors and broadcasts 6 weights). The input is
+//!   copied once into zero-padded planes, split into `stride x stride`
+//!   phase planes, so for any stride the input of a step is a contiguous,
+//!   shifted vector. Flat variant: positions are flat on the phase-plane
+//!   width (junk columns dropped on copy-out, output computed in row chunks
+//!   that stay in L2); row variant: tiles follow output rows and are stored
+//!   straight into the output (for `ow` a multiple of 16).
+//! * gather: 16 output channels (2 vectors) x 6 pixels of the flattened
+//!   `oh*ow` plane; each step loads 2 weight vectors and broadcasts one
+//!   input per pixel from the padded plane, so small planes (14x14, 7x7)
+//!   get full tiles, and stride 2 needs no packing.
+//! * pointwise: 1x1 stride 1 without padding; the input is used as is.
+//! * im2col: a packed panel per call (reference path, not picked by Auto).
 //!
-//! Weights are packed once per plan into 4-channel panels (zero-padded).
+//! Weights are packed once per plan into channel panels (zero-padded).
 
 use super::Isa;
 use crate::bench::buffer::AlignedBuf;

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use netledger::bench::buffer::{random_vec, AlignedBuf};
-use netledger::bench::kernels::conv::{ConvPlan, ConvShape};
+use netledger::bench::kernels::conv::{ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::gemm;
 use netledger::bench::Isa;
 
@@ -164,13 +164,26 @@ fn main() {
         let input = random_vec(s.input_len(), 5);
         let weights = random_vec(s.weight_len(), 6);
         let mut out = vec![0.0; s.output_len()];
-        let mut plan = ConvPlan::new(isa, &s, &weights).expect("plan");
+        // KBENCH_PATH=direct|rows|gather|im2col|pointwise forces a conv path.
+        let path = match std::env::var("KBENCH_PATH").as_deref() {
+            Ok("direct") => ConvPath::Direct,
+            Ok("rows") => ConvPath::DirectRows,
+            Ok("gather") => ConvPath::Gather,
+            Ok("im2col") => ConvPath::Im2col,
+            Ok("pointwise") => ConvPath::Pointwise,
+            _ => ConvPath::Auto,
+        };
+        let Ok(mut plan) = ConvPlan::with_path(isa, &s, &weights, path) else {
+            println!("{name:18} path {path:?} does not apply");
+            continue;
+        };
         let flop = 2.0 * (s.output_len() * s.reduction_len()) as f64;
         let (b, md) = time(reps, || {
             plan.run(black_box(&input), &mut out).expect("conv")
         });
         println!(
-            "{name:18} best {:8.3} ms med {:8.3} ms {:6.1} GF/s (best) {:6.1} (med)",
+            "{name:18} {:9} best {:8.3} ms med {:8.3} ms {:6.1} GF/s (best) {:6.1} (med)",
+            format!("{:?}", plan.path()),
             b * 1e3,
             md * 1e3,
             flop / b / 1e9,

@@ -4,7 +4,7 @@
 //! Nothing here is timed.
 
 use netledger::bench::buffer::random_vec;
-use netledger::bench::kernels::conv::{conv2d, conv2d_scalar, ConvShape};
+use netledger::bench::kernels::conv::{conv2d, conv2d_scalar, ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::{gemm, gemm_scalar};
 use netledger::bench::kernels::gemv::{gemv, gemv_scalar};
 use netledger::bench::kernels::pool::{global_avg_pool, global_avg_pool_scalar};
@@ -67,6 +67,22 @@ fn check_conv(s: ConvShape, seed: u64) {
         conv2d(isa, &s, &input, &weights, &mut got).unwrap();
         check_close(&got, &want, &bound, s.reduction_len())
             .unwrap_or_else(|e| panic!("{isa:?} conv {s:?}: {e:?}"));
+        // Every path that applies, forced, twice on the same plan (scratch
+        // reuse must not leak between runs).
+        for path in ConvPath::ALL {
+            if !path.applies(&s) {
+                assert!(ConvPlan::with_path(isa, &s, &weights, path).is_err());
+                continue;
+            }
+            let mut plan = ConvPlan::with_path(isa, &s, &weights, path).unwrap();
+            assert_eq!(plan.path(), path);
+            for _ in 0..2 {
+                let mut got = vec![f32::NAN; s.output_len()];
+                plan.run(&input, &mut got).unwrap();
+                check_close(&got, &want, &bound, s.reduction_len())
+                    .unwrap_or_else(|e| panic!("{isa:?} {path:?} conv {s:?}: {e:?}"));
+            }
+        }
     }
 }
 
@@ -187,6 +203,19 @@ fn conv_fixed_shapes() {
         (2, 2, 7, 7, 7, 2, 3),
         (8, 6, 14, 14, 3, 1, 1),
         (16, 8, 28, 3, 3, 1, 1),
+        // Direct mode in several row chunks (one reduction block), stride 1
+        // and stride 2 (phase planes), last chunk partial.
+        (3, 64, 60, 61, 3, 1, 1),
+        (3, 40, 97, 95, 7, 2, 3),
+        // Several reduction blocks: direct (> 640 steps) and gather (> 288),
+        // channel remainders (19, 35, 13 = not multiples of 6 or 16), pixel
+        // remainders (16 and 30 pixels are not multiples of 6), stride 2.
+        (75, 13, 6, 5, 3, 1, 1),
+        (40, 19, 9, 8, 3, 1, 1),
+        (37, 35, 7, 7, 3, 2, 1),
+        (33, 17, 5, 6, 3, 1, 1),
+        (20, 33, 14, 14, 3, 2, 1),
+        (34, 18, 7, 7, 3, 1, 1),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(

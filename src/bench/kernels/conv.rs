@@ -1,17 +1,24 @@
 //! Conv2d at batch 1, NCHW fp32, any square kernel `k`, stride and zero
 //! padding; weights `cout x cin x k x k`. No bias.
 //!
-//! The SIMD path is an implicit GEMM over a register tile of 6 output
-//! channels x 16 output positions (12 AVX2 accumulators). Every reduction
-//! step (ci, kh, kw) loads 2 input vectors and broadcasts 6 weights:
-//! * stride 1 ("direct"): the input is copied once into a zero-padded
-//!   plane of width `W + 2 pad`; output positions are then flat indices on
-//!   that padded width, so the input of any (kh, kw) is a contiguous,
-//!   shifted vector. The `k - 1` junk columns per row are dropped on copy-out.
-//! * 1x1 stride 1 without padding ("pointwise"): the input is used as is.
-//! * otherwise (stride 2, ...): an im2col panel is packed per call.
+//! Paths ([`ConvPath`], picked per shape by [`ConvPlan::auto_path`]):
+//! * direct: implicit GEMM over a register tile of 6 output channels x 16
+//!   output positions (12 AVX2 accumulators; each reduction step (ci, kh,
+//!   kw) loads 2 input vectors and broadcasts 6 weights). The input is
+//!   copied once into zero-padded planes, split into `stride x stride`
+//!   phase planes, so for any stride the input of a step is a contiguous,
+//!   shifted vector. Flat variant: positions are flat on the phase-plane
+//!   width (junk columns dropped on copy-out, output computed in row chunks
+//!   that stay in L2); row variant: tiles follow output rows and are stored
+//!   straight into the output (for `ow` a multiple of 16).
+//! * gather: 16 output channels (2 vectors) x 6 pixels of the flattened
+//!   `oh*ow` plane; each step loads 2 weight vectors and broadcasts one
+//!   input per pixel from the padded plane, so small planes (14x14, 7x7)
+//!   get full tiles, and stride 2 needs no packing.
+//! * pointwise: 1x1 stride 1 without padding; the input is used as is.
+//! * im2col: a packed panel per call (reference path, not picked by Auto).
 //!
-//! Weights are packed once per plan into 4-channel panels (zero-padded).
+//! Weights are packed once per plan into channel panels (zero-padded).
 
 use super::Isa;
 use crate::bench::buffer::AlignedBuf;
@@ -23,6 +30,12 @@ pub const TILE_CO: usize = 6;
 pub const TILE_V: usize = 2;
 /// Output positions per register tile.
 pub const TILE_P: usize = 8 * TILE_V;
+/// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
+/// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
+const GATHER_MIN_KRED: usize = 256;
+/// Largest output (floats) `Auto` runs on the gather path (64->64 at 224,
+/// 3.2 M floats, was faster direct; 64->128 at 112, 1.6 M, gather).
+const GATHER_MAX_OUT: usize = 2 << 20;
 /// Largest buffer (in floats) a plan may allocate.
 const MAX_FLOATS: usize = 1 << 31;
 
@@ -170,14 +183,75 @@ pub fn conv2d(
     plan.run(input, output)
 }
 
+/// How a plan computes the convolution. [`ConvPlan::new`] picks one per
+/// shape ([`ConvPath::Auto`]); the others can be forced (tests, tuning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvPath {
+    /// Pick per shape, see [`ConvPlan::auto_path`].
+    Auto,
+    /// Zero-padded input split into `stride x stride` phase planes; output
+    /// positions are flat on the phase-plane width (junk columns dropped).
+    Direct,
+    /// Direct, but tiles follow output rows and are written straight into
+    /// the output (no junk columns, no copy-out; wastes the `ow % 16` tail
+    /// of each row).
+    DirectRows,
+    /// 1x1, stride 1, no padding only: the input is the GEMM operand.
+    Pointwise,
+    /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
+    Im2col,
+    /// Register tile of 16 output channels (in vectors) x 6 output pixels
+    /// of the flattened `oh*ow` plane, inputs broadcast from the padded
+    /// plane: no junk columns, full tiles on 14x14 and 7x7 outputs.
+    Gather,
+}
+
+impl ConvPath {
+    /// Every concrete path (not `Auto`).
+    pub const ALL: [ConvPath; 5] = [
+        ConvPath::Direct,
+        ConvPath::DirectRows,
+        ConvPath::Pointwise,
+        ConvPath::Im2col,
+        ConvPath::Gather,
+    ];
+
+    /// Whether this path can compute the shape.
+    pub fn applies(self, s: &ConvShape) -> bool {
+        match self {
+            ConvPath::Pointwise => s.k == 1 && s.stride == 1 && s.pad == 0,
+            _ => true,
+        }
+    }
+}
+
+/// Output channels per gather tile (two AVX2 vectors).
+pub const GATHER_CO: usize = 16;
+/// Output pixels per gather tile.
+pub const GATHER_P: usize = 6;
+/// Floats of the direct-mode output chunk kept in L2 (single reduction block).
+const DIRECT_CHUNK_FLOATS: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy)]
 enum Mode {
-    /// Stride 1: zero-padded planes, flat positions on the padded width.
-    Direct { wp: usize, plane: usize },
+    /// Phase planes of width `wq` and `plane` floats (stride 1: the padded
+    /// plane); output chunks of `chunk` rows.
+    Direct {
+        wq: usize,
+        plane: usize,
+        chunk: usize,
+        rows: bool,
+    },
     /// 1x1, stride 1, no padding: the input is the GEMM operand.
     Pointwise,
     /// General: packed im2col panel with `p_pad` columns.
     Im2col,
+    /// Padded plane of width `wp` and `plane` floats; `ntiles` pixel tiles.
+    Gather {
+        wp: usize,
+        plane: usize,
+        ntiles: usize,
+    },
 }
 
 /// A prepared convolution: packed weights, offsets and scratch buffers.
@@ -192,47 +266,148 @@ pub struct ConvPlan {
     npos: usize,
     /// npos rounded up to a multiple of TILE_P.
     p_pad: usize,
-    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO].
+    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO] (gather:
+    /// [cout_pad/GATHER_CO][cin*k*k][GATHER_CO]).
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
-    /// Padded input (direct), im2col panel, or tail scratch (pointwise).
+    /// Padded input (direct, gather), im2col panel, or tail scratch (pointwise).
     scratch: AlignedBuf,
-    /// Output of direct mode: [cout_pad][p_pad].
+    /// Output of direct mode ([cout_pad][chunk columns]) or of gather mode
+    /// ([cout_pad/16][ntiles][GATHER_P][16]).
     outbuf: AlignedBuf,
     /// Pointwise mode: offset of each input channel in the caller's input.
     offs_in: Vec<usize>,
+    /// Gather mode: padded-plane position of each output pixel (padded to
+    /// whole tiles by repeating pixel 0).
+    bases: Vec<usize>,
+}
+
+fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize) -> Vec<f32> {
+    let kred = s.reduction_len();
+    let cpad = s.cout.div_ceil(tc) * tc;
+    let mut wpk = vec![0.0f32; cpad * kred];
+    for co in 0..s.cout {
+        let (cb, c) = (co / tc, co % tc);
+        for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
+            wpk[(cb * kred + kk) * tc + c] = v;
+        }
+    }
+    wpk
+}
+
+/// Reduction steps per cache block for a kernel of `kk` taps per channel.
+fn kstep(kk: usize) -> usize {
+    (KC_STEPS / kk).max(1) * kk
 }
 
 impl ConvPlan {
-    /// Validate the shape, pack the weights and allocate scratch buffers.
+    /// Validate the shape, pack the weights and allocate scratch buffers;
+    /// the path is chosen per shape.
     pub fn new(isa: Isa, s: &ConvShape, weights: &[f32]) -> Result<Self, BenchError> {
+        Self::with_path(isa, s, weights, ConvPath::Auto)
+    }
+
+    /// The path `Auto` picks for a shape (thresholds measured on the dev
+    /// machine, see the bench README): pointwise where it applies; gather
+    /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
+    /// `GATHER_MAX_OUT` (its result is transposed once at the end); else
+    /// direct, row-tiled when that wastes no more tile slots than flat.
+    pub fn auto_path(s: &ConvShape) -> Result<ConvPath, BenchError> {
+        let (oh, ow) = s.validate()?;
+        if ConvPath::Pointwise.applies(s) {
+            return Ok(ConvPath::Pointwise);
+        }
+        if s.reduction_len() >= GATHER_MIN_KRED && s.cout * oh * ow <= GATHER_MAX_OUT {
+            return Ok(ConvPath::Gather);
+        }
+        let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
+        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(TILE_P) * TILE_P) as f64;
+        let rows = ow as f64 / (ow.div_ceil(TILE_P) * TILE_P) as f64;
+        Ok(if rows >= flat {
+            ConvPath::DirectRows
+        } else {
+            ConvPath::Direct
+        })
+    }
+
+    /// Like [`ConvPlan::new`] with a forced path (an error if it does not
+    /// apply to the shape).
+    pub fn with_path(
+        isa: Isa,
+        s: &ConvShape,
+        weights: &[f32],
+        path: ConvPath,
+    ) -> Result<Self, BenchError> {
         let (oh, ow) = s.validate()?;
         check_len("weights", weights.len(), s.weight_len())?;
+        let path = match path {
+            ConvPath::Auto => Self::auto_path(s)?,
+            p if p.applies(s) => p,
+            p => return Err(shape_err("conv", format!("path {p:?} does not apply"))),
+        };
         let isa = isa.usable();
         let kred = s.reduction_len();
+        let (k, st, pad) = (s.k, s.stride, s.pad);
+        let (hp, wp) = (s.h + 2 * pad, s.w + 2 * pad);
         let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
-        let mut wpk = vec![0.0f32; cpad * kred];
-        for co in 0..s.cout {
-            let (cb, c) = (co / TILE_CO, co % TILE_CO);
-            for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
-                wpk[(cb * kred + kk) * TILE_CO + c] = v;
-            }
-        }
-        let k = s.k;
-        let (mode, npos) = if s.stride == 1 && (k > 1 || s.pad > 0) {
-            let wp = s.w + 2 * s.pad;
-            let plane = (s.h + 2 * s.pad) * wp;
-            (Mode::Direct { wp, plane }, oh * wp)
-        } else if s.stride == 1 {
-            (Mode::Pointwise, oh * ow)
-        } else {
-            (Mode::Im2col, oh * ow)
-        };
-        let p_pad = npos.div_ceil(TILE_P) * TILE_P;
         let mut offs = Vec::with_capacity(kred);
-        let (scratch_len, out_len) = match mode {
-            Mode::Direct { wp, plane } => {
+        let mut offs_in = Vec::new();
+        let mut bases = Vec::new();
+        let wpk;
+        let (mode, npos, scratch_len, out_len);
+        match path {
+            ConvPath::Direct | ConvPath::DirectRows => {
+                let (hq, wq) = (hp.div_ceil(st), wp.div_ceil(st));
+                let plane = hq * wq;
+                for ci in 0..s.cin {
+                    for kh in 0..k {
+                        for kw in 0..k {
+                            let ph = (kh % st) * st + kw % st;
+                            offs.push((ci * st * st + ph) * plane + kh / st * wq + kw / st);
+                        }
+                    }
+                }
+                npos = oh * wq;
+                // One reduction block: compute the output in row chunks that
+                // stay in L2 and are copied out while hot.
+                let rows = path == ConvPath::DirectRows;
+                let chunk = if rows {
+                    0
+                } else if kred <= kstep(k * k) {
+                    (DIRECT_CHUNK_FLOATS / (cpad * wq)).clamp(1, oh)
+                } else {
+                    oh
+                };
+                let cols = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                mode = Mode::Direct {
+                    wq,
+                    plane,
+                    chunk,
+                    rows,
+                };
+                scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
+                out_len = cpad * cols;
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Pointwise => {
+                npos = oh * ow;
+                offs.extend((0..s.cin).map(|ci| ci * TILE_P));
+                offs_in = (0..s.cin).map(|ci| ci * npos).collect();
+                mode = Mode::Pointwise;
+                (scratch_len, out_len) = (s.cin * TILE_P, 0);
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Im2col => {
+                npos = oh * ow;
+                let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+                offs.extend((0..kred).map(|kk| kk * p_pad));
+                mode = Mode::Im2col;
+                (scratch_len, out_len) = (kred * p_pad, 0);
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Gather | ConvPath::Auto => {
+                let plane = hp * wp;
                 for ci in 0..s.cin {
                     for kh in 0..k {
                         for kw in 0..k {
@@ -240,22 +415,19 @@ impl ConvPlan {
                         }
                     }
                 }
-                let len = s.cin * plane + p_pad + k * wp + k + TILE_P;
-                (len, cpad * p_pad)
+                npos = oh * ow;
+                let ntiles = npos.div_ceil(GATHER_P);
+                bases = (0..ntiles * GATHER_P)
+                    .map(|q| if q < npos { q } else { 0 })
+                    .map(|q| (q / ow) * st * wp + (q % ow) * st)
+                    .collect();
+                mode = Mode::Gather { wp, plane, ntiles };
+                scratch_len = s.cin * plane;
+                out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * GATHER_P;
+                wpk = pack_weights(s, weights, GATHER_CO);
             }
-            Mode::Pointwise => {
-                offs.extend((0..s.cin).map(|ci| ci * TILE_P));
-                (s.cin * TILE_P, 0)
-            }
-            Mode::Im2col => {
-                offs.extend((0..kred).map(|kk| kk * p_pad));
-                (kred * p_pad, 0)
-            }
-        };
-        let offs_in = match mode {
-            Mode::Pointwise => (0..s.cin).map(|ci| ci * npos).collect(),
-            _ => Vec::new(),
-        };
+        }
+        let p_pad = npos.div_ceil(TILE_P) * TILE_P;
         let too_big = |n: usize| n > MAX_FLOATS;
         if too_big(scratch_len) || too_big(out_len) {
             return Err(shape_err("conv", "scratch buffers too large"));
@@ -273,12 +445,58 @@ impl ConvPlan {
             scratch: AlignedBuf::new(scratch_len)?,
             outbuf: AlignedBuf::new(out_len)?,
             offs_in,
+            bases,
         })
     }
 
     /// Output height and width.
     pub fn out_hw(&self) -> (usize, usize) {
         (self.oh, self.ow)
+    }
+
+    /// The path this plan computes with.
+    pub fn path(&self) -> ConvPath {
+        match self.mode {
+            Mode::Direct { rows: false, .. } => ConvPath::Direct,
+            Mode::Direct { rows: true, .. } => ConvPath::DirectRows,
+            Mode::Pointwise => ConvPath::Pointwise,
+            Mode::Im2col => ConvPath::Im2col,
+            Mode::Gather { .. } => ConvPath::Gather,
+        }
+    }
+
+    /// Copy the input into the zero-padded planes of the scratch, split into
+    /// `st x st` phase planes of width `wq` and `plane` floats (st = 1: the
+    /// padded plane itself).
+    fn copy_padded(&mut self, input: &[f32], st: usize, wq: usize, plane: usize) {
+        let s = self.shape;
+        let p = s.pad;
+        for ci in 0..s.cin {
+            for y in 0..s.h {
+                let src = &input[(ci * s.h + y) * s.w..][..s.w];
+                let pr = y + p;
+                let row = (ci * st * st + (pr % st) * st) * plane + pr / st * wq;
+                if st == 1 {
+                    self.scratch[row + p..row + p + s.w].copy_from_slice(src);
+                    continue;
+                }
+                for cph in 0..st {
+                    // First input column x with (x + p) % st == cph.
+                    let x0 = (cph + st - p % st) % st;
+                    if x0 >= s.w {
+                        continue;
+                    }
+                    let dst = row + cph * plane + (x0 + p) / st;
+                    let n = (s.w - x0).div_ceil(st);
+                    for (d, &v) in self.scratch[dst..dst + n]
+                        .iter_mut()
+                        .zip(src[x0..].iter().step_by(st))
+                    {
+                        *d = v;
+                    }
+                }
+            }
+        }
     }
 
     /// Compute `output` (cout x oh x ow) from `input` (cin x h x w).
@@ -293,32 +511,75 @@ impl ConvPlan {
             max_off: self.offs.iter().copied().max().unwrap_or(0),
         };
         match self.mode {
-            Mode::Direct { wp, plane } => {
-                let p = s.pad;
-                for ci in 0..s.cin {
-                    for y in 0..s.h {
-                        let dst = ci * plane + (y + p) * wp + p;
-                        self.scratch[dst..dst + s.w]
-                            .copy_from_slice(&input[(ci * s.h + y) * s.w..][..s.w]);
-                    }
-                }
-                let ld = self.p_pad;
+            Mode::Direct {
+                wq,
+                plane,
+                rows: true,
+                ..
+            } => {
+                self.copy_padded(input, s.stride, wq, plane);
                 let main = Operand {
                     inp: &self.scratch,
                     offs: &self.offs,
                 };
+                let npix = self.oh * self.ow;
                 let dst = Dest {
-                    out: &mut self.outbuf,
-                    ld,
-                    rows: cpad,
-                    cols: self.p_pad,
+                    out: output,
+                    ld: npix,
+                    rows: s.cout,
+                    cols: npix,
+                    origin: 0,
+                    wrap: Some((self.ow, wq)),
                 };
                 drive(self.isa, &main, None, &self.wpk, &g, dst);
-                for co in 0..s.cout {
-                    for y in 0..self.oh {
-                        let src = co * ld + y * wp;
-                        output[(co * self.oh + y) * self.ow..][..self.ow]
-                            .copy_from_slice(&self.outbuf[src..src + self.ow]);
+            }
+            Mode::Direct {
+                wq, plane, chunk, ..
+            } => {
+                self.copy_padded(input, s.stride, wq, plane);
+                let ld = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                for y0 in (0..self.oh).step_by(chunk) {
+                    let rows = chunk.min(self.oh - y0);
+                    let dst = Dest {
+                        out: &mut self.outbuf,
+                        ld,
+                        rows: cpad,
+                        cols: rows * wq,
+                        origin: y0 * wq,
+                        wrap: None,
+                    };
+                    drive(self.isa, &main, None, &self.wpk, &g, dst);
+                    for co in 0..s.cout {
+                        for y in 0..rows {
+                            let src = co * ld + y * wq;
+                            output[(co * self.oh + y0 + y) * self.ow..][..self.ow]
+                                .copy_from_slice(&self.outbuf[src..src + self.ow]);
+                        }
+                    }
+                }
+            }
+            Mode::Gather { wp, plane, ntiles } => {
+                self.copy_padded(input, 1, wp, plane);
+                gather_drive(
+                    self.isa,
+                    &self.scratch,
+                    &self.offs,
+                    &self.bases,
+                    &self.wpk,
+                    &g,
+                    &mut self.outbuf,
+                );
+                let npix = self.npos;
+                let tstride = ntiles * GATHER_P * GATHER_CO;
+                for (co, orow) in output.chunks_exact_mut(npix).enumerate() {
+                    let blk = &self.outbuf[(co / GATHER_CO) * tstride..][..tstride];
+                    let c = co % GATHER_CO;
+                    for (q, o) in orow.iter_mut().enumerate() {
+                        *o = blk[q * GATHER_CO + c];
                     }
                 }
             }
@@ -345,6 +606,8 @@ impl ConvPlan {
                     ld: self.npos,
                     rows: s.cout,
                     cols: self.npos,
+                    origin: 0,
+                    wrap: None,
                 };
                 let g = Geometry {
                     max_off: self.offs_in.last().copied().unwrap_or(0),
@@ -363,6 +626,8 @@ impl ConvPlan {
                     ld: self.npos,
                     rows: s.cout,
                     cols: self.npos,
+                    origin: 0,
+                    wrap: None,
                 };
                 drive(self.isa, &main, None, &self.wpk, &g, dst);
             }
@@ -420,12 +685,16 @@ struct Operand<'a> {
 }
 
 /// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
-/// bound what is written.
+/// bound what is written; output column `q` is operand position `origin + q`.
+/// With `wrap = Some((ow, wq))`, columns are output pixels `y * ow + x`
+/// (tiles stay inside a row) at operand position `y * wq + x`.
 struct Dest<'a> {
     out: &'a mut [f32],
     ld: usize,
     rows: usize,
     cols: usize,
+    origin: usize,
+    wrap: Option<(usize, usize)>,
 }
 
 /// Reduction geometry shared by the operands.
@@ -458,7 +727,7 @@ fn drive(
     g: &Geometry,
     d: Dest<'_>,
 ) {
-    let kstep = (KC_STEPS / g.kk).max(1) * g.kk;
+    let kstep = kstep(g.kk);
     let cb_blk = (W_BLOCK_FLOATS / (kstep * TILE_CO)).max(1);
     let ncb = d.rows.div_ceil(TILE_CO);
     let mut k0 = 0;
@@ -467,12 +736,21 @@ fn drive(
         let mut cb0 = 0;
         while cb0 < ncb {
             let cb1 = (cb0 + cb_blk).min(ncb);
-            for p in (0..d.cols).step_by(TILE_P) {
+            // Tiles never straddle a row of `row_len` columns (flat: one row).
+            let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
+            let tiles = (0..d.cols / row_len.max(1))
+                .flat_map(|y| (0..row_len).step_by(TILE_P).map(move |x| (y, x)));
+            for (y, x) in tiles {
+                let p = y * row_len + x;
+                let pos = match d.wrap {
+                    Some((_, wq)) => y * wq + x,
+                    None => d.origin + p,
+                };
                 let (op, base, max_off) = match tail {
                     Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
-                    _ => (main, p, g.max_off),
+                    _ => (main, pos, g.max_off),
                 };
-                let pv = TILE_P.min(d.cols - p);
+                let pv = TILE_P.min(row_len - x);
                 for cb in cb0..cb1 {
                     let c0 = cb * TILE_CO;
                     let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];
@@ -491,6 +769,92 @@ fn drive(
             cb0 = cb1;
         }
         k0 = k1;
+    }
+}
+
+/// Reduction steps per cache block of the gather path (the block's input
+/// channels and one channel block's weights stay in L1/L2).
+const GATHER_KC: usize = 288;
+
+/// Gather-path loop: reduction blocks outermost (partial sums accumulate in
+/// `out`), then blocks of 16-channel groups whose weights fit in L2, then
+/// pixel tiles, then channel groups innermost (the tile's input lines stay
+/// in L1). `out` is [cout_pad/16][ntiles][GATHER_P][16].
+fn gather_drive(
+    isa: Isa,
+    inp: &[f32],
+    offs: &[usize],
+    bases: &[usize],
+    wpk: &[f32],
+    g: &Geometry,
+    out: &mut [f32],
+) {
+    let kstep = (GATHER_KC / g.kk).max(1) * g.kk;
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * GATHER_CO)).max(1);
+    let ntiles = bases.len() / GATHER_P;
+    let tsz = GATHER_P * GATHER_CO;
+    let ncb = wpk.len() / (g.kred * GATHER_CO);
+    let max_base = bases.iter().copied().max().unwrap_or(0);
+    if max_base + g.max_off >= inp.len() || out.len() < ncb * ntiles * tsz {
+        debug_assert!(false, "gather operands out of bounds");
+        return;
+    }
+    let mut k0 = 0;
+    while k0 < g.kred {
+        let k1 = (k0 + kstep).min(g.kred);
+        let mut cb0 = 0;
+        while cb0 < ncb {
+            let cb1 = (cb0 + cb_blk).min(ncb);
+            for (t, tb) in bases.chunks_exact(GATHER_P).enumerate() {
+                let tb: &[usize; GATHER_P] = tb.try_into().expect("tile of bases");
+                for cb in cb0..cb1 {
+                    let w = &wpk[(cb * g.kred + k0) * GATHER_CO..(cb * g.kred + k1) * GATHER_CO];
+                    let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
+                    let offs = &offs[k0..k1];
+                    match isa {
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: avx2+fma checked by usable(); every base +
+                        // offset < inp.len() (checked above), w holds 16
+                        // floats per offset and o holds one tile.
+                        Isa::Avx2Fma => unsafe {
+                            avx2::gather_tile(inp.as_ptr(), tb, offs, w.as_ptr(), o, k0 > 0)
+                        },
+                        _ => portable_gather_tile(inp, tb, offs, w, o, k0 > 0),
+                    }
+                }
+            }
+            cb0 = cb1;
+        }
+        k0 = k1;
+    }
+}
+
+/// out[j][c] (+)= sum_kk w[kk][c] * inp[bases[j] + offs[kk]] for one tile of
+/// GATHER_P pixels x GATHER_CO channels.
+fn portable_gather_tile(
+    inp: &[f32],
+    bases: &[usize; GATHER_P],
+    offs: &[usize],
+    w: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    let mut acc = [[0.0f32; GATHER_CO]; GATHER_P];
+    if accumulate {
+        for (a, o) in acc.iter_mut().zip(out.chunks_exact(GATHER_CO)) {
+            a.copy_from_slice(o);
+        }
+    }
+    for (&off, wk) in offs.iter().zip(w.chunks_exact(GATHER_CO)) {
+        for (a, &b) in acc.iter_mut().zip(bases) {
+            let x = inp[b + off];
+            for (av, &wv) in a.iter_mut().zip(wk) {
+                *av += x * wv;
+            }
+        }
+    }
+    for (a, o) in acc.iter().zip(out.chunks_exact_mut(GATHER_CO)) {
+        o.copy_from_slice(a);
     }
 }
 
@@ -561,8 +925,54 @@ fn portable_tile(inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Ti
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! AVX2+FMA 6x16 conv tile.
-    use super::{Tile, TILE_CO, TILE_P, TILE_V};
+    use super::{Tile, GATHER_CO, GATHER_P, TILE_CO, TILE_P, TILE_V};
     use std::arch::x86_64::*;
+
+    /// Gather tile: 6 pixels x 16 channels, 12 accumulators; each step
+    /// loads 2 weight vectors and broadcasts one input per pixel.
+    ///
+    /// # Safety
+    /// avx2+fma available; `inp + bases[j] + off` readable for every j and
+    /// off in offs; `w` holds GATHER_CO floats per offset; `out` holds
+    /// GATHER_P * GATHER_CO floats.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn gather_tile(
+        inp: *const f32,
+        bases: &[usize; GATHER_P],
+        offs: &[usize],
+        w: *const f32,
+        out: &mut [f32],
+        accumulate: bool,
+    ) {
+        debug_assert!(out.len() >= GATHER_P * GATHER_CO);
+        // SAFETY (whole body): guaranteed by the caller as documented.
+        unsafe {
+            let px: [*const f32; GATHER_P] = std::array::from_fn(|j| inp.add(bases[j]));
+            let o = out.as_mut_ptr();
+            let mut acc = [[_mm256_setzero_ps(); 2]; GATHER_P];
+            if accumulate {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    a[0] = _mm256_loadu_ps(o.add(j * GATHER_CO));
+                    a[1] = _mm256_loadu_ps(o.add(j * GATHER_CO + 8));
+                }
+            }
+            let mut wp = w;
+            for &off in offs {
+                let w0 = _mm256_loadu_ps(wp);
+                let w1 = _mm256_loadu_ps(wp.add(8));
+                for (a, p) in acc.iter_mut().zip(&px) {
+                    let b = _mm256_broadcast_ss(&*p.add(off));
+                    a[0] = _mm256_fmadd_ps(b, w0, a[0]);
+                    a[1] = _mm256_fmadd_ps(b, w1, a[1]);
+                }
+                wp = wp.add(GATHER_CO);
+            }
+            for (j, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(o.add(j * GATHER_CO), a[0]);
+                _mm256_storeu_ps(o.add(j * GATHER_CO + 8), a[1]);
+            }
+        }
+    }
 
     /// # Safety
     /// avx2+fma available; `inp + off + q` readable for every off in offs and

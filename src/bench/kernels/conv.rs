@@ -318,7 +318,10 @@ impl ConvPlan {
         if ConvPath::Pointwise.applies(s) {
             return Ok(ConvPath::Pointwise);
         }
-        if s.reduction_len() >= GATHER_MIN_KRED && s.cout * oh * ow <= GATHER_MAX_OUT {
+        // Strided 1x1 (projection shortcuts) gathers its pixels: splitting the
+        // input into phase planes costs more than the short reduction saves.
+        let gather_fits = s.cout * oh * ow <= GATHER_MAX_OUT;
+        if gather_fits && (s.reduction_len() >= GATHER_MIN_KRED || s.k == 1) {
             return Ok(ConvPath::Gather);
         }
         let wq = (s.w + 2 * s.pad).div_ceil(s.stride);

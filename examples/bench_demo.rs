@@ -12,6 +12,10 @@ use netledger::bench::buffer::{random_vec, AlignedBuf};
 use netledger::bench::harness::{measure, Budget};
 use netledger::bench::{self, BenchOptions, KernelCase, Variant, Workload};
 
+#[path = "../benches/support/peer.rs"]
+mod peer;
+use peer::peer_gemm;
+
 fn full_list() -> Vec<KernelCase> {
     let mut v = Vec::new();
     let mut add = |name: String, layer: &str, batch: usize, workload: Workload| {
@@ -163,35 +167,6 @@ fn full_list() -> Vec<KernelCase> {
         Workload::GlobalAvgPool { c: 512, h: 7, w: 7 },
     );
     v
-}
-
-/// The `gemm` crate on C = A Wᵀ with W stored `out x in` (same memory as ours).
-fn peer_gemm(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    assert!(a.len() == m * k && w.len() == n * k && c.len() == m * n);
-    // SAFETY: the strides describe the three buffers, whose lengths are checked above.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
 }
 
 fn main() {

@@ -14,33 +14,9 @@ use netledger::bench::kernels::conv::{ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::gemm;
 use netledger::bench::Isa;
 
-fn peer_gemm(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    assert!(a.len() == m * k && w.len() == n * k && c.len() == m * n);
-    // SAFETY: the strides describe the three buffers, whose lengths are checked above.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
-}
+#[path = "../benches/support/peer.rs"]
+mod peer;
+use peer::peer_gemm;
 
 /// Thread CPU seconds (excludes time the thread waited for a core).
 fn thread_cpu_s() -> f64 {

@@ -213,16 +213,8 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     tera.register_function(
         "time_table",
         move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            let a: ModelsArgs = kw
-                .deserialize()
-                .map_err(|e| fail(format!("time_table(): {e}")))?;
+            let list = models_arg(&w, &kw, "time_table")?;
             let b = need(&w)?;
-            let list: Vec<_> = a
-                .models
-                .iter()
-                .map(|m| w.ledger.analysis(m, None))
-                .collect::<Result<_>>()
-                .map_err(|e| fail(e.to_string()))?;
             Ok(Value::safe_string(&time_table(&w, b, &list)))
         },
     );
@@ -230,16 +222,8 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     tera.register_function(
         "roofline",
         move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            let a: ModelsArgs = kw
-                .deserialize()
-                .map_err(|e| fail(format!("roofline(): {e}")))?;
+            let list = models_arg(&w, &kw, "roofline")?;
             let b = need(&w)?;
-            let list: Vec<_> = a
-                .models
-                .iter()
-                .map(|m| w.ledger.analysis(m, None))
-                .collect::<Result<_>>()
-                .map_err(|e| fail(e.to_string()))?;
             roofline(&w, b, &list)
                 .map(|h| Value::safe_string(&h))
                 .map_err(|e| fail(e.to_string()))
@@ -255,6 +239,22 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                 .map_err(|e| fail(e.to_string()))
         },
     );
+}
+
+/// The `models=[...]` argument of a function, counted.
+fn models_arg(
+    ws: &Workspace,
+    kw: &Kwargs,
+    function: &str,
+) -> std::result::Result<Vec<Arc<Analysis>>, tera::Error> {
+    let a: ModelsArgs = kw
+        .deserialize()
+        .map_err(|e| fail(format!("{function}(): {e}")))?;
+    a.models
+        .iter()
+        .map(|m| ws.ledger.analysis(m, None))
+        .collect::<Result<_>>()
+        .map_err(|e| fail(e.to_string()))
 }
 
 fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {

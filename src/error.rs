@@ -74,6 +74,12 @@ pub enum Error {
     Bench(String),
 }
 
+impl From<crate::bench::BenchError> for Error {
+    fn from(e: crate::bench::BenchError) -> Self {
+        Error::Bench(e.to_string())
+    }
+}
+
 fn known_list(known: &[String]) -> String {
     if known.is_empty() {
         String::new()

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use netledger::count::output::{self, By};
 use netledger::count::{analyze, Convention};
-use netledger::numfmt::{si, thousands};
 use netledger::{model, Error, Result};
 
 #[derive(Parser)]
@@ -236,106 +235,33 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn list_models(dir: &Path, format: Format) -> Result<()> {
-    let names = model::model_names(dir)?;
-    if names.is_empty() {
+    let rows = model::model_names(dir)?
+        .iter()
+        .map(|name| analyze(&model::load(name, dir)?, None))
+        .collect::<Result<Vec<_>>>()?;
+    if rows.is_empty() {
         return Err(Error::Render {
             message: format!("no model files (*.toml) in {}", dir.display()),
             span: None,
             location: None,
         });
     }
-    let mut rows = Vec::new();
-    for name in &names {
-        let spec = model::load(name, dir)?;
-        rows.push(analyze(&spec, None)?);
-    }
-    let text = match format {
-        Format::Json => {
-            let list: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|a| {
-                    serde_json::json!({
-                        "model": a.id, "name": a.name, "params": a.total.params,
-                        "buffers": a.total.buffers, "macs": a.total.macs, "flops": a.total.flops,
-                        "layers": a.layers.len(),
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
-        }
-        Format::Csv => {
-            let mut s = String::from("model,name,params,buffers,macs,flops\n");
-            for a in &rows {
-                s.push_str(&format!(
-                    "{},\"{}\",{},{},{},{}\n",
-                    a.id, a.name, a.total.params, a.total.buffers, a.total.macs, a.total.flops
-                ));
-            }
-            s
-        }
-        Format::Table => {
-            let id_w = rows.iter().map(|a| a.id.len()).max().unwrap_or(5).max(5);
-            let name_w = rows
-                .iter()
-                .map(|a| a.name.chars().count())
-                .max()
-                .unwrap_or(4)
-                .max(4);
-            let mut s = format!(
-                "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}",
-                "model", "name", "params", "", "MACs"
-            )
-            .trim_end()
-            .to_string()
-                + "\n";
-            for a in &rows {
-                s.push_str(&format!(
-                    "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}  {:>7}\n",
-                    a.id,
-                    a.name,
-                    thousands(a.total.params),
-                    si(a.total.params, 1),
-                    thousands(a.total.macs),
-                    si(a.total.macs, 2)
-                ));
-            }
-            s
-        }
-    };
-    emit(&text);
+    emit(&match format {
+        Format::Table => output::models_table(&rows),
+        Format::Json => output::models_json(&rows),
+        Format::Csv => output::models_csv(&rows),
+    });
     Ok(())
 }
 
 fn bench(quick: bool, filter: Option<String>, out: &Path, models: &Path) -> Result<()> {
     use std::io::IsTerminal;
-    let analysis = |name: &str| -> Result<_> { analyze(&model::load(name, models)?, None) };
-    let (vgg19, resnet34, resnet50) = (
-        analysis("vgg19")?,
-        analysis("resnet34")?,
-        analysis("resnet50")?,
-    );
-    let cases = netledger::bench::plan::cases(&vgg19, &resnet34, &resnet50);
-    // Fail before measuring, not after, when the results cannot be written.
-    let probe = out.with_extension("json.partial");
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
-    }
-    std::fs::write(&probe, b"").map_err(|e| Error::io("write", &probe, e))?;
     let opts = netledger::bench::BenchOptions {
         quick,
         filter,
         progress: std::io::stderr().is_terminal(),
     };
-    let result = netledger::bench::run(&cases, &opts);
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = std::fs::remove_file(&probe);
-            return Err(Error::Bench(e.to_string()));
-        }
-    };
-    netledger::bench::save(&report, &probe).map_err(|e| Error::Bench(e.to_string()))?;
-    std::fs::rename(&probe, out).map_err(|e| Error::io("write", out, e))?;
+    let report = netledger::bench::plan::measure(models, &opts, out)?;
     emit(&netledger::bench::summary_table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())

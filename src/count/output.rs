@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::count::analysis::{Analysis, Totals};
 use crate::count::convention::Convention;
 use crate::count::op::shape_str;
-use crate::numfmt::{fixed, percent, thousands};
+use crate::numfmt::{fixed, percent, si, thousands};
 
 /// The FLOPs convention, as printed under every table and in the JSON.
 pub const FLOPS_RULE: &str = "FLOPs = 2 x MACs (conv, linear) + 1 per bias add + 2 per batch-norm element + 1 per activation element + window size per pooling output + 1 per element of each extra residual input; MACs exclude bias. fp32 bytes; batch 1.";
@@ -361,4 +361,64 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
     out.push_str(FLOPS_RULE);
     out.push('\n');
     out
+}
+
+/// `netledger models`: one aligned line per model with its totals.
+pub fn models_table(rows: &[Analysis]) -> String {
+    let id_w = rows.iter().map(|a| a.id.len()).max().unwrap_or(5).max(5);
+    let name_w = rows
+        .iter()
+        .map(|a| a.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let header = format!(
+        "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}",
+        "model", "name", "params", "", "MACs"
+    );
+    let mut s = header.trim_end().to_string() + "\n";
+    for a in rows {
+        s.push_str(&format!(
+            "{:<id_w$}  {:<name_w$}  {:>13}  {:>7}  {:>16}  {:>7}\n",
+            a.id,
+            a.name,
+            thousands(a.total.params),
+            si(a.total.params, 1),
+            thousands(a.total.macs),
+            si(a.total.macs, 2)
+        ));
+    }
+    s
+}
+
+/// `netledger models --format json`.
+pub fn models_json(rows: &[Analysis]) -> String {
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "model": a.id, "name": a.name, "params": a.total.params,
+                "buffers": a.total.buffers, "macs": a.total.macs, "flops": a.total.flops,
+                "layers": a.layers.len(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+}
+
+/// `netledger models --format csv`.
+pub fn models_csv(rows: &[Analysis]) -> String {
+    let mut s = String::from("model,name,params,buffers,macs,flops\n");
+    for a in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            csv_field(&a.id),
+            csv_field(&a.name),
+            a.total.params,
+            a.total.buffers,
+            a.total.macs,
+            a.total.flops
+        ));
+    }
+    s
 }

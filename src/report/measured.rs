@@ -21,12 +21,6 @@ use crate::numfmt::{fixed, percent};
 use crate::report::assets::escape;
 use crate::report::Workspace;
 
-impl From<crate::bench::BenchError> for Error {
-    fn from(e: crate::bench::BenchError) -> Self {
-        Error::Bench(e.to_string())
-    }
-}
-
 /// Reads the cached results, if the file exists.
 pub fn load(path: &Path) -> Result<Option<BenchReport>> {
     if !path.exists() {

@@ -1,7 +1,7 @@
 //! Quick timing of GEMM (with the `gemm` crate as peer) and conv shapes,
 //! without the scalar references (developer tool for tuning).
 //!
-//! `cargo run --release --example kbench -- [FILTER] [--reps N]`
+//! `cargo run --release --example kbench -- [FILTER] [--reps N] [--no-peer]`
 //!
 //! Prints best and median milliseconds, GFLOP/s at the best sample, and for
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
@@ -62,6 +62,7 @@ fn main() {
         .find(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .cloned()
         .unwrap_or_default();
+    let no_peer = args.iter().any(|a| a == "--no-peer");
     let isa = Isa::detect();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("isa {} load {}", isa.name(), load.trim());
@@ -92,9 +93,13 @@ fn main() {
         let (b, md) = time(reps, || {
             gemm(isa, black_box(&a), black_box(&w), &mut c, m, k, n).expect("gemm")
         });
-        let (pb, pmd) = time(reps, || {
-            peer_gemm(black_box(&a), black_box(&w), &mut c, m, k, n)
-        });
+        let (pb, pmd) = if no_peer {
+            (f64::NAN, f64::NAN)
+        } else {
+            time(reps, || {
+                peer_gemm(black_box(&a), black_box(&w), &mut c, m, k, n)
+            })
+        };
         println!(
             "{name:10} ours best {:8.2} ms med {:8.2} ms {:6.1} GF/s | peer best {:8.2} med {:8.2} ms {:6.1} GF/s | peer/ours best {:.2} med {:.2}",
             b * 1e3,

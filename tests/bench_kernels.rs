@@ -169,9 +169,22 @@ fn gemm_exercises_k_and_m_blocking() {
 
 #[test]
 fn gemm_both_avx2_paths_with_remainders() {
-    // Streaming path (batch 2..=8): odd k (masked tails), n not a multiple
+    // Streaming path (batch 2..=7): odd k (masked tails), n not a multiple
     // of the 6-row group, k above one reduction chunk.
-    for &(m, k, n) in &[(2, 1037, 7), (5, 515, 13), (8, 777, 11), (7, 9, 1)] {
+    for &(m, k, n) in &[(2, 1037, 7), (5, 515, 13), (6, 777, 11), (7, 9, 1)] {
+        check_gemm(m, k, n, (m * 7 + k + n) as u64);
+    }
+    // Broadcast path (batch 8): n not a multiple of the 8-row tile and below
+    // it, k tails not a multiple of the 16-step unroll, several 4096-float
+    // reduction blocks (the last one odd).
+    for &(m, k, n) in &[
+        (8, 1, 1),
+        (8, 17, 3),
+        (8, 777, 11),
+        (8, 4099, 13),
+        (8, 8211, 9),
+        (8, 4096, 8),
+    ] {
         check_gemm(m, k, n, (m * 7 + k + n) as u64);
     }
     // Packed path (batch >= 9): batch not a multiple of the 16-wide panel,

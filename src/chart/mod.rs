@@ -384,10 +384,12 @@ fn layers(list: &[std::sync::Arc<Analysis>], metric: Metric) -> Result<Chart> {
         }
         legend(
             &mut c,
-            if metric == Metric::Reuse {
-                SeriesLabelPosition::UpperRight
-            } else {
-                SeriesLabelPosition::UpperLeft
+            // Where each metric's curves leave room: parameters start small,
+            // MACs start large, reuse falls from the top left.
+            match metric {
+                Metric::Params => SeriesLabelPosition::UpperLeft,
+                Metric::Macs => SeriesLabelPosition::LowerLeft,
+                Metric::Reuse => SeriesLabelPosition::UpperRight,
             },
         )?;
         Ok(())

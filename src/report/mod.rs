@@ -362,6 +362,10 @@ fn model_page(
     ctx.insert("table_sections", &table(By::Section)?);
     ctx.insert("table_kinds", &table(By::Kind)?);
     ctx.insert("table_layers", &table(By::Layer)?);
+    ctx.insert(
+        "table_conventions",
+        &tables::conventions_table(&ws.ledger, &ws.assets, &[id.to_string()])?,
+    );
     let chart = |kind: &str, metric: &str| {
         functions::chart_figure(
             ws,

@@ -112,9 +112,15 @@ fn builds_pages_model_pages_charts_and_downloads() {
     assert!(index.contains("href=\"model-resnet18.html\""));
     assert_eq!(index.matches("<h1").count(), 1);
     let model = String::from_utf8(files["model-resnet18.html"].clone()).unwrap();
-    assert!(model.contains("href=\"data/conventions-resnet18.csv\""), "conventions table on model pages");
+    assert!(
+        model.contains("href=\"data/conventions-resnet18.csv\""),
+        "conventions table on model pages"
+    );
     let conventions = String::from_utf8(files["data/conventions-resnet18.csv"].clone()).unwrap();
-    assert!(conventions.contains(",1819065856,"), "fvcore's exact total for ResNet-18: {conventions}");
+    assert!(
+        conventions.contains(",1819065856,"),
+        "fvcore's exact total for ResNet-18: {conventions}"
+    );
     assert!(files.contains_key("data/resnet18-by-layer.json"));
     let chapter = String::from_utf8(files["chapter.html"].clone()).unwrap();
     assert!(

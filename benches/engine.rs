@@ -41,6 +41,7 @@ fn site(c: &mut Criterion) {
         content: "content".into(),
         templates: "templates".into(),
         out: out.clone(),
+        force: false,
     };
     let mut group = c.benchmark_group("site");
     group.sample_size(20);

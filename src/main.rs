@@ -54,6 +54,9 @@ enum Command {
         /// Output folder, replaced in one swap when the build succeeds.
         #[arg(long, default_value = "site")]
         out: PathBuf,
+        /// Replace --out even if it is a non-empty folder that netledger did not write.
+        #[arg(long)]
+        force: bool,
     },
     /// Measure this machine's ceilings and the models' real layer kernels.
     Bench {
@@ -81,6 +84,9 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "site")]
         out: PathBuf,
+        /// Replace --out even if it is a non-empty folder that netledger did not write.
+        #[arg(long)]
+        force: bool,
         /// Address to listen on (loopback by default; port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8000")]
         address: String,
@@ -199,12 +205,14 @@ fn run(cli: Cli) -> Result<()> {
             content,
             templates,
             out,
+            force,
             address,
         } => netledger::serve::serve(&netledger::serve::ServeOptions {
             build: netledger::report::BuildOptions {
                 content,
                 templates,
                 out,
+                force,
             },
             address,
             poll: std::time::Duration::from_millis(400),
@@ -213,12 +221,14 @@ fn run(cli: Cli) -> Result<()> {
             content,
             templates,
             out,
+            force,
         } => {
             let started = std::time::Instant::now();
             let summary = netledger::report::build(&netledger::report::BuildOptions {
                 content,
                 templates,
                 out: out.clone(),
+                force,
             })?;
             eprintln!(
                 "built {} pages and {} model pages into {} ({} files, {} KB) in {} ms",

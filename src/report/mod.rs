@@ -40,6 +40,8 @@ pub struct BuildOptions {
     pub templates: PathBuf,
     /// The site folder to (re)place.
     pub out: PathBuf,
+    /// Replace `out` even when it is not empty and not a previous site.
+    pub force: bool,
 }
 
 /// What a build produced.
@@ -95,7 +97,14 @@ pub fn build(opts: &BuildOptions) -> Result<Summary> {
     let (files, mut summary) = render(opts)?;
     summary.files = files.len();
     summary.bytes = files.values().map(Vec::len).sum();
-    site::write(&opts.out, &files)?;
+    site::write(
+        &site::Target {
+            out: &opts.out,
+            inputs: &[&opts.content, &opts.templates],
+            force: opts.force,
+        },
+        &files,
+    )?;
     Ok(summary)
 }
 

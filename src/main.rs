@@ -156,7 +156,7 @@ fn parse_shape(text: &str) -> std::result::Result<InputShape, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match netledger::with_work_stack(move || run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprint!("{}", err.render());

@@ -1,4 +1,11 @@
 //! Number formatting shared by the CLI tables and the site: fixed, locale-free.
+//!
+//! Precisions above [`MAX_DECIMALS`] are clamped: `format!` panics past
+//! `u16::MAX`, and no f64 has more meaningful decimals anyway. Page filters
+//! reject such precisions with a located error before they get here.
+
+/// Most decimals any formatter prints.
+pub const MAX_DECIMALS: usize = 20;
 
 /// `21797672` -> `21,797,672`.
 pub fn thousands(n: u64) -> String {
@@ -23,12 +30,14 @@ pub fn si(n: u64, precision: usize) -> String {
     if unit.is_empty() {
         n.to_string()
     } else {
+        let precision = precision.min(MAX_DECIMALS);
         format!("{:.precision$}{unit}", v / div)
     }
 }
 
 /// A fraction as a percentage: `0.7153, 1` -> `71.5%`.
 pub fn percent(fraction: f64, precision: usize) -> String {
+    let precision = precision.min(MAX_DECIMALS);
     format!("{:.precision$}%", fraction * 100.0)
 }
 
@@ -37,6 +46,7 @@ pub fn fixed(v: f64, precision: usize) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
+    let precision = precision.min(MAX_DECIMALS);
     let s = format!("{v:.precision$}");
     if s.trim_start_matches('-')
         .chars()
@@ -64,5 +74,7 @@ mod tests {
         assert_eq!(percent(0.71534, 1), "71.5%");
         assert_eq!(fixed(-0.0001, 2), "0.00");
         assert_eq!(fixed(f64::NAN, 2), "n/a");
+        assert_eq!(fixed(1.5, 65536), format!("1.5{}", "0".repeat(19)));
+        assert_eq!(percent(0.5, usize::MAX), format!("50.{}%", "0".repeat(20)));
     }
 }

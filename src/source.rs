@@ -94,6 +94,9 @@ impl Span {
     }
 
     /// The source line with a caret line under the span, ready to print.
+    ///
+    /// A line longer than [`SNIPPET_WIDTH`] characters is cut to a window
+    /// around the span, marked with `…` where text was left out.
     pub fn snippet(&self) -> String {
         let (line, col) = self.line_col();
         let text = self.source.text();
@@ -106,18 +109,39 @@ impl Span {
             .chars()
             .count()
             .max(1);
+        let chars: Vec<char> = line_text.chars().collect();
+        let (shown, caret_col, width) = if chars.len() <= SNIPPET_WIDTH {
+            (line_text.to_string(), col, width)
+        } else {
+            let from = (col - 1).saturating_sub(SNIPPET_WIDTH / 3);
+            let to = (from + SNIPPET_WIDTH).min(chars.len());
+            let mut shown: String = chars[from..to].iter().collect();
+            let mut caret_col = col - from;
+            if from > 0 {
+                shown.insert(0, '…');
+                caret_col += 1;
+            }
+            if to < chars.len() {
+                shown.push('…');
+            }
+            let width = width.min(to.saturating_sub(col - 1)).max(1);
+            (shown, caret_col, width)
+        };
         let gutter = line.to_string().len();
         format!(
             "{:gutter$} |\n{} | {}\n{:gutter$} | {}{}",
             "",
             line,
-            line_text,
+            shown,
             "",
-            " ".repeat(col - 1),
+            " ".repeat(caret_col - 1),
             "^".repeat(width),
         )
     }
 }
+
+/// The widest source line an error snippet shows, in characters.
+pub const SNIPPET_WIDTH: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +155,20 @@ mod tests {
         assert_eq!(span.line_col(), (2, 6));
         assert_eq!(span.position(), "m.toml:2:6");
         assert_eq!(span.snippet(), "  |\n2 | bé = \"x\"\n  |      ^^^");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let text = format!("x = \"{}!{}\"", "a".repeat(300), "b".repeat(300));
+        let src = Source::new("m", text.as_str());
+        let at = text.find('!').unwrap();
+        let snippet = src.span(at, at + 1).snippet();
+        let lines: Vec<&str> = snippet.lines().collect();
+        assert_eq!(
+            lines[1],
+            format!("1 | …{}!{}…", "a".repeat(33), "b".repeat(66))
+        );
+        assert_eq!(lines[2], format!("  | {}^", " ".repeat(34)));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct ChartArgs {
     /// `params` or `macs` where the kind allows both.
     pub metric: Option<String>,
     /// Input sizes for `resolution` (default 112, 160, 224, 320, 448).
+    #[serde(default, deserialize_with = "crate::report::number::opt_whole_list")]
     pub sizes: Option<Vec<u64>>,
     /// Overrides the default title.
     pub title: Option<String>,

@@ -92,10 +92,10 @@ pub struct Analysis {
 pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
     let input = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);
     let layers = elaborate(spec, &input)?;
-    let overflow = || Error::Shape {
-        layer: spec.id.clone(),
-        message: "arithmetic overflow: a total exceeds 64 bits".into(),
-        span: None,
+    let overflow = |layer: &Layer, what: &str| Error::Shape {
+        layer: layer.path.clone(),
+        message: format!("arithmetic overflow: with this layer, {what} exceeds 64 bits"),
+        span: Some(layer.span.clone()),
     };
     let mut total = Totals::default();
     let mut sections: Vec<(String, Totals)> = spec
@@ -105,14 +105,27 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
         .collect();
     let mut kinds: Vec<(Kind, Totals)> =
         Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
+    let mut conventions = [0u64; Convention::ALL.len()];
     for layer in &layers {
-        total.add(layer).ok_or_else(overflow)?;
+        total
+            .add(layer)
+            .ok_or_else(|| overflow(layer, "a model total"))?;
         if let Some((_, t)) = sections.iter_mut().find(|(n, _)| *n == layer.section) {
-            t.add(layer).ok_or_else(overflow)?;
+            t.add(layer)
+                .ok_or_else(|| overflow(layer, "a section total"))?;
         }
         let kind = layer.op.kind();
         if let Some((_, t)) = kinds.iter_mut().find(|(k, _)| *k == kind) {
-            t.add(layer).ok_or_else(overflow)?;
+            t.add(layer)
+                .ok_or_else(|| overflow(layer, "a kind total"))?;
+        }
+        // Every tool's total is checked here once, so that the conventions
+        // can later be summed without a saturating or failing path.
+        for (sum, convention) in conventions.iter_mut().zip(Convention::ALL) {
+            *sum = convention
+                .checked_layer_count(layer)
+                .and_then(|n| sum.checked_add(n))
+                .ok_or_else(|| overflow(layer, &format!("{}'s count", convention.name())))?;
         }
     }
     Ok(Analysis {

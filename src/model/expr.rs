@@ -3,11 +3,20 @@
 //! Arguments of a block are referred to as `$name` (or `${name}` when a
 //! letter follows). Evaluation is in checked `u64`: a negative result, a
 //! division by zero or an overflow is an error pointing at the expression.
+//!
+//! Input drives the recursion of both the parser and the evaluator, so an
+//! expression may nest at most [`MAX_DEPTH`] levels (parentheses and
+//! operators alike): a hostile model file gets a located error, never a
+//! stack overflow, on any thread.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::source::Span;
+
+/// How deeply an expression may nest: parentheses, and operators in a chain
+/// (`1+1+...` nests one level per operator). Far beyond any real layer size.
+pub const MAX_DEPTH: usize = 64;
 
 /// Values of the arguments in scope, by name.
 pub type Args = BTreeMap<String, u64>;
@@ -17,6 +26,8 @@ pub type Args = BTreeMap<String, u64>;
 pub struct Expr {
     node: Node,
     span: Span,
+    /// Levels of nesting below and including this node (a leaf is 1).
+    depth: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +51,7 @@ impl Expr {
         Expr {
             node: Node::Num(value),
             span,
+            depth: 1,
         }
     }
 
@@ -49,6 +61,7 @@ impl Expr {
             text,
             pos: 0,
             span: span.clone(),
+            open: 0,
         };
         let expr = parser.sum()?;
         if parser.pos < text.len() {
@@ -103,6 +116,8 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     span: Span,
+    /// Parentheses open at `pos`.
+    open: usize,
 }
 
 impl Parser<'_> {
@@ -115,21 +130,35 @@ impl Parser<'_> {
         Error::syntax(self.span.sub(at, at + 1), message)
     }
 
-    fn binary(&self, start: usize, a: Expr, op: BinOp, b: Expr) -> Expr {
-        Expr {
+    fn too_deep(&self, at: usize) -> Error {
+        Error::syntax_hint(
+            self.span.sub(at, at + 1),
+            format!("expression nests deeper than {MAX_DEPTH} levels"),
+            "write the value, or a shorter expression, instead",
+        )
+    }
+
+    fn binary(&self, start: usize, op_at: usize, a: Expr, op: BinOp, b: Expr) -> Result<Expr> {
+        let depth = a.depth.max(b.depth) + 1;
+        if depth > MAX_DEPTH {
+            return Err(self.too_deep(op_at));
+        }
+        Ok(Expr {
             node: Node::Bin(Box::new(a), op, Box::new(b)),
             span: self.span.sub(start, self.pos),
-        }
+            depth,
+        })
     }
 
     fn sum(&mut self) -> Result<Expr> {
         let start = self.pos;
         let mut left = self.product()?;
         while let Some(c @ (b'+' | b'-')) = self.peek() {
+            let op_at = self.pos;
             self.pos += 1;
             let right = self.product()?;
             let op = if c == b'+' { BinOp::Add } else { BinOp::Sub };
-            left = self.binary(start, left, op, right);
+            left = self.binary(start, op_at, left, op, right)?;
         }
         Ok(left)
     }
@@ -138,10 +167,11 @@ impl Parser<'_> {
         let start = self.pos;
         let mut left = self.atom()?;
         while let Some(c @ (b'*' | b'/')) = self.peek() {
+            let op_at = self.pos;
             self.pos += 1;
             let right = self.atom()?;
             let op = if c == b'*' { BinOp::Mul } else { BinOp::Div };
-            left = self.binary(start, left, op, right);
+            left = self.binary(start, op_at, left, op, right)?;
         }
         Ok(left)
     }
@@ -161,6 +191,7 @@ impl Parser<'_> {
                 Ok(Expr {
                     node: Node::Num(value),
                     span,
+                    depth: 1,
                 })
             }
             Some(b'$') => {
@@ -186,15 +217,25 @@ impl Parser<'_> {
                 Ok(Expr {
                     node: Node::Var(name),
                     span: self.span.sub(start, self.pos),
+                    depth: 1,
                 })
             }
             Some(b'(') => {
+                self.open += 1;
+                if self.open >= MAX_DEPTH {
+                    return Err(self.too_deep(start));
+                }
                 self.pos += 1;
-                let inner = self.sum()?;
+                let mut inner = self.sum()?;
                 if self.peek() != Some(b')') {
                     return Err(self.error_here("expected `)`"));
                 }
                 self.pos += 1;
+                self.open -= 1;
+                inner.depth += 1;
+                if inner.depth > MAX_DEPTH {
+                    return Err(self.too_deep(start));
+                }
                 Ok(inner)
             }
             _ => Err(self.error_here("expected a number, `$argument` or `(`")),
@@ -238,5 +279,26 @@ mod tests {
         assert!(eval("3x", &[]).is_err());
         assert!(eval("", &[]).is_err());
         assert!(eval("(1", &[]).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_located() {
+        let at_limit = format!(
+            "{}1{}",
+            "(".repeat(MAX_DEPTH - 2),
+            ")".repeat(MAX_DEPTH - 2)
+        );
+        assert_eq!(eval(&at_limit, &[]).unwrap(), 1);
+        let parens = format!("{}8{}", "(".repeat(10_000), ")".repeat(10_000));
+        let err = eval(&parens, &[]).unwrap_err();
+        assert_eq!(err.to_string(), "expression nests deeper than 64 levels");
+        assert_eq!(err.span().unwrap().line_col(), (1, 64));
+        let chain = format!("1{}", "+0".repeat(30_000));
+        let err = eval(&chain, &[]).unwrap_err();
+        assert_eq!(err.span().unwrap().line_col(), (1, 128));
+        assert_eq!(
+            eval(&format!("1{}", "+1".repeat(MAX_DEPTH - 1)), &[]).unwrap(),
+            64
+        );
     }
 }

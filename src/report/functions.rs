@@ -16,6 +16,7 @@ use crate::count::output::By;
 use crate::count::{Analysis, Kind, Layer, Totals};
 use crate::numfmt::{fixed, percent, si, thousands};
 use crate::report::assets::escape;
+use crate::report::number::{self, Num};
 use crate::report::{tables, Workspace};
 
 type TeraResult<T> = Result<T, tera::Error>;
@@ -41,26 +42,23 @@ struct Select {
     op: Option<String>,
     #[serde(rename = "match")]
     matching: Option<String>,
-    input: Option<Vec<f64>>,
+    input: Option<Vec<Num>>,
     of: Option<String>,
 }
 
-/// An `input=[3, H, W]` argument: positive whole numbers (Tera arithmetic may give floats).
-fn dims(input: &Option<Vec<f64>>) -> TeraResult<Option<Vec<u64>>> {
-    let Some(values) = input else { return Ok(None) };
-    values
-        .iter()
-        .map(|v| {
-            if v.is_finite() && *v >= 1.0 && v.fract() == 0.0 && *v < 9.0e15 {
-                Ok(*v as u64)
-            } else {
-                Err(fail(format!(
-                    "`input` sizes must be positive whole numbers, got {v}"
-                )))
-            }
-        })
-        .collect::<TeraResult<Vec<u64>>>()
-        .map(Some)
+fn dims(input: &Option<Vec<Num>>) -> TeraResult<Option<Vec<u64>>> {
+    number::dims(input).map_err(fail)
+}
+
+/// Most decimals a number filter accepts.
+const MAX_PRECISION: u64 = crate::numfmt::MAX_DECIMALS as u64;
+
+fn precision(p: Option<Num>, default: usize) -> TeraResult<usize> {
+    p.map_or(Ok(default), |n| {
+        n.whole("precision", 0, MAX_PRECISION)
+            .map(|v| v as usize)
+            .map_err(fail)
+    })
 }
 
 /// `*` matches any run of characters (slashes included); everything else literally.
@@ -194,7 +192,7 @@ struct Ratio {
     a: String,
     b: String,
     of: Option<String>,
-    input: Option<Vec<f64>>,
+    input: Option<Vec<Num>>,
 }
 
 #[derive(Deserialize)]
@@ -215,7 +213,7 @@ struct ModelOnly {
 struct LayerArgs {
     model: String,
     layer: String,
-    input: Option<Vec<f64>>,
+    input: Option<Vec<Num>>,
 }
 
 #[derive(Deserialize)]
@@ -223,7 +221,7 @@ struct LayerArgs {
 struct TableArgs {
     model: String,
     by: Option<String>,
-    input: Option<Vec<u64>>,
+    input: Option<Vec<Num>>,
 }
 
 #[derive(Deserialize)]
@@ -237,13 +235,13 @@ struct ModelsArgs {
 struct TopArgs {
     model: String,
     of: Option<String>,
-    limit: Option<usize>,
+    limit: Option<Num>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Precision {
-    precision: Option<usize>,
+    precision: Option<Num>,
 }
 
 /// The `<figure>` for a chart, registering its SVG and CSV with the build.
@@ -403,7 +401,7 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
             &w.assets,
             &t.model,
             by(t.by.as_deref())?,
-            t.input.as_deref(),
+            dims(&t.input)?.as_deref(),
         )
         .map_err(|e| fail(e.to_string()))?;
         Ok(Value::safe_string(&html))
@@ -439,9 +437,12 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                     "top_layers(): unknown `of` value `{of}` (params, macs)"
                 )));
             }
-            let html =
-                tables::top_layers_table(&w.ledger, &w.assets, &t.model, of, t.limit.unwrap_or(5))
-                    .map_err(|e| fail(e.to_string()))?;
+            let limit = t
+                .limit
+                .map_or(Ok(5), |n| n.whole("limit", 1, 10_000))
+                .map_err(fail)?;
+            let html = tables::top_layers_table(&w.ledger, &w.assets, &t.model, of, limit as usize)
+                .map_err(|e| fail(e.to_string()))?;
             Ok(Value::safe_string(&html))
         },
     );
@@ -473,7 +474,7 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
             Ok(format!(
                 "{}{}",
                 if negative { "-" } else { "" },
-                si(n, p.precision.unwrap_or(1))
+                si(n, precision(p.precision, 1)?)
             ))
         },
     );
@@ -481,14 +482,14 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
         "pct",
         |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
             let p: Precision = args(&kw, "pct")?;
-            Ok(percent(v, p.precision.unwrap_or(1)))
+            Ok(percent(v, precision(p.precision, 1)?))
         },
     );
     tera.register_filter(
         "fixed",
         |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
             let p: Precision = args(&kw, "fixed")?;
-            Ok(fixed(v, p.precision.unwrap_or(2)))
+            Ok(fixed(v, precision(p.precision, 2)?))
         },
     );
 }

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod ledger;
 pub mod markdown;
 pub mod measured;
+pub mod number;
 pub mod page;
 pub mod site;
 pub mod tables;

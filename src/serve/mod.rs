@@ -53,17 +53,21 @@ pub fn serve(opts: &ServeOptions) -> Result<()> {
     let build = opts.build.clone();
     let poll = opts.poll;
     let watcher_status = status.clone();
-    std::thread::spawn(move || {
-        let mut seen = watch::fingerprint(&watched);
-        loop {
-            std::thread::sleep(poll);
-            let now = watch::fingerprint(&watched);
-            if now != seen {
-                seen = now;
-                rebuild(&build, &watcher_status);
+    let spawned = std::thread::Builder::new()
+        .name("netledger-rebuild".into())
+        .stack_size(crate::WORK_STACK)
+        .spawn(move || {
+            let mut seen = watch::fingerprint(&watched);
+            loop {
+                std::thread::sleep(poll);
+                let now = watch::fingerprint(&watched);
+                if now != seen {
+                    seen = now;
+                    rebuild(&build, &watcher_status);
+                }
             }
-        }
-    });
+        });
+    spawned.map_err(|e| Error::io("start the rebuild thread for", &opts.build.content, e))?;
 
     for stream in listener.incoming().flatten() {
         let root = opts.build.out.clone();

@@ -72,6 +72,10 @@ pub enum Error {
     /// A problem with benchmark data or measurement.
     #[error("{0}")]
     Bench(String),
+
+    /// A command line that asks for something unsafe or contradictory (exit 2).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl From<crate::bench::BenchError> for Error {
@@ -125,13 +129,37 @@ impl Error {
             Error::Syntax { span, .. } => Some(span),
             Error::UnknownModel { span, .. } | Error::Shape { span, .. } => span.as_ref(),
             Error::Render { span, .. } => span.as_ref(),
-            Error::Io { .. } | Error::Bench(_) => None,
+            Error::Io { .. } | Error::Bench(_) | Error::Usage(_) => None,
         }
     }
 
     /// The full report: message, position, source line with caret, notes.
     pub fn render(&self) -> String {
         Rendered(self).to_string()
+    }
+
+    /// The file this error is about, if any.
+    fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Io { path, .. } | Error::UnknownModel { path, .. } => Some(path),
+            _ => self.span().map(|s| s.source().path()),
+        }
+    }
+
+    /// The report, but only if the file it concerns lies inside one of
+    /// `roots`; otherwise a line that names no file and shows no text (what
+    /// `serve` sends to a browser, which must not learn other files' contents).
+    pub fn render_within(&self, roots: &[&std::path::Path]) -> String {
+        let Some(file) = self.file() else {
+            return self.render();
+        };
+        let real = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let file = real(file);
+        if roots.iter().any(|r| file.starts_with(real(r))) {
+            self.render()
+        } else {
+            "error: the build failed on a file outside the project's folders; the terminal shows where\n".into()
+        }
     }
 }
 

@@ -90,6 +90,9 @@ enum Command {
         /// Address to listen on (loopback by default; port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8000")]
         address: String,
+        /// Allow an --address that is not loopback (other machines can then read the site).
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// List every model with its totals.
     Models {
@@ -160,7 +163,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprint!("{}", err.render());
-            ExitCode::from(1)
+            ExitCode::from(if matches!(err, Error::Usage(_)) { 2 } else { 1 })
         }
     }
 }
@@ -188,8 +191,8 @@ fn run(cli: Cli) -> Result<()> {
                 ByArg::Kind => By::Kind,
             };
             emit(&match format {
-                Format::Table => output::table(&analysis, by, convention.into()),
-                Format::Json => output::json(&analysis, convention.into()),
+                Format::Table => output::table(&analysis, by, convention.into())?,
+                Format::Json => output::json(&analysis, convention.into())?,
                 Format::Csv => output::csv(&analysis, by),
             });
             Ok(())
@@ -207,6 +210,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             force,
             address,
+            allow_remote,
         } => netledger::serve::serve(&netledger::serve::ServeOptions {
             build: netledger::report::BuildOptions {
                 content,
@@ -215,6 +219,7 @@ fn run(cli: Cli) -> Result<()> {
                 force,
             },
             address,
+            allow_remote,
             poll: std::time::Duration::from_millis(400),
         }),
         Command::Build {
@@ -245,9 +250,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn list_models(dir: &Path, format: Format) -> Result<()> {
+    let mut loader = model::Loader::default();
     let rows = model::model_names(dir)?
         .iter()
-        .map(|name| analyze(&model::load(name, dir)?, None))
+        .map(|name| analyze(&*loader.load(name, dir)?, None))
         .collect::<Result<Vec<_>>>()?;
     if rows.is_empty() {
         return Err(Error::Render {

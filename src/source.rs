@@ -6,6 +6,28 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Reads a text file the user wrote into a [`Source`].
+///
+/// A leading UTF-8 byte-order mark is dropped (editors on Windows write one).
+/// Bytes that are not UTF-8 are an error at the line and column of the first
+/// bad byte.
+pub fn read(path: &Path) -> crate::Result<Source> {
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::io("read", path, e))?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(Source::new(path, text)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let shown = Source::new(path, String::from_utf8_lossy(body).into_owned());
+            Err(crate::Error::syntax_hint(
+                shown.span(at, at + 1),
+                format!("not UTF-8 text: byte 0x{:02X} at offset {at}", body[at]),
+                "save the file as UTF-8",
+            ))
+        }
+    }
+}
+
 /// A text file read into memory, shared cheaply between the values parsed from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -37,6 +59,25 @@ impl Source {
     /// The whole text.
     pub fn text(&self) -> &str {
         &self.inner.text
+    }
+
+    /// The byte offset of 1-based `line` and `column` (in characters), clamped to the text.
+    pub fn offset(&self, line: usize, column: usize) -> usize {
+        let text = self.text();
+        let line_start = if line <= 1 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1)
+        };
+        let rest = &text[line_start..];
+        let line_len = rest.find('\n').unwrap_or(rest.len());
+        line_start
+            + rest[..line_len]
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(line_len, |(i, _)| i)
     }
 
     /// A location for the byte range `start..end` (clamped to the text).
@@ -169,6 +210,15 @@ mod tests {
             format!("1 | …{}!{}…", "a".repeat(33), "b".repeat(66))
         );
         assert_eq!(lines[2], format!("  | {}^", " ".repeat(34)));
+    }
+
+    #[test]
+    fn line_and_column_map_back_to_offsets() {
+        let src = Source::new("m", "ab\nçd\n");
+        assert_eq!(src.offset(1, 1), 0);
+        assert_eq!(src.offset(2, 2), 5);
+        assert_eq!(src.offset(2, 99), 6);
+        assert_eq!(src.offset(9, 1), 7);
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn every_tool_convention_is_reproduced_to_the_unit() {
         let a = count(name, None);
         for (convention, key) in tools {
             assert_eq!(
-                a.convention_total(convention),
+                a.convention_total(convention).unwrap(),
                 field(&r["models"][name], key),
                 "{name} under {}",
                 convention.name()

@@ -15,6 +15,7 @@
 //! * `runner` (private): [`run`], [`summary_table`].
 
 pub mod buffer;
+pub mod checked;
 pub mod error;
 pub mod harness;
 pub mod kernels;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::checked;
 use super::error::BenchError;
 
 /// Version of the JSON layout; bump on any incompatible change.
@@ -43,8 +44,10 @@ pub struct Machine {
     /// Operating system and architecture, e.g. "linux x86_64".
     pub os: String,
     /// Load average (1, 5, 15 min) at the start of the run, if known.
+    #[serde(default, deserialize_with = "checked::opt_load")]
     pub load_avg_start: Option<[f64; 3]>,
     /// Load average at the end of the run, if known.
+    #[serde(default, deserialize_with = "checked::opt_load")]
     pub load_avg_end: Option<[f64; 3]>,
     /// Whether huge pages were requested (madvise accepted) for big buffers.
     pub huge_pages: bool,
@@ -54,25 +57,35 @@ pub struct Machine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceilings {
     /// Peak fp32 FMA throughput with SIMD, 12 independent accumulators (GFLOP/s).
+    #[serde(deserialize_with = "checked::gflops")]
     pub fma_peak_gflops: f64,
     /// Peak fp32 scalar FMA throughput (GFLOP/s).
+    #[serde(deserialize_with = "checked::gflops")]
     pub fma_scalar_gflops: f64,
     /// DRAM read bandwidth used as the memory ceiling: a buffer of fc6's size
     /// read 4 rows at a time like the GEMV, huge pages requested (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_gbs: f64,
     /// Triad a = b + s c over arrays far larger than L3, counting 12 bytes per element (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub triad_bandwidth_gbs: f64,
     /// Read bandwidth, 1 stream, huge pages requested (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_1stream_gbs: f64,
     /// Read bandwidth, 4 streams, huge pages requested (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_4stream_gbs: f64,
     /// Read bandwidth, 4 streams, 4 KiB pages (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_4stream_small_pages_gbs: f64,
     /// Read bandwidth of fc6-sized rows (equals `read_bandwidth_gbs`) (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_fc6_gbs: f64,
     /// Read bandwidth from an L1-resident buffer (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_l1_gbs: f64,
     /// Read bandwidth from an L2-resident buffer (GB/s).
+    #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_l2_gbs: f64,
     /// Bytes of the big buffers used for the DRAM measurements.
     pub dram_buffer_bytes: u64,
@@ -132,39 +145,53 @@ pub struct KernelResult {
     /// Variant measured.
     pub variant: Variant,
     /// Batch size.
+    #[serde(deserialize_with = "checked::batch")]
     pub batch: usize,
     /// Workload kind and shape, e.g. "conv 64->64 224x224 k3 s1 p1".
     pub workload: String,
     /// Median seconds per call (for the whole problem).
+    #[serde(deserialize_with = "checked::seconds")]
     pub median_s: f64,
     /// Fastest sample, seconds per call.
+    #[serde(deserialize_with = "checked::seconds")]
     pub best_s: f64,
     /// Slowest sample, seconds per call.
+    #[serde(deserialize_with = "checked::seconds")]
     pub worst_s: f64,
     /// Median absolute deviation of the samples (seconds).
+    #[serde(deserialize_with = "checked::seconds_or_zero")]
     pub mad_s: f64,
     /// Number of timed samples.
     pub samples: usize,
     /// Median process CPU seconds per call.
+    #[serde(deserialize_with = "checked::seconds_or_zero")]
     pub cpu_s: f64,
     /// FLOPs of the whole problem (a multiply-add counts 2).
+    #[serde(deserialize_with = "checked::amount")]
     pub flops: f64,
     /// Minimum bytes moved: inputs, weights and outputs once each (fp32).
+    #[serde(deserialize_with = "checked::amount")]
     pub bytes: f64,
     /// GFLOP/s at the median time.
+    #[serde(deserialize_with = "checked::amount")]
     pub gflops: f64,
     /// GB/s (of `bytes`) at the median time.
+    #[serde(deserialize_with = "checked::amount")]
     pub gbs: f64,
     /// Arithmetic intensity, FLOP per byte.
+    #[serde(deserialize_with = "checked::amount")]
     pub intensity: f64,
     /// Ceiling the kernel is held to (by intensity versus the ridge point).
     pub bound: Bound,
     /// Achieved fraction of the bounding ceiling (gflops / peak or gbs / read bandwidth).
+    #[serde(deserialize_with = "checked::amount")]
     pub fraction_of_ceiling: f64,
     /// SIMD variant only: scalar median time over this variant's median time.
+    #[serde(default, deserialize_with = "checked::opt_ratio")]
     pub speedup_vs_scalar: Option<f64>,
     /// Scalar variant only: fraction of the output computed and timed; the
     /// times are scaled up by its inverse (1.0 = whole problem).
+    #[serde(deserialize_with = "checked::fraction")]
     pub measured_fraction: f64,
 }
 

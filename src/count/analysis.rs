@@ -86,6 +86,9 @@ pub struct Analysis {
     pub sections: Vec<(String, Totals)>,
     /// Totals per kind, in [`Kind::ALL`] order.
     pub kinds: Vec<(Kind, Totals)>,
+    /// Each tool's total in [`Convention::ALL`] order, or the index of the
+    /// layer at which it exceeds 64 bits.
+    conventions: [std::result::Result<u64, usize>; Convention::ALL.len()],
 }
 
 /// Counts `spec`, at its own input shape or at `input` when given.
@@ -105,8 +108,8 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
         .collect();
     let mut kinds: Vec<(Kind, Totals)> =
         Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
-    let mut conventions = [0u64; Convention::ALL.len()];
-    for layer in &layers {
+    let mut conventions: [Result<u64, usize>; Convention::ALL.len()] = [Ok(0); 5];
+    for (index, layer) in layers.iter().enumerate() {
         total
             .add(layer)
             .ok_or_else(|| overflow(layer, "a model total"))?;
@@ -119,13 +122,15 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
             t.add(layer)
                 .ok_or_else(|| overflow(layer, "a kind total"))?;
         }
-        // Every tool's total is checked here once, so that the conventions
-        // can later be summed without a saturating or failing path.
+        // Each tool's total, or the first layer at which it overflows: an
+        // error only when that tool's figure is asked for.
         for (sum, convention) in conventions.iter_mut().zip(Convention::ALL) {
-            *sum = convention
-                .checked_layer_count(layer)
-                .and_then(|n| sum.checked_add(n))
-                .ok_or_else(|| overflow(layer, &format!("{}'s count", convention.name())))?;
+            if let Ok(so_far) = *sum {
+                *sum = convention
+                    .checked_layer_count(layer)
+                    .and_then(|n| so_far.checked_add(n))
+                    .ok_or(index);
+            }
         }
     }
     Ok(Analysis {
@@ -138,6 +143,7 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
         total,
         sections,
         kinds,
+        conventions,
     })
 }
 
@@ -158,9 +164,23 @@ impl Analysis {
             .map(|(_, t)| *t)
     }
 
-    /// The total under a tool's convention.
-    pub fn convention_total(&self, convention: Convention) -> u64 {
-        convention.total(&self.layers)
+    /// The total under a tool's convention; an overflow names the layer.
+    pub fn convention_total(&self, convention: Convention) -> Result<u64> {
+        let at = Convention::ALL
+            .iter()
+            .position(|c| *c == convention)
+            .expect("every convention is in ALL");
+        self.conventions[at].map_err(|index| {
+            let layer = &self.layers[index];
+            Error::Shape {
+                layer: layer.path.clone(),
+                message: format!(
+                    "arithmetic overflow: with this layer, {}'s count exceeds 64 bits",
+                    convention.name()
+                ),
+                span: Some(layer.span.clone()),
+            }
+        })
     }
 
     /// The layer at `path`, or whose path ends with `/suffix`.

@@ -64,12 +64,6 @@ impl Convention {
         }
     }
 
-    /// This tool's count for one layer of an [`Analysis`](crate::count::Analysis),
-    /// whose construction checked that every count and total fits in 64 bits.
-    pub fn layer_count(self, layer: &Layer) -> u64 {
-        self.checked_layer_count(layer).unwrap_or(u64::MAX)
-    }
-
     /// This tool's count for one layer, `None` when it exceeds 64 bits.
     pub fn checked_layer_count(self, layer: &Layer) -> Option<u64> {
         u64::try_from(self.count_wide(layer)).ok()
@@ -144,11 +138,5 @@ impl Convention {
                 _ => 0,
             },
         }
-    }
-
-    /// This tool's total for layers of an analysis (checked when it was made).
-    pub fn total(self, layers: &[Layer]) -> u64 {
-        let sum: u128 = layers.iter().map(|l| self.count_wide(l)).sum();
-        u64::try_from(sum).unwrap_or(u64::MAX)
     }
 }

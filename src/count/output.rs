@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::count::analysis::{Analysis, Totals};
 use crate::count::convention::Convention;
 use crate::count::op::shape_str;
+use crate::error::Result;
 use crate::numfmt::{fixed, percent, si, thousands};
 
 /// The FLOPs convention, as printed under every table and in the JSON.
@@ -99,7 +100,8 @@ fn round(v: f64) -> f64 {
 }
 
 /// The full JSON document for one analysis.
-pub fn json(a: &Analysis, convention: Convention) -> String {
+pub fn json(a: &Analysis, convention: Convention) -> Result<String> {
+    let convention_total = a.convention_total(convention)?;
     let doc = ModelJson {
         model: &a.id,
         name: &a.name,
@@ -113,7 +115,7 @@ pub fn json(a: &Analysis, convention: Convention) -> String {
         activations: a.total.activations,
         convention: convention.name(),
         convention_rule: convention.rule(),
-        convention_total: a.convention_total(convention),
+        convention_total,
         flops_rule: FLOPS_RULE,
         sections: a
             .sections
@@ -142,7 +144,8 @@ pub fn json(a: &Analysis, convention: Convention) -> String {
                 buffers: l.cost.buffers,
                 macs: l.cost.macs,
                 flops: l.flops,
-                convention_count: convention.layer_count(l),
+                // Within a total that fits, so does each layer's count.
+                convention_count: convention.checked_layer_count(l).unwrap_or(u64::MAX),
                 activations: l.activations(),
                 activation_bytes: l.activation_bytes(),
                 weight_bytes: l.weight_bytes(),
@@ -152,7 +155,7 @@ pub fn json(a: &Analysis, convention: Convention) -> String {
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
-    s
+    Ok(s)
 }
 
 /// Quotes a CSV field when needed.
@@ -229,7 +232,8 @@ fn groups(a: &Analysis, by: By) -> Vec<(String, Totals)> {
 }
 
 /// A plain-text table, aligned, with totals and shares at the end.
-pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
+pub fn table(a: &Analysis, by: By, convention: Convention) -> Result<String> {
+    let convention_total = a.convention_total(convention)?;
     let mut rows: Vec<[String; 5]> = Vec::new();
     let header = match by {
         By::Layer => ["Layer", "Kind", "Output shape", "Params", "MACs"],
@@ -324,7 +328,7 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
         out.push_str(&format!(
             "{:<21}{}\n",
             format!("{}:", convention.name()),
-            thousands(a.convention_total(convention))
+            thousands(convention_total)
         ));
     }
     out.push_str(&format!(
@@ -360,7 +364,7 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> String {
     }
     out.push_str(FLOPS_RULE);
     out.push('\n');
-    out
+    Ok(out)
 }
 
 /// `netledger models`: one aligned line per model with its totals.

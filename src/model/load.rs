@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::model::file::{BlockFile, Merge, ModelFile, Shortcut};
@@ -21,6 +22,9 @@ pub struct ModelSpec {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// The nearest explicit `name` along the `extends` chain (a variant
+    /// without a name of its own is shown as "NAMED (id)").
+    pub named: String,
     /// One paragraph for the model's page.
     pub description: String,
     /// Input shape without the batch dimension, e.g. `[3, 224, 224]`.
@@ -71,37 +75,119 @@ pub struct Block {
 
 /// Resolves `name_or_path` (a model name in `dir`, or a path to a `.toml`) and loads it.
 pub fn load(name_or_path: &str, dir: &Path) -> Result<ModelSpec> {
-    let as_path = Path::new(name_or_path);
-    if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
-        return load_path(as_path);
-    }
-    let path = dir.join(format!("{name_or_path}.toml"));
-    if !path.is_file() {
-        return Err(unknown_model(name_or_path, &path, None));
-    }
-    load_path(&path)
+    Loader::default()
+        .load(name_or_path, dir)
+        .map(|s| (*s).clone())
 }
 
 /// Loads the model file at `path`, following its `extends` chain.
 pub fn load_path(path: &Path) -> Result<ModelSpec> {
-    let mut chain = Vec::new();
-    load_chain(path, &mut chain)
+    Loader::default().load_path(path).map(|s| (*s).clone())
 }
 
-/// Stems of all `*.toml` files in `dir`, sorted.
+/// Stems of all `*.toml` files in `dir`, sorted; a name that is not UTF-8 is an error.
 pub fn model_names(dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))?;
     let mut names = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io("read folder", dir, e))?.path();
         if path.extension().is_some_and(|e| e == "toml") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                names.push(stem.to_string());
+            match path.file_stem().and_then(|s| s.to_str()) {
+                Some(stem) => names.push(stem.to_string()),
+                None => {
+                    return Err(Error::Render {
+                        message: "a model file's name is not UTF-8; rename it".into(),
+                        span: None,
+                        location: Some(path.display().to_string()),
+                    })
+                }
             }
         }
     }
     names.sort();
     Ok(names)
+}
+
+/// Loads model files once each: every file of every `extends` chain is read,
+/// parsed and merged a single time, however many models share it.
+#[derive(Debug, Default)]
+pub struct Loader {
+    /// Merged specs by canonical file path.
+    done: BTreeMap<PathBuf, Arc<ModelSpec>>,
+}
+
+/// One parsed file of an `extends` chain, not yet merged with its base.
+struct Parsed {
+    path: PathBuf,
+    source: Source,
+    file: ModelFile,
+}
+
+impl Loader {
+    /// Resolves `name_or_path` (a model name in `dir`, or a path to a `.toml`) and loads it.
+    pub fn load(&mut self, name_or_path: &str, dir: &Path) -> Result<Arc<ModelSpec>> {
+        let as_path = Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
+            return self.load_path(as_path);
+        }
+        let path = dir.join(format!("{name_or_path}.toml"));
+        if !path.is_file() {
+            return Err(unknown_model(name_or_path, &path, None));
+        }
+        self.load_path(&path)
+    }
+
+    /// Loads the model file at `path`, following its `extends` chain.
+    ///
+    /// The chain is walked without recursion, and the cycle check is one set
+    /// lookup per file, so a chain of any length costs time linear in it.
+    pub fn load_path(&mut self, path: &Path) -> Result<Arc<ModelSpec>> {
+        let mut pending: Vec<Parsed> = Vec::new();
+        let mut on_chain: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        let mut key = canonical(path);
+        let mut path = path.to_path_buf();
+        let mut base = loop {
+            if let Some(done) = self.done.get(&key) {
+                break Some(done.clone());
+            }
+            on_chain.insert(key.clone(), pending.len());
+            let parsed = parse_file(&path)?;
+            let next = match &parsed.file.extends {
+                None => None,
+                Some(extends) => Some(resolve_extends(&parsed, extends)?),
+            };
+            pending.push(parsed);
+            let Some(next) = next else { break None };
+            let next_key = canonical(&next);
+            if on_chain.contains_key(&next_key) {
+                let last = pending.last().expect("just pushed");
+                let extends = last.file.extends.as_ref().expect("has extends");
+                let mut names: Vec<String> = pending.iter().map(|p| stem(&p.path)).collect();
+                names.push(extends.get_ref().clone());
+                return Err(Error::syntax_hint(
+                    last.source.span(extends.span().start, extends.span().end),
+                    format!("cyclic `extends`: {}", names.join(" -> ")),
+                    "a model cannot extend itself, directly or through others",
+                ));
+            }
+            key = next_key;
+            path = next;
+        };
+        let mut keys: Vec<PathBuf> = vec![PathBuf::new(); pending.len()];
+        for (k, i) in on_chain {
+            keys[i] = k;
+        }
+        while let Some(parsed) = pending.pop() {
+            let spec = Arc::new(merge(parsed, base.as_deref())?);
+            self.done.insert(keys[pending.len()].clone(), spec.clone());
+            base = Some(spec);
+        }
+        Ok(base.expect("a chain has at least one file"))
+    }
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn unknown_model(name: &str, path: &Path, span: Option<Span>) -> Error {
@@ -117,48 +203,71 @@ fn unknown_model(name: &str, path: &Path, span: Option<Span>) -> Error {
     }
 }
 
-fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<ModelSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let source = Source::new(path, text);
+fn parse_file(path: &Path) -> Result<Parsed> {
+    let source = crate::source::read(path)?;
     let file: ModelFile = toml::from_str(source.text()).map_err(|e| {
         let range = e.span().unwrap_or(0..0);
         let message = e.message().trim_end().replace('\n', "; ");
         Error::syntax(source.span(range.start, range.end), message)
     })?;
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        source,
+        file,
+    })
+}
+
+/// The file that `extends = "NAME"` names: `NAME.toml` in the same folder as
+/// the file that says it, and nowhere else (no path, no symlink out).
+fn resolve_extends(parsed: &Parsed, extends: &toml::Spanned<String>) -> Result<PathBuf> {
+    let span = parsed.source.span(extends.span().start, extends.span().end);
+    let name = extends.get_ref();
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !name.ends_with(".toml");
+    if !plain {
+        return Err(Error::syntax_hint(
+            span,
+            format!("`extends` must name a model in the same folder, not `{name}`"),
+            "write the base model's file name without `.toml`, e.g. `extends = \"vgg19\"`",
+        ));
+    }
+    let dir = parsed.path.parent().unwrap_or(Path::new("."));
+    let target = dir.join(format!("{name}.toml"));
+    if !target.is_file() {
+        return Err(unknown_model(name, &target, Some(span)));
+    }
+    let inside = match (canonical(dir).as_path(), target.canonicalize()) {
+        (dir, Ok(real)) => real.parent() == Some(dir),
+        (_, Err(_)) => false,
+    };
+    if !inside {
+        return Err(Error::syntax_hint(
+            span,
+            format!(
+                "`extends = \"{name}\"`: {} is a link to a file outside {}",
+                target.display(),
+                dir.display()
+            ),
+            "a base model must be a real file in the same folder",
+        ));
+    }
+    Ok(target)
+}
+
+/// Merges one file onto its (already merged) base.
+fn merge(parsed: Parsed, base: Option<&ModelSpec>) -> Result<ModelSpec> {
+    let Parsed { path, source, file } = parsed;
     let id = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("model")
         .to_string();
-    chain.push(path.to_path_buf());
-
-    let base = match &file.extends {
-        Some(extends) => {
-            let span = source.span(extends.span().start, extends.span().end);
-            let parent = path
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join(format!("{}.toml", extends.get_ref()));
-            if chain.iter().any(|p| same_file(p, &parent)) {
-                let mut names: Vec<String> = chain.iter().map(|p| stem(p)).collect();
-                names.push(extends.get_ref().clone());
-                return Err(Error::syntax_hint(
-                    span,
-                    format!("cyclic `extends`: {}", names.join(" -> ")),
-                    "a model cannot extend itself, directly or through others",
-                ));
-            }
-            if !parent.is_file() {
-                return Err(unknown_model(extends.get_ref(), &parent, Some(span)));
-            }
-            Some(load_chain(&parent, chain)?)
-        }
-        None => None,
-    };
-
     let name = match (&file.name, &base) {
         (Some(n), _) => n.get_ref().clone(),
-        (None, Some(b)) => format!("{} ({id})", b.name),
+        (None, Some(b)) => format!("{} ({id})", b.named),
         (None, None) => {
             return Err(Error::syntax_hint(
                 source.span(0, 0),
@@ -231,10 +340,14 @@ fn load_chain(path: &Path, chain: &mut Vec<PathBuf>) -> Result<ModelSpec> {
         ));
     }
 
-    chain.pop();
+    let named = match (&file.name, base) {
+        (None, Some(b)) => b.named.clone(),
+        _ => name.clone(),
+    };
     Ok(ModelSpec {
         id,
         name,
+        named,
         description: file
             .description
             .clone()
@@ -254,13 +367,6 @@ fn stem(path: &Path) -> String {
         .and_then(|s| s.to_str())
         .unwrap_or("?")
         .to_string()
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }
 
 fn parse_input(

@@ -8,4 +8,4 @@ pub mod file;
 pub mod item;
 pub mod load;
 
-pub use load::{load, load_path, model_names, Block, ModelSpec, Section};
+pub use load::{load, load_path, model_names, Block, Loader, ModelSpec, Section};

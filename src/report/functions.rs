@@ -367,7 +367,7 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                 .ledger
                 .analysis(&c.model, None)
                 .map_err(|e| fail(e.to_string()))?;
-            Ok(a.convention_total(conv))
+            a.convention_total(conv).map_err(|e| fail(e.to_string()))
         },
     );
     let w = ws.clone();

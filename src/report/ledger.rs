@@ -18,7 +18,7 @@ type Cache = BTreeMap<(String, Vec<u64>), Arc<Analysis>>;
 #[derive(Debug)]
 pub struct Ledger {
     dir: PathBuf,
-    specs: BTreeMap<String, ModelSpec>,
+    specs: BTreeMap<String, Arc<ModelSpec>>,
     cache: Mutex<Cache>,
 }
 
@@ -31,8 +31,9 @@ impl Ledger {
         } else {
             Vec::new()
         };
+        let mut loader = model::Loader::default();
         for name in names {
-            let spec = model::load(&name, dir)?;
+            let spec = loader.load(&name, dir)?;
             specs.insert(name, spec);
         }
         let ledger = Ledger {
@@ -53,12 +54,15 @@ impl Ledger {
 
     /// The spec of a model.
     pub fn spec(&self, name: &str) -> Result<&ModelSpec> {
-        self.specs.get(name).ok_or_else(|| Error::UnknownModel {
-            name: name.to_string(),
-            path: self.dir.join(format!("{name}.toml")),
-            span: None,
-            known: self.names(),
-        })
+        self.specs
+            .get(name)
+            .map(|s| &**s)
+            .ok_or_else(|| Error::UnknownModel {
+                name: name.to_string(),
+                path: self.dir.join(format!("{name}.toml")),
+                span: None,
+                known: self.names(),
+            })
     }
 
     /// The analysis of `name` at its own input or at `input`.

@@ -21,12 +21,33 @@ use crate::numfmt::{fixed, percent};
 use crate::report::assets::escape;
 use crate::report::Workspace;
 
-/// Reads the cached results, if the file exists.
+/// Reads the cached results, if the file exists; a value out of range or
+/// bad JSON is a syntax error pointing into the file.
 pub fn load(path: &Path) -> Result<Option<BenchReport>> {
     if !path.exists() {
         return Ok(None);
     }
-    Ok(Some(crate::bench::load(path)?))
+    let source = crate::source::read(path)?;
+    match crate::bench::results::parse(source.text(), path) {
+        Ok(report) => Ok(Some(report)),
+        Err(crate::bench::BenchError::Json {
+            line,
+            column,
+            message,
+            ..
+        }) => {
+            let at = source.offset(line, column);
+            let message = match message.rfind(" at line ") {
+                Some(i) => &message[..i],
+                None => &message,
+            };
+            Err(Error::syntax(
+                source.span(at.saturating_sub(1), at),
+                format!("invalid benchmark results: {message}"),
+            ))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The SIMD result measured for a layer's shape at `batch`, if any.

@@ -56,8 +56,7 @@ const FENCE: &str = "+++";
 impl Page {
     /// Reads a page from `path`; `display` is the path shown in messages.
     pub fn read(path: &Path) -> Result<Page> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        Page::parse(Source::new(path, text))
+        Page::parse(crate::source::read(path)?)
     }
 
     /// Parses a page already in memory.

@@ -226,7 +226,7 @@ pub fn model_table(
     assets.put(format!("{stem}.csv"), output::csv(&a, by));
     assets.put(
         format!("{stem}.json"),
-        output::json(&a, Convention::Torchvision),
+        output::json(&a, Convention::Torchvision)?,
     );
     Ok(grid.html(&[
         (format!("{stem}.csv"), "CSV"),
@@ -340,22 +340,21 @@ pub fn conventions_table(ledger: &Ledger, assets: &Assets, models: &[String]) ->
             .iter()
             .map(|a| {
                 let base = a.total.macs;
-                std::iter::once(escape(&a.name))
-                    .chain(Convention::ALL.iter().map(|c| {
-                        let v = a.convention_total(*c);
-                        if *c == Convention::Torchvision {
-                            si(v, 3)
-                        } else {
-                            format!(
-                                "{} (+{})",
-                                si(v, 3),
-                                percent(Totals::share(v - base.min(v), base), 2)
-                            )
-                        }
-                    }))
-                    .collect()
+                let cells = Convention::ALL.iter().map(|c| {
+                    let v = a.convention_total(*c)?;
+                    Ok(if *c == Convention::Torchvision {
+                        si(v, 3)
+                    } else {
+                        format!(
+                            "{} (+{})",
+                            si(v, 3),
+                            percent(Totals::share(v - base.min(v), base), 2)
+                        )
+                    })
+                });
+                std::iter::once(Ok(escape(&a.name))).chain(cells).collect()
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         header,
         foot: None,
     };
@@ -372,7 +371,7 @@ pub fn conventions_table(ledger: &Ledger, assets: &Assets, models: &[String]) ->
         let mut row = serde_json::Map::new();
         row.insert("model".into(), a.id.clone().into());
         for c in Convention::ALL {
-            let v = a.convention_total(c);
+            let v = a.convention_total(c)?;
             csv.push_str(&format!(",{v}"));
             row.insert(c.name().into(), v.into());
         }

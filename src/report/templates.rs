@@ -43,8 +43,7 @@ pub fn collect(dir: &Path) -> Result<Vec<(String, Source)>> {
                 .unwrap_or(path)
                 .to_string_lossy()
                 .replace('\\', "/");
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-            let source = Source::new(path, text);
+            let source = crate::source::read(path)?;
             match list.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = source,
                 None => list.push((name, source)),

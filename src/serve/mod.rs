@@ -8,7 +8,8 @@
 mod http;
 mod watch;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,19 +32,53 @@ pub struct ServeOptions {
     pub build: BuildOptions,
     /// Address to bind, e.g. `127.0.0.1:8000` (port 0 picks a free one).
     pub address: String,
+    /// Whether a non-loopback address may be bound.
+    pub allow_remote: bool,
     /// How often to look for changes.
     pub poll: Duration,
 }
 
+/// Most connections served at once; more get 503 at once.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// The addresses `address` names, refusing non-loopback ones unless allowed.
+fn bind_addresses(address: &str, allow_remote: bool) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = address
+        .to_socket_addrs()
+        .map_err(|e| Error::Usage(format!("--address `{address}`: {e}")))?
+        .collect();
+    let remote: Vec<String> = addrs
+        .iter()
+        .filter(|a| !a.ip().is_loopback())
+        .map(ToString::to_string)
+        .collect();
+    if !remote.is_empty() && !allow_remote {
+        return Err(Error::Usage(format!(
+            "--address `{address}` is not loopback ({}): other machines could read the site and its build errors\n  = hint: use 127.0.0.1, or add --allow-remote if that is what you want",
+            remote.join(", ")
+        )));
+    }
+    Ok(addrs)
+}
+
 /// Builds once, then serves and rebuilds until the process is stopped.
 pub fn serve(opts: &ServeOptions) -> Result<()> {
+    let addrs = bind_addresses(&opts.address, opts.allow_remote)?;
     let status = Arc::new(Mutex::new(Status::default()));
     rebuild(&opts.build, &status);
     let listener =
-        TcpListener::bind(&opts.address).map_err(|e| Error::io("listen on", &opts.address, e))?;
+        TcpListener::bind(&addrs[..]).map_err(|e| Error::io("listen on", &opts.address, e))?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::io("listen on", &opts.address, e))?;
+    let hosts = http::HostPolicy {
+        extra: (!local.ip().is_loopback()).then(|| local.ip().to_string()),
+    };
+    if hosts.extra.is_some() {
+        eprintln!(
+            "warning: serving on {local}, which is not loopback: anyone who can reach this address can read the site"
+        );
+    }
     eprintln!(
         "serving {} on http://{local}/ (Ctrl-C to stop)",
         opts.build.out.display()
@@ -69,12 +104,34 @@ pub fn serve(opts: &ServeOptions) -> Result<()> {
         });
     spawned.map_err(|e| Error::io("start the rebuild thread for", &opts.build.content, e))?;
 
-    for stream in listener.incoming().flatten() {
+    let active = Arc::new(AtomicUsize::new(0));
+    for mut stream in listener.incoming().flatten() {
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            http::busy(&mut stream);
+            continue;
+        }
+        let slot = Slot(active.clone());
         let root = opts.build.out.clone();
         let status = status.clone();
-        std::thread::spawn(move || http::handle(stream, &root, &status));
+        let hosts = hosts.clone();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let _slot = slot;
+            http::handle(stream, &root, &status, &hosts);
+        });
+        // A thread that cannot start drops its closure, and with it the slot.
+        drop(spawned);
     }
     Ok(())
+}
+
+/// One of the [`MAX_CONNECTIONS`] places, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
@@ -99,8 +156,8 @@ fn rebuild(opts: &BuildOptions, status: &Mutex<Status>) {
             );
         }
         Err(e) => {
-            s.error = e.render();
-            eprint!("{}", s.error);
+            eprint!("{}", e.render());
+            s.error = e.render_within(&[&opts.content, &opts.templates]);
         }
     }
 }

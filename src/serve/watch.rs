@@ -12,8 +12,10 @@ pub fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> 
             .into_iter()
             .flatten()
         {
-            if let Ok(meta) = entry.metadata() {
-                if meta.is_file() {
+            // Follow links, so that a linked file's edits are seen too.
+            let meta = std::fs::metadata(entry.path()).or_else(|_| entry.metadata());
+            if let Ok(meta) = meta {
+                if !meta.is_dir() {
                     files.push((entry.path().to_path_buf(), meta.len(), meta.modified().ok()));
                 }
             }

@@ -284,12 +284,13 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> Result<String> {
         .collect();
     let line_width = widths.iter().sum::<usize>() + 2 * 4;
     let rule = "=".repeat(line_width);
-    let mut out = format!(
-        "{} ({}), input {}\n{rule}\n",
-        a.name,
-        a.id,
-        shape_str(&a.input)
-    );
+    // A variant without a name of its own is already called "Base (id)".
+    let title = if a.name.ends_with(&format!("({})", a.id)) {
+        a.name.clone()
+    } else {
+        format!("{} ({})", a.name, a.id)
+    };
+    let mut out = format!("{title}, input {}\n{rule}\n", shape_str(&a.input));
     for (i, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {

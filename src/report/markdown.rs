@@ -123,15 +123,30 @@ fn rewrite_link(url: &str) -> Option<String> {
     })
 }
 
+const OPTIONS: Options = Options::ENABLE_TABLES
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_STRIKETHROUGH)
+    .union(Options::ENABLE_HEADING_ATTRIBUTES)
+    .union(Options::ENABLE_MATH)
+    .union(Options::ENABLE_SMART_PUNCTUATION);
+
+/// Byte offset in `markdown` of `latex` inside the first math span (`$...$`
+/// or `$$...$$`) that holds it; code spans and blocks are never math.
+pub fn math_offset(markdown: &str, latex: &str) -> Option<usize> {
+    Parser::new_ext(markdown, OPTIONS)
+        .into_offset_iter()
+        .find_map(|(event, range)| match event {
+            Event::InlineMath(t) | Event::DisplayMath(t) if &*t == latex => {
+                let inner = markdown[range.clone()].find(latex).unwrap_or(0);
+                Some(range.start + inner)
+            }
+            _ => None,
+        })
+}
+
 /// Renders `markdown`; headings `#` are demoted to `##` (the page title is the only `<h1>`).
 pub fn render(markdown: &str) -> Result<Rendered, MathError> {
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_HEADING_ATTRIBUTES
-        | Options::ENABLE_MATH
-        | Options::ENABLE_SMART_PUNCTUATION;
-    let mut events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    let mut events: Vec<Event> = Parser::new_ext(markdown, OPTIONS).collect();
 
     // Anchors and table of contents.
     let mut used = BTreeSet::new();

@@ -154,6 +154,20 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
 pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary)> {
     let ledger = Ledger::load(&opts.content.join("models"))?;
     let pages = read_pages(&opts.content)?;
+    for page in &pages {
+        if let Some(id) = page.slug.strip_prefix("model-") {
+            if ledger.spec(id).is_ok() {
+                return Err(Error::Render {
+                    message: format!(
+                        "page slug `{}` is the name of the generated page of model `{id}`, which would overwrite it\n  = hint: give the page another `slug` (or file name)",
+                        page.slug
+                    ),
+                    span: None,
+                    location: Some(page.source.path().display().to_string()),
+                });
+            }
+        }
+    }
     let bench = measured::load(&opts.content.join("data").join("bench.json"))?.map(Arc::new);
     let ws = Arc::new(Workspace {
         ledger,
@@ -200,13 +214,16 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
         })?;
         let rendered = markdown::render(&markdown).map_err(|m| {
-            let at = page
-                .body()
-                .find(&m.latex)
-                .map_or(page.body_start, |i| page.body_start + i);
+            // Where the page wrote it: the first math span with this LaTeX
+            // (code is skipped), else any occurrence, else the body's start.
+            let body = page.body();
+            let (at, len) = markdown::math_offset(body, &m.latex)
+                .or_else(|| body.find(&m.latex))
+                .map_or((0, 1), |i| (i, m.latex.len()));
+            let at = page.body_start + at;
             Error::Render {
                 message: format!("invalid LaTeX `{}`: {}", m.latex, m.message),
-                span: Some(page.source.span(at, at + m.latex.len())),
+                span: Some(page.source.span(at, at + len)),
                 location: None,
             }
         })?;

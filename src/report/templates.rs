@@ -139,6 +139,23 @@ fn reported_position(chain: &[String], text: &str) -> Option<std::ops::Range<usi
     Some(line_start + col_bytes..line_start + col_bytes + 1)
 }
 
+/// The byte range of the first `{% TAG` (or `{%- TAG`) in a template.
+fn tag_range(text: &str, tag: &str) -> Option<std::ops::Range<usize>> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("{%") {
+        let start = from + i;
+        let rest = text[start + 2..].trim_start_matches('-').trim_start();
+        if rest.starts_with(tag) {
+            let end = text[start..]
+                .find("%}")
+                .map_or(text.len(), |j| start + j + 2);
+            return Some(start..end);
+        }
+        from = start + 2;
+    }
+    None
+}
+
 /// Adds every `.html` template to `tera`; syntax errors point into their file.
 pub fn load(tera: &mut Tera, templates: &[(String, Source)]) -> Result<()> {
     let html: Vec<_> = templates
@@ -147,13 +164,30 @@ pub fn load(tera: &mut Tera, templates: &[(String, Source)]) -> Result<()> {
         .collect();
     tera.add_raw_templates(html.iter().map(|(n, s)| (n.as_str(), s.text())))
         .map_err(|e| {
-            let name = match e.kind() {
+            // Errors about inheritance carry a template name but no position:
+            // point at that template's `extends` tag.
+            let (name, tag) = match e.kind() {
                 tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
-                    r.filename().to_string()
+                    (r.filename().to_string(), None)
                 }
-                _ => String::new(),
+                tera::ErrorKind::CircularExtend { tpl, .. } => (tpl.clone(), Some("extends")),
+                tera::ErrorKind::MissingParent { current, .. } => {
+                    (current.clone(), Some("extends"))
+                }
+                tera::ErrorKind::CircularInclude { tpl, .. } => (tpl.clone(), Some("include")),
+                _ => (String::new(), None),
             };
             let src = html.iter().find(|(n, _)| *n == name).map(|(_, s)| s);
-            tera_error(&e, src, 0, "template error")
+            match (
+                src,
+                tag.and_then(|t| src.and_then(|s| tag_range(s.text(), t))),
+            ) {
+                (Some(src), Some(range)) => Error::Render {
+                    message: format!("template error: {}", e.kind()),
+                    span: Some(src.span(range.start, range.end)),
+                    location: None,
+                },
+                _ => tera_error(&e, src, 0, "template error"),
+            }
         })
 }

@@ -81,9 +81,9 @@ fn filters_bound_their_precision() {
         let (code, err) = p.build(&[]);
         assert_eq!(code, 1, "{filter}: {err}");
         assert!(
-            err.starts_with(&format!(
+            err.starts_with(
                 "error: in page: `precision` must be a whole number from 0 to 20, got 65536\n --> content/index.md:4:"
-            )),
+            ),
             "{filter}: {err}"
         );
         assert!(!p.site().exists(), "nothing written");

@@ -119,17 +119,17 @@ fn bench_values_are_validated_with_their_location() {
         (
             "fma_peak_gflops",
             "1.7e308",
-            "a rate in GFLOP/s must be finite, above 0 and at most 1e7, got 1.7e308",
+            "a rate in GFLOP/s must be from 1e-6 to 1e7, got 1.7e308",
         ),
         (
             "median_s",
             "-1000.0",
-            "a time in seconds must be finite, above 0 and at most 1e6, got -1000",
+            "a time in seconds must be from 1e-12 to 1e6, got -1000",
         ),
         (
             "median_s",
             "0",
-            "a time in seconds must be finite, above 0 and at most 1e6, got 0",
+            "a time in seconds must be from 1e-12 to 1e6, got 0",
         ),
         (
             "batch",

@@ -8,8 +8,16 @@
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;
 
+/// Shortest plausible time of one kernel call, seconds.
+const MIN_SECONDS: f64 = 1e-12;
 /// Longest plausible time of one kernel call (about 11 days), seconds.
 const MAX_SECONDS: f64 = 1e6;
+/// Slowest plausible ceiling, GFLOP/s or GB/s.
+const MIN_RATE: f64 = 1e-6;
+/// Bounds of ratios (intensity, fractions of a ceiling, speed-ups, load).
+const MAX_RATIO: f64 = 1e9;
+/// Smallest fraction of a problem, or speed-up, taken as real.
+const MIN_FRACTION: f64 = 1e-9;
 /// Beyond any single core's compute rate, GFLOP/s.
 const MAX_GFLOPS: f64 = 1e7;
 /// Beyond any single core's memory rate, GB/s.
@@ -22,71 +30,86 @@ const MAX_BATCH: usize = 1 << 20;
 fn in_range<'de, D: Deserializer<'de>>(
     d: D,
     what: &str,
-    zero_ok: bool,
+    min: f64,
     max: f64,
 ) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
-    let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
-    if v.is_finite() && low_ok && v <= max {
+    if v.is_finite() && v >= min && v <= max {
         Ok(v)
     } else {
-        let low = if zero_ok { "at least 0" } else { "above 0" };
-        let got = if v.is_finite() && (v == 0.0 || (1e-3..1e6).contains(&v.abs())) {
-            format!("{v}")
-        } else {
-            format!("{v:e}")
+        let show = |x: f64| {
+            if x.is_finite() && (x == 0.0 || (1e-3..1e6).contains(&x.abs())) {
+                format!("{x}")
+            } else {
+                format!("{x:e}")
+            }
         };
         Err(D::Error::custom(format!(
-            "{what} must be finite, {low} and at most {max:e}, got {got}"
+            "{what} must be from {} to {}, got {}",
+            show(min),
+            show(max),
+            show(v)
         )))
     }
 }
 
-/// A duration of one call, above 0 s.
+/// A duration of one call: at least a picosecond.
 pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "a time in seconds", false, MAX_SECONDS)
+    in_range(d, "a time in seconds", MIN_SECONDS, MAX_SECONDS)
 }
 
 /// A spread or CPU time, 0 s or more.
 pub fn seconds_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "a time in seconds", true, MAX_SECONDS)
+    in_range(d, "a time in seconds", 0.0, MAX_SECONDS)
 }
 
-/// A compute rate or peak, above 0.
+/// A compute rate or peak.
 pub fn gflops<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "a rate in GFLOP/s", false, MAX_GFLOPS)
+    in_range(d, "a rate in GFLOP/s", MIN_RATE, MAX_GFLOPS)
 }
 
-/// A bandwidth ceiling, above 0.
+/// A bandwidth ceiling.
 pub fn gbs<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "a bandwidth in GB/s", false, MAX_GBS)
+    in_range(d, "a bandwidth in GB/s", MIN_RATE, MAX_GBS)
 }
 
-/// Work, traffic, intensity or a ratio: 0 or more.
+/// A kernel's achieved rate (GFLOP/s or GB/s): 0 or more.
+pub fn rate_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    in_range(d, "a rate", 0.0, MAX_GFLOPS)
+}
+
+/// Work or traffic of a kernel: 0 or more.
 pub fn amount<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "an amount", true, MAX_AMOUNT)
+    in_range(d, "an amount of FLOPs or bytes", 0.0, MAX_AMOUNT)
 }
 
-/// A fraction of the problem that was timed: above 0, at most 1.
+/// A ratio: arithmetic intensity, a fraction of a ceiling, a speed-up.
+pub fn ratio<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    in_range(d, "a ratio", 0.0, MAX_RATIO)
+}
+
+/// A fraction of the problem that was timed.
 pub fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    in_range(d, "a fraction", false, 1.0)
+    in_range(d, "a fraction", MIN_FRACTION, 1.0)
 }
 
-/// An optional speed-up, above 0.
+/// An optional speed-up.
 pub fn opt_ratio<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     #[derive(Deserialize)]
-    struct Ratio(#[serde(deserialize_with = "amount")] f64);
-    let v = Option::<Ratio>::deserialize(d)?.map(|r| r.0);
-    match v {
-        Some(0.0) => Err(D::Error::custom("a speed-up must be above 0, got 0")),
-        _ => Ok(v),
+    struct Speedup(#[serde(deserialize_with = "speedup")] f64);
+    fn speedup<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        in_range(d, "a speed-up", MIN_FRACTION, MAX_RATIO)
     }
+    Ok(Option::<Speedup>::deserialize(d)?.map(|r| r.0))
 }
 
 /// Optional load averages, each 0 or more.
 pub fn opt_load<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
     #[derive(Deserialize)]
-    struct Load(#[serde(deserialize_with = "amount")] f64);
+    struct Load(#[serde(deserialize_with = "load")] f64);
+    fn load<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        in_range(d, "a load average", 0.0, MAX_RATIO)
+    }
     Ok(Option::<[Load; 3]>::deserialize(d)?.map(|l| l.map(|x| x.0)))
 }
 

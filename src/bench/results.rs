@@ -173,18 +173,18 @@ pub struct KernelResult {
     #[serde(deserialize_with = "checked::amount")]
     pub bytes: f64,
     /// GFLOP/s at the median time.
-    #[serde(deserialize_with = "checked::amount")]
+    #[serde(deserialize_with = "checked::rate_or_zero")]
     pub gflops: f64,
     /// GB/s (of `bytes`) at the median time.
-    #[serde(deserialize_with = "checked::amount")]
+    #[serde(deserialize_with = "checked::rate_or_zero")]
     pub gbs: f64,
     /// Arithmetic intensity, FLOP per byte.
-    #[serde(deserialize_with = "checked::amount")]
+    #[serde(deserialize_with = "checked::ratio")]
     pub intensity: f64,
     /// Ceiling the kernel is held to (by intensity versus the ridge point).
     pub bound: Bound,
     /// Achieved fraction of the bounding ceiling (gflops / peak or gbs / read bandwidth).
-    #[serde(deserialize_with = "checked::amount")]
+    #[serde(deserialize_with = "checked::ratio")]
     pub fraction_of_ceiling: f64,
     /// SIMD variant only: scalar median time over this variant's median time.
     #[serde(default, deserialize_with = "checked::opt_ratio")]

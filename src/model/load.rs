@@ -137,6 +137,17 @@ impl Loader {
         self.load_path(&path)
     }
 
+    /// Loads model text as if it were the file at `path` (its `extends`
+    /// resolve beside `path`): for fuzzing and for text held in memory.
+    pub fn load_text(&mut self, path: &Path, text: &str) -> Result<Arc<ModelSpec>> {
+        let parsed = parse_source(Source::new(path, text))?;
+        let base = match &parsed.file.extends {
+            None => None,
+            Some(extends) => Some(self.load_path(&resolve_extends(&parsed, extends)?)?),
+        };
+        merge(parsed, base.as_deref()).map(Arc::new)
+    }
+
     /// Loads the model file at `path`, following its `extends` chain.
     ///
     /// The chain is walked without recursion, and the cycle check is one set
@@ -204,17 +215,17 @@ fn unknown_model(name: &str, path: &Path, span: Option<Span>) -> Error {
 }
 
 fn parse_file(path: &Path) -> Result<Parsed> {
-    let source = crate::source::read(path)?;
+    parse_source(crate::source::read(path)?)
+}
+
+fn parse_source(source: Source) -> Result<Parsed> {
+    let path = source.path().to_path_buf();
     let file: ModelFile = toml::from_str(source.text()).map_err(|e| {
         let range = e.span().unwrap_or(0..0);
         let message = e.message().trim_end().replace('\n', "; ");
         Error::syntax(source.span(range.start, range.end), message)
     })?;
-    Ok(Parsed {
-        path: path.to_path_buf(),
-        source,
-        file,
-    })
+    Ok(Parsed { path, source, file })
 }
 
 /// The file that `extends = "NAME"` names: `NAME.toml` in the same folder as

@@ -335,3 +335,42 @@ fn template_errors_without_a_position_point_at_the_tag() {
         "error: template error: Circular extend detected for template 'page.html'. Inheritance chain: `[\"page.html\"]`\n --> templates/page.html:2:1\n  |\n2 | {% extends \"page.html\" %}\n  | ^^^^^^^^^^^^^^^^^^^^^^^^^\n"
     );
 }
+
+#[test]
+fn text_from_model_files_and_bench_results_is_never_markup() {
+    let evil = "name = \"<script>alert(1)</script>\"\ndescription = \"<img src=x onerror=alert(2)>\"\ninput = [3, 8, 8]\n\n[[section]]\nname = \"<i>sec\"\nlayers = [\"conv 4 k1\", \"flatten\", \"linear 10\"]\n";
+    let page = "+++\ntitle = \"T\"\n+++\n{{ name(model=\"evil\") }} {{ machine() }}\n\n{{ table(model=\"evil\", by=\"layer\") }} {{ table(model=\"evil\", by=\"section\") }} {{ compare(models=[\"evil\"]) }} {{ top_layers(model=\"evil\") }} {{ conventions(models=[\"evil\"]) }} {{ chart(kind=\"layers\", models=[\"evil\"], metric=\"params\") }}\n";
+    let p = models("inject", &[("evil.toml", evil)]);
+    p.write("content/index.md", page);
+    let bench = std::fs::read_to_string("content/data/bench.json")
+        .unwrap()
+        .replacen(
+            "\"cpu_model\": \"",
+            "\"cpu_model\": \"<script>alert(3)</script>",
+            1,
+        );
+    p.write("content/data/bench.json", &bench);
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let mut pages = 0;
+    for (name, bytes) in common::tree(&p.site()) {
+        if name.ends_with(".html") || name.ends_with(".svg") {
+            pages += 1;
+            let text = String::from_utf8(bytes).unwrap();
+            for raw in ["<script>alert", "<img src=x", "<i>sec"] {
+                assert!(!text.contains(raw), "{name} holds raw `{raw}`");
+            }
+        }
+    }
+    assert!(pages >= 3, "index, model page and a chart");
+    let index = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(
+        index.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;")
+            || index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{index}"
+    );
+    assert!(
+        index.contains("&lt;script&gt;alert(3)"),
+        "machine() escaped"
+    );
+}

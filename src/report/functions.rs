@@ -373,11 +373,13 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     let w = ws.clone();
     tera.register_function("name", move |kw: Kwargs, _: &State| -> TeraResult<String> {
         let m: ModelOnly = args(&kw, "name")?;
-        Ok(w.ledger
-            .analysis(&m.model, None)
-            .map_err(|e| fail(e.to_string()))?
-            .name
-            .clone())
+        // Model files may come from others: their text is escaped, never markup.
+        Ok(escape(
+            &w.ledger
+                .analysis(&m.model, None)
+                .map_err(|e| fail(e.to_string()))?
+                .name,
+        ))
     });
     let w = ws.clone();
     tera.register_function(

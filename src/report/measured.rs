@@ -123,7 +123,8 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
         move |_: Kwargs, _: &State| -> std::result::Result<String, tera::Error> {
             let b = need(&w)?;
             let m = &b.machine;
-            Ok(format!(
+            // bench.json may come from another machine's owner: escaped text.
+            Ok(escape(&format!(
                 "{}, {} cores, {} ({} build, {}), measured {}{}",
                 m.cpu_model,
                 m.cores,
@@ -132,7 +133,7 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                 m.os,
                 m.date.get(..10).unwrap_or(&m.date),
                 if b.quick { " (quick budgets)" } else { "" }
-            ))
+            )))
         },
     );
     let w = ws.clone();

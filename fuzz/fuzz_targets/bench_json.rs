@@ -13,7 +13,8 @@ const PAGE: &str = "+++\ntitle = \"M\"\n+++\n{% if measured() %}{{ machine() }} 
 fn project() -> &'static PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("netledger-fuzz-bench-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("netledger-fuzz-bench-{}", std::process::id()));
         std::fs::create_dir_all(root.join("content/models")).unwrap();
         std::fs::create_dir_all(root.join("content/data")).unwrap();
         let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../content/models/vgg11.toml");
@@ -24,7 +25,9 @@ fn project() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let path = std::path::Path::new("bench.json");
     if netledger::bench::results::parse(text, path).is_err() {
         return;

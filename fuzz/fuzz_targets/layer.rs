@@ -6,7 +6,9 @@ use netledger::model::item::parse_item;
 use netledger::source::Source;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let src = Source::new("fuzz", text);
     if let Err(e) = parse_item(text, &src.span(0, text.len())) {
         let _ = e.render();

@@ -6,7 +6,9 @@ use netledger::count::{analyze, Convention};
 use netledger::model::Loader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // `extends` resolves beside this path: an empty folder, so bases are unknown.
     let path = std::env::temp_dir().join("netledger-fuzz-models/fuzz.toml");
     let outcome = Loader::default()
@@ -18,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
                 let _ = analysis.convention_total(c).map_err(|e| e.render());
             }
             let params: u64 = analysis.layers.iter().map(|l| l.params()).sum();
-            assert_eq!(params, analysis.total.params, "params are the sum over layers");
+            assert_eq!(
+                params, analysis.total.params,
+                "params are the sum over layers"
+            );
         }
         Err(e) => {
             let _ = e.render();

@@ -444,7 +444,7 @@ fn a_path_to_a_toml_file_works_like_a_name() {
 #[test]
 fn models_lists_every_shipped_model_with_its_totals() {
     let names = shipped();
-    assert_eq!(names.len(), 17, "{names:?}");
+    assert!(names.iter().any(|n| n == "resnet34"), "{names:?}");
     let run = netledger(&["models"]).succeeds();
     for name in &names {
         assert!(

@@ -84,4 +84,8 @@ pub struct SectionFile {
     pub name: Spanned<String>,
     /// Its layers and block calls in order.
     pub layers: Vec<Spanned<String>>,
+    /// In a variant: add this section after the base's instead of replacing
+    /// one of the same name (without it, a name the base lacks is an error).
+    #[serde(default)]
+    pub append: bool,
 }

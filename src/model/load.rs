@@ -2,7 +2,8 @@
 //!
 //! A variant names its base with `extends = "vgg19"` (a file in the same
 //! folder). Its sections replace the base's sections of the same name in
-//! place; new sections are appended; its blocks override the base's; its
+//! place; a section the base lacks is an error unless it says `append =
+//! true`, and is then added at the end; its blocks override the base's; its
 //! `input`, `name` and `description` override when given.
 
 use std::collections::BTreeMap;
@@ -338,9 +339,31 @@ fn merge(parsed: Parsed, base: Option<&ModelSpec>) -> Result<ModelSpec> {
             name: section_name.clone(),
             items,
         };
-        match sections.iter_mut().find(|s| s.name == *section_name) {
-            Some(existing) => *existing = built,
-            None => sections.push(built),
+        match (sections.iter_mut().find(|s| s.name == *section_name), base) {
+            (Some(_), Some(b)) if section.append => {
+                return Err(Error::syntax_hint(
+                    span,
+                    format!(
+                        "`append = true`, but base `{}` already has a section `{section_name}`",
+                        b.id
+                    ),
+                    "drop `append` to replace that section",
+                ))
+            }
+            (Some(existing), _) => *existing = built,
+            (None, Some(b)) if !section.append => {
+                let names: Vec<&str> = b.sections.iter().map(|s| s.name.as_str()).collect();
+                return Err(Error::syntax_hint(
+                    span,
+                    format!(
+                        "base `{}` has no section `{section_name}` to replace (its sections: {})",
+                        b.id,
+                        names.join(", ")
+                    ),
+                    "fix the name, or add `append = true` to add it as a new section after the base's",
+                ));
+            }
+            (None, _) => sections.push(built),
         }
     }
     if sections.is_empty() {

@@ -26,13 +26,28 @@ pub struct Rendered {
     pub toc: Vec<TocEntry>,
 }
 
-/// A LaTeX fragment that could not be rendered.
+/// Math that could not be rendered: bad LaTeX, or a `$` that opens nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MathError {
-    /// The LaTeX source.
+    /// The LaTeX source, or for an unbalanced `$` the text from it onwards.
     pub latex: String,
-    /// The parser's message.
+    /// What is wrong.
     pub message: String,
+    /// True for a lone `$` (the message is then the whole story).
+    pub unbalanced: bool,
+    /// Byte offset in the rendered Markdown, once known.
+    pub offset: Option<usize>,
+}
+
+/// The first `$` in `markdown[range]` that is not escaped as `\$`.
+fn lone_dollar(markdown: &str, range: std::ops::Range<usize>) -> Option<usize> {
+    let bytes = markdown.as_bytes();
+    range.into_iter().find(|&i| {
+        bytes[i] == b'$' && {
+            let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+            backslashes % 2 == 0
+        }
+    })
 }
 
 /// `"Where VGG's parameters live"` -> `where-vggs-parameters-live`.
@@ -58,6 +73,8 @@ fn math(latex: &str, display: bool) -> Result<String, MathError> {
     let events: Vec<_> = pulldown_latex::Parser::new(latex, &storage).collect();
     if let Some(Err(e)) = events.iter().find(|e| e.is_err()) {
         return Err(MathError {
+            unbalanced: false,
+            offset: None,
             latex: latex.to_string(),
             message: e
                 .to_string()
@@ -78,6 +95,8 @@ fn math(latex: &str, display: bool) -> Result<String, MathError> {
     };
     let mut out = String::new();
     pulldown_latex::push_mathml(&mut out, events.into_iter(), config).map_err(|e| MathError {
+        unbalanced: false,
+        offset: None,
         latex: latex.to_string(),
         message: e.to_string(),
     })?;
@@ -130,6 +149,31 @@ const OPTIONS: Options = Options::ENABLE_TABLES
     .union(Options::ENABLE_MATH)
     .union(Options::ENABLE_SMART_PUNCTUATION);
 
+/// Maps a byte offset in the Markdown that Tera rendered back to the page
+/// body it came from: the same offset when Tera changed nothing, else the
+/// same column of the one body line equal to the rendered line.
+pub fn source_offset(body: &str, rendered: &str, offset: usize) -> Option<usize> {
+    if body == rendered {
+        return Some(offset);
+    }
+    let offset = offset.min(rendered.len());
+    let line_start = rendered[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = rendered[offset..].find('\n').map_or(rendered.len(), |i| offset + i);
+    let line = &rendered[line_start..line_end];
+    let mut found = None;
+    let mut at = 0;
+    for body_line in body.split_inclusive('\n') {
+        if body_line.trim_end_matches(['\n', '\r']) == line {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(at + (offset - line_start));
+        }
+        at += body_line.len();
+    }
+    found
+}
+
 /// Byte offset in `markdown` of `latex` inside the first math span (`$...$`
 /// or `$$...$$`) that holds it; code spans and blocks are never math.
 pub fn math_offset(markdown: &str, latex: &str) -> Option<usize> {
@@ -146,7 +190,31 @@ pub fn math_offset(markdown: &str, latex: &str) -> Option<usize> {
 
 /// Renders `markdown`; headings `#` are demoted to `##` (the page title is the only `<h1>`).
 pub fn render(markdown: &str) -> Result<Rendered, MathError> {
-    let mut events: Vec<Event> = Parser::new_ext(markdown, OPTIONS).collect();
+    let mut events: Vec<Event> = Vec::new();
+    let mut ranges = Vec::new();
+    let mut in_code = 0usize;
+    for (event, range) in Parser::new_ext(markdown, OPTIONS).into_offset_iter() {
+        match &event {
+            Event::Start(Tag::CodeBlock(_)) => in_code += 1,
+            Event::End(TagEnd::CodeBlock) => in_code = in_code.saturating_sub(1),
+            // A `$` left in prose opened no math: an unclosed `$...` or `$$...`.
+            Event::Text(t) if in_code == 0 && t.contains('$') => {
+                if let Some(at) = lone_dollar(markdown, range.clone()) {
+                    let rest = &markdown[at..range.end.max(at)];
+                    let excerpt: String = rest.chars().take(24).collect();
+                    return Err(MathError {
+                        latex: excerpt.trim_end().to_string(),
+                        message: "unbalanced `$`: this opens math that never closes".into(),
+                        unbalanced: true,
+                        offset: Some(at),
+                    });
+                }
+            }
+            _ => {}
+        }
+        events.push(event);
+        ranges.push(range);
+    }
 
     // Anchors and table of contents.
     let mut used = BTreeSet::new();
@@ -196,10 +264,17 @@ pub fn render(markdown: &str) -> Result<Rendered, MathError> {
     }
 
     let mut out = Vec::with_capacity(events.len());
-    for event in events {
+    for (event, range) in events.into_iter().zip(ranges) {
+        let located = |mut e: MathError| {
+            let inner = markdown[range.clone()].find(&e.latex).unwrap_or(0);
+            e.offset = Some(range.start + inner);
+            e
+        };
         out.push(match event {
-            Event::InlineMath(latex) => Event::InlineHtml(math(&latex, false)?.into()),
-            Event::DisplayMath(latex) => Event::Html(math(&latex, true)?.into()),
+            Event::InlineMath(latex) => {
+                Event::InlineHtml(math(&latex, false).map_err(located)?.into())
+            }
+            Event::DisplayMath(latex) => Event::Html(math(&latex, true).map_err(located)?.into()),
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,

@@ -125,12 +125,13 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
             pages.push(Page::read(path)?);
         }
     }
-    pages.sort_by(|a, b| {
-        (a.slug != "index", a.front.weight, a.source.path()).cmp(&(
-            b.slug != "index",
-            b.front.weight,
-            b.source.path(),
-        ))
+    pages.sort_by_key(|p| {
+        (
+            p.slug != "index",
+            p.front.weight.is_none(),
+            p.front.weight,
+            p.source.path().to_path_buf(),
+        )
     });
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
     for page in &pages {
@@ -217,10 +218,20 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             // Where the page wrote it: the first math span with this LaTeX
             // (code is skipped), else any occurrence, else the body's start.
             let body = page.body();
-            let (at, len) = markdown::math_offset(body, &m.latex)
+            let (at, len) = m
+                .offset
+                .and_then(|o| markdown::source_offset(body, &markdown, o))
+                .or_else(|| markdown::math_offset(body, &m.latex))
                 .or_else(|| body.find(&m.latex))
                 .map_or((0, 1), |i| (i, m.latex.len()));
             let at = page.body_start + at;
+            if m.unbalanced {
+                return Error::syntax_hint(
+                    page.source.span(at, at + 1),
+                    m.message,
+                    "close the math with a matching `$` (or `$$`), or write `\\$` for a dollar sign",
+                );
+            }
             Error::Render {
                 message: format!("invalid LaTeX `{}`: {}", m.latex, m.message),
                 span: Some(page.source.span(at, at + len)),

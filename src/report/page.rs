@@ -24,9 +24,9 @@ pub struct FrontMatter {
     /// One sentence for the index and `<meta name="description">`.
     #[serde(default)]
     pub description: String,
-    /// Order in the navigation (lower first; ties by file name).
-    #[serde(default)]
-    pub weight: i64,
+    /// Order in the navigation: lower first, ties by file name; pages
+    /// without a weight come after all weighted ones, by file name.
+    pub weight: Option<i64>,
     /// Output file name without `.html` (default: the file stem).
     pub slug: Option<String>,
     /// Show a table of contents (default yes).
@@ -144,7 +144,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (p.front.title.as_str(), p.front.weight, p.slug.as_str()),
-            ("A", 3, "a")
+            ("A", Some(3), "a")
         );
         assert_eq!(p.body(), "# Hi\n");
     }

@@ -42,6 +42,9 @@ enum Command {
         /// Folder of model files.
         #[arg(long, default_value = "content/models")]
         models: PathBuf,
+        /// Allow an --input whose channel count changes some layer's parameters.
+        #[arg(long)]
+        allow_channels: bool,
     },
     /// Build the static site from content/ and templates/ into site/.
     Build {
@@ -182,8 +185,12 @@ fn run(cli: Cli) -> Result<()> {
             format,
             convention,
             models,
+            allow_channels,
         } => {
             let spec = model::load(&model, &models)?;
+            if let (Some(input), false) = (&input, allow_channels) {
+                netledger::count::check_input_channels(&spec, &input.0)?;
+            }
             let analysis = analyze(&spec, input.as_ref().map(|s| s.0.as_slice()))?;
             let by = match by {
                 ByArg::Layer => By::Layer,

@@ -99,3 +99,34 @@ fn pages_without_weight_come_after_the_weighted_ones_by_file_name() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
 }
+
+#[test]
+fn count_input_with_other_channels_names_the_layer_or_needs_a_flag() {
+    let p = Project::new("author-channels", &[]);
+    let (code, _, err) = p.run(&["count", "resnet18", "--input", "1x32x32"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "error: resnet18/stem/conv1: --input has 1 channels but the model declares 3: this layer's parameters would change from 9408 to 3136; pass --allow-channels to count that other model anyway\n --> content/models/resnet18.toml:18:12\n   |\n18 | layers = [\"conv 64 k7 s2 p3 nobias\", \"bn\", \"relu\", \"maxpool k3 s2 p1\"]\n   |            ^^^^^^^^^^^^^^^^^^^^^^^\n"
+    );
+    let (code, out, err) = p.run(&[
+        "count",
+        "resnet18",
+        "--input",
+        "1x32x32",
+        "--allow-channels",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("ResNet-18 (resnet18), input 1x1x32x32\n"),
+        "{out}"
+    );
+    // Another spatial size alone is what --input is for, even where it changes fc6.
+    let (code, out, err) = p.run(&["count", "vgg11", "--input", "3x448x448", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"input_shape\": [\n    1,\n    3,\n    448,\n    448\n  ]")
+            || out.contains("\"input_shape\":[1,3,448,448]"),
+        "{out}"
+    );
+}

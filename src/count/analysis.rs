@@ -91,6 +91,43 @@ pub struct Analysis {
     conventions: [std::result::Result<u64, usize>; Convention::ALL.len()],
 }
 
+/// Refuses an `input` whose channel count differs from the model's declared
+/// input when that would change some layer's parameters (the model would no
+/// longer be the one in the file), naming the first such layer.
+pub fn check_input_channels(spec: &ModelSpec, input: &[u64]) -> Result<()> {
+    let (Some(&given), Some(&declared)) = (input.first(), spec.input.first()) else {
+        return Ok(());
+    };
+    if given == declared {
+        return Ok(());
+    }
+    if spec.input.len() != input.len() {
+        return Ok(());
+    }
+    // Only the channels change here: other sizes may change a flatten head's
+    // parameters, which is what asking for another input size means.
+    let mut same_size = spec.input.clone();
+    same_size[0] = given;
+    let own = elaborate(spec, &spec.input)?;
+    let Ok(asked) = elaborate(spec, &same_size) else {
+        return Ok(());
+    };
+    for (a, b) in own.iter().zip(&asked) {
+        if a.params() != b.params() {
+            return Err(Error::Shape {
+                layer: b.path.clone(),
+                message: format!(
+                    "--input has {given} channels but the model declares {declared}: this layer's parameters would change from {} to {}; pass --allow-channels to count that other model anyway",
+                    a.params(),
+                    b.params()
+                ),
+                span: Some(b.span.clone()),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Counts `spec`, at its own input shape or at `input` when given.
 pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
     let input = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);

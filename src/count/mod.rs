@@ -8,7 +8,7 @@ pub mod elaborate;
 pub mod op;
 pub mod output;
 
-pub use analysis::{analyze, Analysis, Totals};
+pub use analysis::{analyze, check_input_channels, Analysis, Totals};
 pub use convention::Convention;
 pub use elaborate::Layer;
 pub use op::{Kind, Op, Shape};

@@ -158,7 +158,9 @@ pub fn source_offset(body: &str, rendered: &str, offset: usize) -> Option<usize>
     }
     let offset = offset.min(rendered.len());
     let line_start = rendered[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = rendered[offset..].find('\n').map_or(rendered.len(), |i| offset + i);
+    let line_end = rendered[offset..]
+        .find('\n')
+        .map_or(rendered.len(), |i| offset + i);
     let line = &rendered[line_start..line_end];
     let mut found = None;
     let mut at = 0;

@@ -130,3 +130,58 @@ fn count_input_with_other_channels_names_the_layer_or_needs_a_flag() {
         "{out}"
     );
 }
+
+#[test]
+fn links_resolve_through_slugs_and_broken_ones_are_located_errors() {
+    let index = "+++\ntitle = \"Home\"\n+++\n[b](02-b.md) [part](02-b.md#part) [m](model-vgg11.html#main) [ext](https://example.com/x.md) ![fig](static/img/fig.png) [self](#intro)\n\n## Intro\n";
+    let b =
+        "+++\ntitle = \"B\"\nslug = \"bee\"\nweight = 1\n+++\n## Part\n\n[home](index.md#intro)\n";
+    let p = Project::new("author-links", &[("index.md", index), ("02-b.md", b)]);
+    std::fs::create_dir_all(p.root.join("content/static/img")).unwrap();
+    std::fs::write(
+        p.root.join("content/static/img/fig.png"),
+        b"\x89PNG\r\n\x1a\n\x00\xff",
+    )
+    .unwrap();
+    std::fs::write(p.root.join("content/static/notes.md"), "# not a page\n").unwrap();
+    std::fs::create_dir_all(p.root.join("templates")).unwrap();
+    std::fs::write(p.root.join("templates/logo.png"), b"\x89PNG\x00\xff\xfe").unwrap();
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    for href in [
+        "href=\"bee.html\"",
+        "href=\"bee.html#part\"",
+        "href=\"model-vgg11.html#main\"",
+        "href=\"https://example.com/x.md\"",
+        "src=\"static/img/fig.png\"",
+    ] {
+        assert!(html.contains(href), "{href} in {html}");
+    }
+    assert_eq!(
+        std::fs::read(p.site().join("static/img/fig.png")).unwrap(),
+        b"\x89PNG\r\n\x1a\n\x00\xff",
+        "static files are copied byte for byte"
+    );
+    assert!(
+        p.site().join("static/notes.md").is_file(),
+        "Markdown under static/ is a file, not a page"
+    );
+    assert!(!p.site().join("notes.html").exists());
+    assert_eq!(
+        std::fs::read(p.site().join("logo.png")).unwrap(),
+        b"\x89PNG\x00\xff\xfe"
+    );
+
+    for (link, message) in [
+        ("[x](nope.md)", "error: broken link `nope.md`: the site has no `nope.md`\n --> content/index.md:4:5\n  |\n4 | See [x](nope.md).\n  |     ^\n  = hint: link to a page by its file name, e.g. `[x](05-input-resolution.md)`, or to `NAME.html` / `model-NAME.html`\n"),
+        ("[x](02-b.md#nope)", "error: broken link `02-b.md#nope`: `bee.html` has no element with id `nope`\n --> content/index.md:4:5\n  |\n4 | See [x](02-b.md#nope).\n  |     ^\n"),
+        ("![x](static/none.png)", "error: broken link `static/none.png`: the site has no `static/none.png`\n --> content/index.md:4:5\n  |\n4 | See ![x](static/none.png).\n  |     ^\n  = hint: files under content/static/ are in the site as `static/...`\n"),
+        ("[x](model-resnet99.html)", "error: broken link `model-resnet99.html`: the site has no `model-resnet99.html`\n --> content/index.md:4:5\n  |\n4 | See [x](model-resnet99.html).\n  |     ^\n  = hint: files under content/static/ are in the site as `static/...`\n"),
+    ] {
+        p.write("content/index.md", &format!("+++\ntitle = \"Home\"\n+++\nSee {link}.\n"));
+        let (code, err) = p.build(&[]);
+        assert_eq!(code, 1, "{link}");
+        assert_eq!(err, message, "{link}");
+    }
+}

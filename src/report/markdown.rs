@@ -2,7 +2,7 @@
 //! heading anchors, a table of contents, and math rendered to MathML at
 //! build time (no script, no CDN).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -24,6 +24,29 @@ pub struct Rendered {
     pub html: String,
     /// Headings of level 2 and 3, in order.
     pub toc: Vec<TocEntry>,
+    /// Links and images into the site, to check once every file exists.
+    pub refs: Vec<LocalRef>,
+}
+
+/// A link or image that points into the site (not to another site).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalRef {
+    /// The destination as the page wrote it.
+    pub written: String,
+    /// The destination in the site, `.md` resolved through the pages' slugs.
+    pub url: String,
+    /// Byte offset of the link in the rendered Markdown.
+    pub offset: usize,
+}
+
+/// True for a destination inside the site: relative, with no scheme.
+fn is_local(url: &str) -> bool {
+    let scheme = url.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
+    !(scheme || url.starts_with("//") || url.starts_with('/') || url.is_empty())
 }
 
 /// Math that could not be rendered: bad LaTeX, or a `$` that opens nothing.
@@ -128,17 +151,22 @@ fn space_attributes(markup: &str) -> String {
 }
 
 /// Rewrites `other.md#x` links to `other.html#x`; leaves external links alone.
-fn rewrite_link(url: &str) -> Option<String> {
-    if url.contains("://") || url.starts_with('#') || url.starts_with("mailto:") {
+/// `other.md#x` -> `SLUG.html#x`, through `slugs` (page file name -> slug).
+fn rewrite_link(url: &str, slugs: &BTreeMap<String, String>) -> Option<String> {
+    if !is_local(url) || url.starts_with('#') {
         return None;
     }
     let (path, fragment) = url
         .split_once('#')
         .map_or((url, None), |(p, f)| (p, Some(f)));
-    let stem = path.strip_suffix(".md")?;
+    let file = path.trim_start_matches("./");
+    if !file.ends_with(".md") {
+        return None;
+    }
+    let slug = slugs.get(file)?;
     Some(match fragment {
-        Some(f) => format!("{stem}.html#{f}"),
-        None => format!("{stem}.html"),
+        Some(f) => format!("{slug}.html#{f}"),
+        None => format!("{slug}.html"),
     })
 }
 
@@ -191,7 +219,7 @@ pub fn math_offset(markdown: &str, latex: &str) -> Option<usize> {
 }
 
 /// Renders `markdown`; headings `#` are demoted to `##` (the page title is the only `<h1>`).
-pub fn render(markdown: &str) -> Result<Rendered, MathError> {
+pub fn render(markdown: &str, slugs: &BTreeMap<String, String>) -> Result<Rendered, MathError> {
     let mut events: Vec<Event> = Vec::new();
     let mut ranges = Vec::new();
     let mut in_code = 0usize;
@@ -266,6 +294,7 @@ pub fn render(markdown: &str) -> Result<Rendered, MathError> {
     }
 
     let mut out = Vec::with_capacity(events.len());
+    let mut refs = Vec::new();
     for (event, range) in events.into_iter().zip(ranges) {
         let located = |mut e: MathError| {
             let inner = markdown[range.clone()].find(&e.latex).unwrap_or(0);
@@ -283,7 +312,15 @@ pub fn render(markdown: &str) -> Result<Rendered, MathError> {
                 title,
                 id,
             }) => {
-                let dest_url = rewrite_link(&dest_url).map_or(dest_url, CowStr::from);
+                let written = dest_url.to_string();
+                let dest_url = rewrite_link(&dest_url, slugs).map_or(dest_url, CowStr::from);
+                if is_local(&dest_url) {
+                    refs.push(LocalRef {
+                        written,
+                        url: dest_url.to_string(),
+                        offset: range.start,
+                    });
+                }
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
@@ -291,12 +328,20 @@ pub fn render(markdown: &str) -> Result<Rendered, MathError> {
                     id,
                 })
             }
+            Event::Start(Tag::Image { ref dest_url, .. }) if is_local(dest_url) => {
+                refs.push(LocalRef {
+                    written: dest_url.to_string(),
+                    url: dest_url.to_string(),
+                    offset: range.start,
+                });
+                event
+            }
             other => other,
         });
     }
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
-    Ok(Rendered { html, toc })
+    Ok(Rendered { html, toc, refs })
 }
 
 #[cfg(test)]

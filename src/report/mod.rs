@@ -17,7 +17,7 @@ pub mod site;
 pub mod tables;
 pub mod templates;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -118,7 +118,13 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
         ));
     }
-    for entry in walkdir::WalkDir::new(content).sort_by_file_name() {
+    let static_dir = content.join("static");
+    let walk = walkdir::WalkDir::new(content)
+        .sort_by_file_name()
+        .into_iter()
+        // Files under static/ are copied, never rendered, Markdown or not.
+        .filter_entry(|e| e.path() != static_dir);
+    for entry in walk {
         let entry = entry.map_err(|e| Error::io("read folder", content, e.into()))?;
         let path = entry.path();
         if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "md") {
@@ -202,7 +208,19 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         .collect::<Result<_>>()?;
 
     let chapters: Vec<&Page> = pages.iter().filter(|p| p.slug != "index").collect();
+    let slugs: BTreeMap<String, String> = pages
+        .iter()
+        .map(|p| {
+            let file = p
+                .source
+                .path()
+                .strip_prefix(&opts.content)
+                .unwrap_or(p.source.path());
+            (file.to_string_lossy().replace('\\', "/"), p.slug.clone())
+        })
+        .collect();
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut refs = Vec::new();
     for page in &pages {
         let name = format!("page:{}", page.source.path().display());
         tera.add_raw_template(&name, page.body()).map_err(|e| {
@@ -214,17 +232,9 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         let markdown = tera.render(&name, &ctx).map_err(|e| {
             templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
         })?;
-        let rendered = markdown::render(&markdown).map_err(|m| {
-            // Where the page wrote it: the first math span with this LaTeX
-            // (code is skipped), else any occurrence, else the body's start.
-            let body = page.body();
-            let (at, len) = m
-                .offset
-                .and_then(|o| markdown::source_offset(body, &markdown, o))
-                .or_else(|| markdown::math_offset(body, &m.latex))
-                .or_else(|| body.find(&m.latex))
-                .map_or((0, 1), |i| (i, m.latex.len()));
-            let at = page.body_start + at;
+        let rendered = markdown::render(&markdown, &slugs).map_err(|m| {
+            let at = locate(page, &markdown, m.offset, &m.latex);
+            let len = m.latex.len().max(1);
             if m.unbalanced {
                 return Error::syntax_hint(
                     page.source.span(at, at + 1),
@@ -238,6 +248,10 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
                 location: None,
             }
         })?;
+        for r in &rendered.refs {
+            let at = locate(page, &markdown, Some(r.offset), &r.written);
+            refs.push((page, r.clone(), at));
+        }
         let position = chapters.iter().position(|p| p.slug == page.slug);
         let mut ctx = base_context(&site_title, &chapters, Some(&page.slug), &models);
         ctx.insert("title", &page.front.title);
@@ -297,12 +311,12 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         )?;
         files.insert(format!("model-{}.html", item.id), html.into_bytes());
     }
-    for (name, source) in &template_files {
-        if !name.ends_with(".html") {
-            files.insert(name.clone(), source.text().as_bytes().to_vec());
-        }
+    for (name, bytes) in &template_files.files {
+        files.insert(name.clone(), bytes.clone());
     }
+    copy_static(&opts.content.join("static"), &mut files)?;
     files.extend(ws.assets.take());
+    check_links(&refs, &files)?;
     let summary = Summary {
         pages: pages.len(),
         models: models.len(),
@@ -310,6 +324,107 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         bytes: 0,
     };
     Ok((files, summary))
+}
+
+/// Where in its file a page wrote what the rendered Markdown holds at
+/// `offset` (or, failing that, the first occurrence of `needle`): an
+/// absolute byte offset into the page's source.
+fn locate(page: &Page, markdown: &str, offset: Option<usize>, needle: &str) -> usize {
+    let body = page.body();
+    let at = offset
+        .and_then(|o| markdown::source_offset(body, markdown, o))
+        .or_else(|| markdown::math_offset(body, needle))
+        .or_else(|| body.find(needle))
+        .unwrap_or(0);
+    page.body_start + at
+}
+
+/// Every link and image of every page must reach a file of the site and,
+/// with a `#fragment`, an element with that `id` in it.
+fn check_links(
+    refs: &[(&Page, markdown::LocalRef, usize)],
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<()> {
+    let mut anchors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (page, r, at) in refs {
+        let (path, fragment) = r
+            .url
+            .split_once('#')
+            .map_or((r.url.as_str(), None), |(p, f)| (p, Some(f)));
+        let target = match path.trim_start_matches("./") {
+            "" => format!("{}.html", page.slug),
+            other => other.to_string(),
+        };
+        let span = page.source.span(*at, *at + 1);
+        let Some(bytes) = files.get(&target) else {
+            let hint = if target.ends_with(".md") {
+                "link to a page by its file name, e.g. `[x](05-input-resolution.md)`, or to `NAME.html` / `model-NAME.html`"
+            } else {
+                "files under content/static/ are in the site as `static/...`"
+            };
+            return Err(Error::syntax_hint(
+                span,
+                format!("broken link `{}`: the site has no `{target}`", r.written),
+                hint,
+            ));
+        };
+        let Some(fragment) = fragment.filter(|f| !f.is_empty()) else {
+            continue;
+        };
+        if !target.ends_with(".html") {
+            continue;
+        }
+        let ids = anchors
+            .entry(target.clone())
+            .or_insert_with(|| element_ids(bytes));
+        if !ids.contains(fragment) {
+            return Err(Error::syntax(
+                span,
+                format!(
+                    "broken link `{}`: `{target}` has no element with id `{fragment}`",
+                    r.written
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The values of every `id="..."` attribute in an HTML file.
+fn element_ids(html: &[u8]) -> BTreeSet<String> {
+    let text = String::from_utf8_lossy(html);
+    text.match_indices(" id=\"")
+        .filter_map(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// Copies `content/static/**` into the site's `static/` folder byte for byte,
+/// so that a page's `static/fig.png` works in the sources and in the site.
+fn copy_static(dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::io("read folder", dir, e.into()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let rel = path.strip_prefix(dir).unwrap_or(path);
+        let Some(rel) = rel.to_str() else {
+            return Err(Error::Render {
+                message: "a static file's name is not UTF-8; rename it".into(),
+                span: None,
+                location: Some(path.display().to_string()),
+            });
+        };
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        files.insert(format!("static/{}", rel.replace('\\', "/")), bytes);
+    }
+    Ok(())
 }
 
 fn page_link(page: &Page) -> Link {
@@ -349,10 +464,14 @@ fn render_layout(
     tera: &Tera,
     layout: &str,
     ctx: &Context,
-    files: &[(String, crate::source::Source)],
+    templates: &templates::Templates,
 ) -> Result<String> {
     tera.render(layout, ctx).map_err(|e| {
-        let src = files.iter().find(|(n, _)| n == layout).map(|(_, s)| s);
+        let src = templates
+            .html
+            .iter()
+            .find(|(n, _)| n == layout)
+            .map(|(_, s)| s);
         templates::tera_error(&e, src, 0, &format!("rendering layout {layout}"))
     })
 }
@@ -360,7 +479,7 @@ fn render_layout(
 fn model_page(
     ws: &Workspace,
     tera: &Tera,
-    files: &[(String, crate::source::Source)],
+    files: &templates::Templates,
     site_title: &str,
     chapters: &[&Page],
     models: &[ModelItem],

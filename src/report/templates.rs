@@ -2,7 +2,9 @@
 //!
 //! The built-ins are the files of this repository's `templates/` folder,
 //! embedded at compile time. A `--templates DIR` file with the same name
-//! replaces one; other files there are added (for `{% include %}`).
+//! replaces one; other files there are added (for `{% include %}`). Only
+//! `.html` files are templates; every other file (CSS, a logo, a font) is
+//! copied into the site byte for byte.
 
 use std::path::Path;
 
@@ -20,17 +22,28 @@ pub const BUILT_IN: [(&str, &str); 5] = [
     ("style.css", include_str!("../../templates/style.css")),
 ];
 
-/// Templates after overrides: name -> source (with its file path for messages).
-pub fn collect(dir: &Path) -> Result<Vec<(String, Source)>> {
-    let mut list: Vec<(String, Source)> = BUILT_IN
-        .iter()
-        .map(|(name, text)| {
-            (
+/// The templates folder after overrides.
+#[derive(Debug, Default)]
+pub struct Templates {
+    /// `.html` templates: name -> source (with its file path for messages).
+    pub html: Vec<(String, Source)>,
+    /// Every other file, copied verbatim: name -> bytes.
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// Built-ins overridden and extended by the files of `dir`.
+pub fn collect(dir: &Path) -> Result<Templates> {
+    let mut set = Templates::default();
+    for (name, text) in BUILT_IN {
+        if name.ends_with(".html") {
+            set.html.push((
                 name.to_string(),
-                Source::new(format!("<built-in templates/{name}>"), *text),
-            )
-        })
-        .collect();
+                Source::new(format!("<built-in templates/{name}>"), text),
+            ));
+        } else {
+            set.files.insert(name.to_string(), text.as_bytes().to_vec());
+        }
+    }
     if dir.is_dir() {
         for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
             let entry = entry.map_err(|e| Error::io("read folder", dir, e.into()))?;
@@ -43,14 +56,19 @@ pub fn collect(dir: &Path) -> Result<Vec<(String, Source)>> {
                 .unwrap_or(path)
                 .to_string_lossy()
                 .replace('\\', "/");
+            if !name.ends_with(".html") {
+                let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+                set.files.insert(name, bytes);
+                continue;
+            }
             let source = crate::source::read(path)?;
-            match list.iter_mut().find(|(n, _)| *n == name) {
+            match set.html.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = source,
-                None => list.push((name, source)),
+                None => set.html.push((name, source)),
             }
         }
     }
-    Ok(list)
+    Ok(set)
 }
 
 /// Converts a Tera error into ours, pointing into `source` when Tera gave a span.
@@ -157,11 +175,8 @@ fn tag_range(text: &str, tag: &str) -> Option<std::ops::Range<usize>> {
 }
 
 /// Adds every `.html` template to `tera`; syntax errors point into their file.
-pub fn load(tera: &mut Tera, templates: &[(String, Source)]) -> Result<()> {
-    let html: Vec<_> = templates
-        .iter()
-        .filter(|(n, _)| n.ends_with(".html"))
-        .collect();
+pub fn load(tera: &mut Tera, templates: &Templates) -> Result<()> {
+    let html: Vec<_> = templates.html.iter().collect();
     tera.add_raw_templates(html.iter().map(|(n, s)| (n.as_str(), s.text())))
         .map_err(|e| {
             // Errors about inheritance carry a template name but no position:

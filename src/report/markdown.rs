@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn anchors_toc_and_demotion() {
-        let r = render("# Top\n## Where VGG's parameters live\n### A\n## A\n").unwrap();
+        let r = render_plain("# Top\n## Where VGG's parameters live\n### A\n## A\n").unwrap();
         assert!(r.html.contains("<h2 id=\"top\">Top</h2>"), "{}", r.html);
         assert!(
             r.html.contains("<h2 id=\"where-vggs-parameters-live\">"),
@@ -363,24 +363,39 @@ mod tests {
 
     #[test]
     fn math_becomes_mathml_and_bad_latex_is_an_error() {
-        let r = render("Weights: $k^2 C_{in} C_{out}$\n\n$$\\frac{a}{b}$$\n").unwrap();
+        let r = render_plain("Weights: $k^2 C_{in} C_{out}$\n\n$$\\frac{a}{b}$$\n").unwrap();
         assert!(r.html.contains("<math"), "{}", r.html);
         assert!(r.html.contains("display=\"block\""), "{}", r.html);
-        assert!(render("$\\frac{a}$").is_err());
-        let big = render("$\\big( x \\big)$").unwrap().html;
+        assert!(render_plain("$\\frac{a}$").is_err());
+        let big = render_plain("$\\big( x \\big)$").unwrap().html;
         assert!(
             !big.contains("\"minsize") && !big.contains("\"maxsize"),
             "{big}"
         );
     }
 
+    /// Renders with one known page, `other.md`, whose slug is `the-other`.
+    fn render_plain(markdown: &str) -> Result<Rendered, MathError> {
+        let slugs = [("other.md".to_string(), "the-other".to_string())]
+            .into_iter()
+            .collect();
+        render(markdown, &slugs)
+    }
+
     #[test]
     fn tables_footnotes_and_md_links() {
         let r =
-            render("| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [x](other.md#y)[^1].\n\n[^1]: note\n")
+            render_plain("| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [x](other.md#y)[^1] [n](none.md) [e](https://a.b/c.md).\n\n[^1]: note\n")
                 .unwrap();
         assert!(r.html.contains("<table>"));
-        assert!(r.html.contains("href=\"other.html#y\""));
+        assert!(r.html.contains("href=\"the-other.html#y\""), "{}", r.html);
+        assert!(
+            r.html.contains("href=\"none.md\""),
+            "unknown pages stay as written, for the link check"
+        );
+        assert!(r.html.contains("href=\"https://a.b/c.md\""));
+        let urls: Vec<&str> = r.refs.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(urls, ["the-other.html#y", "none.md"]);
         assert!(r.html.contains("footnote"));
     }
 }

@@ -60,6 +60,12 @@ enum Command {
         /// Replace --out even if it is a non-empty folder that netledger did not write.
         #[arg(long)]
         force: bool,
+        /// Print nothing on success.
+        #[arg(short, long, conflicts_with = "verbose")]
+        quiet: bool,
+        /// Print one line per file written.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Measure this machine's ceilings and the models' real layer kernels.
     Bench {
@@ -234,6 +240,8 @@ fn run(cli: Cli) -> Result<()> {
             templates,
             out,
             force,
+            quiet,
+            verbose,
         } => {
             let started = std::time::Instant::now();
             let summary = netledger::report::build(&netledger::report::BuildOptions {
@@ -242,15 +250,23 @@ fn run(cli: Cli) -> Result<()> {
                 out: out.clone(),
                 force,
             })?;
-            eprintln!(
-                "built {} pages and {} model pages into {} ({} files, {} KB) in {} ms",
-                summary.pages,
-                summary.models,
-                out.display(),
-                summary.files,
-                summary.bytes / 1024,
-                started.elapsed().as_millis()
-            );
+            if verbose {
+                for (name, bytes) in &summary.written {
+                    eprintln!("  {}/{name} ({bytes} B)", out.display());
+                }
+            }
+            if !quiet {
+                eprintln!(
+                    "built {} pages, {} model pages and {} charts into {} ({} files, {} KB) in {} ms",
+                    summary.pages,
+                    summary.models,
+                    summary.charts,
+                    out.display(),
+                    summary.files,
+                    summary.bytes / 1024,
+                    started.elapsed().as_millis()
+                );
+            }
             Ok(())
         }
     }

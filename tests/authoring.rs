@@ -185,3 +185,41 @@ fn links_resolve_through_slugs_and_broken_ones_are_located_errors() {
         assert_eq!(err, message, "{link}");
     }
 }
+
+#[test]
+fn build_output_is_one_summary_line_quiet_or_one_line_per_file() {
+    let p = Project::new(
+        "author-output",
+        &[(
+            "index.md",
+            "+++\ntitle = \"P\"\n+++\n{{ chart(kind=\"params_by_kind\") }}\n",
+        )],
+    );
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let files = common::tree(&p.site());
+    let line = err.trim_end();
+    assert_eq!(line.lines().count(), 1, "{err}");
+    let prefix = format!(
+        "built 1 pages, 2 model pages and {} charts into site ({} files, ",
+        files.keys().filter(|n| n.ends_with(".svg")).count(),
+        files.len() - 1 // the marker file is not one of the site's files
+    );
+    assert!(line.starts_with(&prefix), "{line}\nexpected {prefix}");
+    assert!(line.ends_with(" ms"), "{line}");
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (code, err) = p.build(&["-v"]);
+    assert_eq!(code, 0);
+    let listed: Vec<&str> = err.lines().filter(|l| l.starts_with("  site/")).collect();
+    assert_eq!(listed.len(), files.len() - 1, "{err}");
+    assert!(
+        listed.contains(&format!("  site/index.html ({} B)", files["index.html"].len()).as_str()),
+        "{err}"
+    );
+    let (code, out, _) = p.run(&["--version"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, concat!("netledger ", env!("CARGO_PKG_VERSION"), "\n"))
+    );
+}

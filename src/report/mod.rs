@@ -54,8 +54,12 @@ pub struct Summary {
     pub models: usize,
     /// Files in the site.
     pub files: usize,
+    /// Charts (SVG files) among them.
+    pub charts: usize,
     /// Total bytes.
     pub bytes: usize,
+    /// Every file written with its size, in path order (for `build -v`).
+    pub written: Vec<(String, usize)>,
 }
 
 /// Shared state of one build, reachable from Tera functions.
@@ -97,7 +101,9 @@ struct Link {
 pub fn build(opts: &BuildOptions) -> Result<Summary> {
     let (files, mut summary) = render(opts)?;
     summary.files = files.len();
+    summary.charts = files.keys().filter(|n| n.ends_with(".svg")).count();
     summary.bytes = files.values().map(Vec::len).sum();
+    summary.written = files.iter().map(|(n, b)| (n.clone(), b.len())).collect();
     site::write(
         &site::Target {
             out: &opts.out,
@@ -321,7 +327,9 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         pages: pages.len(),
         models: models.len(),
         files: 0,
+        charts: 0,
         bytes: 0,
+        written: Vec::new(),
     };
     Ok((files, summary))
 }

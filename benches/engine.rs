@@ -37,12 +37,8 @@ fn engine(c: &mut Criterion) {
 
 fn site(c: &mut Criterion) {
     let out = std::env::temp_dir().join(format!("netledger-bench-site-{}", std::process::id()));
-    let opts = netledger::report::BuildOptions {
-        content: "content".into(),
-        templates: "templates".into(),
-        out: out.clone(),
-        force: false,
-    };
+    let opts =
+        netledger::report::BuildOptions::new("content".into(), "templates".into(), out.clone());
     let mut group = c.benchmark_group("site");
     group.sample_size(20);
     group.bench_function("render_default_site_in_memory", |b| {

@@ -7,8 +7,10 @@
 
 pub mod bench;
 pub mod chart;
+pub mod config;
 pub mod count;
 pub mod error;
+pub mod init;
 pub mod model;
 pub mod numfmt;
 pub mod report;

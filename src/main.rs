@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use netledger::config::Project;
 use netledger::count::output::{self, By};
 use netledger::count::{analyze, Convention};
 use netledger::{model, Error, Result};
@@ -17,12 +18,37 @@ use netledger::{model, Error, Result};
     about = "Exact CNN ledgers, literate reports and measured kernels"
 )]
 struct Cli {
+    /// The project folder: where netledger.toml is read, and what default paths are relative to.
+    #[arg(long, global = true, default_value = ".")]
+    root: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Where a build reads and writes (flags override netledger.toml).
+#[derive(clap::Args)]
+struct SiteArgs {
+    /// Pages, models/, data/ and static/ [default: content].
+    #[arg(long)]
+    content: Option<PathBuf>,
+    /// Template overrides; built-ins are used for missing files [default: templates].
+    #[arg(long)]
+    templates: Option<PathBuf>,
+    /// Output folder, replaced in one swap when the build succeeds [default: site].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace --out even if it is a non-empty folder that netledger did not write.
+    #[arg(long)]
+    force: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Start a course: netledger.toml, one page, one model, an empty static/.
+    Init {
+        /// The folder to create (must be missing or empty).
+        dir: PathBuf,
+    },
     /// Count one model: per layer, per section or per kind.
     Count {
         /// A model name (content/models/NAME.toml) or a path to a .toml file.
@@ -39,27 +65,17 @@ enum Command {
         /// Whose "FLOPs" to reproduce next to the core MACs.
         #[arg(long, value_enum, default_value = "torchvision")]
         convention: ConventionArg,
-        /// Folder of model files.
-        #[arg(long, default_value = "content/models")]
-        models: PathBuf,
+        /// Folder of model files [default: CONTENT/models].
+        #[arg(long)]
+        models: Option<PathBuf>,
         /// Allow an --input whose channel count changes some layer's parameters.
         #[arg(long)]
         allow_channels: bool,
     },
     /// Build the static site from content/ and templates/ into site/.
     Build {
-        /// Pages, models/ and data/.
-        #[arg(long, default_value = "content")]
-        content: PathBuf,
-        /// Template overrides (built-ins are used for missing files).
-        #[arg(long, default_value = "templates")]
-        templates: PathBuf,
-        /// Output folder, replaced in one swap when the build succeeds.
-        #[arg(long, default_value = "site")]
-        out: PathBuf,
-        /// Replace --out even if it is a non-empty folder that netledger did not write.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        site: SiteArgs,
         /// Print nothing on success.
         #[arg(short, long, conflicts_with = "verbose")]
         quiet: bool,
@@ -75,27 +91,17 @@ enum Command {
         /// Only cases whose name or layer path contains this text.
         #[arg(long)]
         filter: Option<String>,
-        /// Where to write the results.
-        #[arg(long, default_value = "content/data/bench.json")]
-        out: PathBuf,
-        /// Folder of model files (shapes come from vgg19, resnet34, resnet50).
-        #[arg(long, default_value = "content/models")]
-        models: PathBuf,
+        /// Where to write the results [default: CONTENT/data/bench.json].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Folder of model files (shapes come from vgg19, resnet34, resnet50) [default: CONTENT/models].
+        #[arg(long)]
+        models: Option<PathBuf>,
     },
     /// Build, serve on loopback, rebuild on change and reload open pages.
     Serve {
-        /// Pages, models/ and data/.
-        #[arg(long, default_value = "content")]
-        content: PathBuf,
-        /// Template overrides.
-        #[arg(long, default_value = "templates")]
-        templates: PathBuf,
-        /// Output folder.
-        #[arg(long, default_value = "site")]
-        out: PathBuf,
-        /// Replace --out even if it is a non-empty folder that netledger did not write.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        site: SiteArgs,
         /// Address to listen on (loopback by default; port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8000")]
         address: String,
@@ -105,9 +111,9 @@ enum Command {
     },
     /// List every model with its totals.
     Models {
-        /// Folder of model files.
-        #[arg(long, default_value = "content/models")]
-        models: PathBuf,
+        /// Folder of model files [default: CONTENT/models].
+        #[arg(long)]
+        models: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -182,8 +188,37 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// The build options of a project: flags, else netledger.toml, else defaults.
+fn build_options(project: &Project, args: SiteArgs) -> netledger::report::BuildOptions {
+    let c = &project.config;
+    netledger::report::BuildOptions {
+        content: project.path(args.content, &c.content, "content"),
+        templates: project.path(args.templates, &c.templates, "templates"),
+        out: project.path(args.out, &c.out, "site"),
+        force: args.force,
+        site: c.site(),
+        model_pages: c.model_pages.clone(),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    let project = Project::open(&cli.root)?;
+    let models_dir = |flag: Option<PathBuf>| {
+        flag.unwrap_or_else(|| {
+            project
+                .path(None, &project.config.content, "content")
+                .join("models")
+        })
+    };
     match cli.command {
+        Command::Init { dir } => {
+            netledger::init::init(&dir)?;
+            eprintln!(
+                "created a course in {d}: `cd {d} && netledger build`, then open site/index.html",
+                d = dir.display()
+            );
+            Ok(())
+        }
         Command::Count {
             model,
             input,
@@ -193,7 +228,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
             allow_channels,
         } => {
-            let spec = model::load(&model, &models)?;
+            let spec = model::load(&model, &models_dir(models))?;
             if let (Some(input), false) = (&input, allow_channels) {
                 netledger::count::check_input_channels(&spec, &input.0)?;
             }
@@ -210,46 +245,36 @@ fn run(cli: Cli) -> Result<()> {
             });
             Ok(())
         }
-        Command::Models { models, format } => list_models(&models, format),
+        Command::Models { models, format } => list_models(&models_dir(models), format),
         Command::Bench {
             quick,
             filter,
             out,
             models,
-        } => bench(quick, filter, &out, &models),
+        } => {
+            let content = project.path(None, &project.config.content, "content");
+            let out = out.unwrap_or_else(|| content.join("data").join("bench.json"));
+            bench(quick, filter, &out, &models_dir(models))
+        }
         Command::Serve {
-            content,
-            templates,
-            out,
-            force,
+            site,
             address,
             allow_remote,
         } => netledger::serve::serve(&netledger::serve::ServeOptions {
-            build: netledger::report::BuildOptions {
-                content,
-                templates,
-                out,
-                force,
-            },
+            build: build_options(&project, site),
             address,
             allow_remote,
             poll: std::time::Duration::from_millis(400),
         }),
         Command::Build {
-            content,
-            templates,
-            out,
-            force,
+            site,
             quiet,
             verbose,
         } => {
             let started = std::time::Instant::now();
-            let summary = netledger::report::build(&netledger::report::BuildOptions {
-                content,
-                templates,
-                out: out.clone(),
-                force,
-            })?;
+            let opts = build_options(&project, site);
+            let out = opts.out.clone();
+            let summary = netledger::report::build(&opts)?;
             if verbose {
                 for (name, bytes) in &summary.written {
                     eprintln!("  {}/{name} ({bytes} B)", out.display());

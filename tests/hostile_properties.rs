@@ -126,12 +126,7 @@ proptest! {
         let page = root.join("content/index.md");
         bounded(move || {
             std::fs::write(&page, body).unwrap();
-            let opts = BuildOptions {
-                content: root.join("content"),
-                templates: root.join("templates"),
-                out: root.join("site"),
-                force: false,
-            };
+            let opts = BuildOptions::new(root.join("content"), root.join("templates"), root.join("site"));
             if let Err(e) = render(&opts) {
                 let _ = e.render();
             }

@@ -34,12 +34,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let root = project();
     std::fs::write(root.join("content/data/bench.json"), text).unwrap();
-    let opts = BuildOptions {
-        content: root.join("content"),
-        templates: root.join("templates"),
-        out: root.join("site"),
-        force: false,
-    };
+    let opts = BuildOptions::new(root.join("content"), root.join("templates"), root.join("site"));
     if let Err(e) = render(&opts) {
         let _ = e.render();
     }

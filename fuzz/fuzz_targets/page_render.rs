@@ -25,12 +25,7 @@ fn project() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     let root = project();
     std::fs::write(root.join("content/index.md"), data).unwrap();
-    let opts = BuildOptions {
-        content: root.join("content"),
-        templates: root.join("templates"),
-        out: root.join("site"),
-        force: false,
-    };
+    let opts = BuildOptions::new(root.join("content"), root.join("templates"), root.join("site"));
     if let Err(e) = render(&opts) {
         let _ = e.render();
     }

@@ -43,6 +43,24 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Replace `out` even when it is not empty and not a previous site.
     pub force: bool,
+    /// Site-wide values from `netledger.toml`.
+    pub site: crate::config::SiteInfo,
+    /// Models that get a page of their own (`None`: every model).
+    pub model_pages: Option<Vec<String>>,
+}
+
+impl BuildOptions {
+    /// Reads from `content`, overrides from `templates`, writes `out`; no settings.
+    pub fn new(content: PathBuf, templates: PathBuf, out: PathBuf) -> BuildOptions {
+        BuildOptions {
+            content,
+            templates,
+            out,
+            force: false,
+            site: Default::default(),
+            model_pages: None,
+        }
+    }
 }
 
 /// What a build produced.
@@ -193,12 +211,31 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     templates::load(&mut tera, &template_files)?;
 
     let index = pages.iter().find(|p| p.slug == "index");
-    let site_title =
-        index.map_or_else(|| "netledger report".to_string(), |p| p.front.title.clone());
+    let site_title = opts.site.title.clone().unwrap_or_else(|| {
+        index.map_or_else(|| "netledger report".to_string(), |p| p.front.title.clone())
+    });
+    let site = SiteContext {
+        title: site_title.clone(),
+        description: opts.site.description.clone().unwrap_or_default(),
+        author: opts.site.author.clone().unwrap_or_default(),
+        language: opts.site.language.clone().unwrap_or_else(|| "en".into()),
+        base_url: opts.site.base_url.clone().unwrap_or_default(),
+    };
+    if let Some(wanted) = &opts.model_pages {
+        for id in wanted {
+            ws.ledger.spec(id)?;
+        }
+    }
+    let has_page = |id: &str| {
+        opts.model_pages
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|m| m == id))
+    };
     let models: Vec<ModelItem> = ws
         .ledger
         .names()
         .iter()
+        .filter(|id| has_page(id))
         .map(|id| {
             let a = ws.ledger.analysis(id, None)?;
             Ok(ModelItem {
@@ -259,7 +296,8 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             refs.push((page, r.clone(), at));
         }
         let position = chapters.iter().position(|p| p.slug == page.slug);
-        let mut ctx = base_context(&site_title, &chapters, Some(&page.slug), &models);
+        let path = format!("{}.html", page.slug);
+        let mut ctx = base_context(&site, &chapters, Some(&page.slug), &models, &path);
         ctx.insert("title", &page.front.title);
         ctx.insert("description", &page.front.description);
         ctx.insert("content", &rendered.html);
@@ -292,7 +330,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         files.insert(format!("{}.html", page.slug), html.into_bytes());
     }
     if index.is_none() {
-        let mut ctx = base_context(&site_title, &chapters, Some("index"), &models);
+        let mut ctx = base_context(&site, &chapters, Some("index"), &models, "index.html");
         ctx.insert("title", &site_title);
         ctx.insert("description", "");
         ctx.insert("content", "");
@@ -310,7 +348,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             &ws,
             &tera,
             &template_files,
-            &site_title,
+            &site,
             &chapters,
             &models,
             &item.id,
@@ -323,6 +361,12 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     copy_static(&opts.content.join("static"), &mut files)?;
     files.extend(ws.assets.take());
     check_links(&refs, &files)?;
+    if !site.base_url.is_empty() {
+        files.insert(
+            "sitemap.xml".into(),
+            sitemap(&site.base_url, &files).into_bytes(),
+        );
+    }
     let summary = Summary {
         pages: pages.len(),
         models: models.len(),
@@ -332,6 +376,22 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         written: Vec::new(),
     };
     Ok((files, summary))
+}
+
+/// A `sitemap.xml` of every HTML file under `base_url` (sorted, no dates,
+/// so that it is byte-identical between builds).
+fn sitemap(base_url: &str, files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for name in files.keys().filter(|n| n.ends_with(".html")) {
+        xml.push_str(&format!(
+            "  <url><loc>{}</loc></url>\n",
+            assets::escape(&format!("{base_url}{name}"))
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    xml
 }
 
 /// Where in its file a page wrote what the rendered Markdown holds at
@@ -442,15 +502,36 @@ fn page_link(page: &Page) -> Link {
     }
 }
 
-/// What every layout sees: site title, chapter navigation, model list.
+/// What every layout sees as `site.*`.
+#[derive(Serialize)]
+struct SiteContext {
+    title: String,
+    description: String,
+    author: String,
+    language: String,
+    /// Empty when not configured.
+    base_url: String,
+}
+
+/// What every layout sees: the site, chapter navigation, model list, and
+/// the page's own file name (`path`) and `canonical` address.
 fn base_context(
-    site_title: &str,
+    site: &SiteContext,
     chapters: &[&Page],
     current: Option<&str>,
     models: &[ModelItem],
+    path: &str,
 ) -> Context {
     let mut ctx = Context::new();
-    ctx.insert("site_title", site_title);
+    ctx.insert("site_title", &site.title);
+    ctx.insert("site", site);
+    ctx.insert("path", path);
+    let canonical = if site.base_url.is_empty() {
+        String::new()
+    } else {
+        format!("{}{path}", site.base_url)
+    };
+    ctx.insert("canonical", &canonical);
     let nav: Vec<NavItem> = chapters
         .iter()
         .map(|p| NavItem {
@@ -488,14 +569,15 @@ fn model_page(
     ws: &Workspace,
     tera: &Tera,
     files: &templates::Templates,
-    site_title: &str,
+    site: &SiteContext,
     chapters: &[&Page],
     models: &[ModelItem],
     id: &str,
 ) -> Result<String> {
     let a = ws.ledger.analysis(id, None)?;
     let spec = ws.ledger.spec(id)?;
-    let mut ctx = base_context(site_title, chapters, None, models);
+    let path = format!("model-{id}.html");
+    let mut ctx = base_context(site, chapters, None, models, &path);
     ctx.insert("title", &a.name);
     ctx.insert("description", &a.description);
     ctx.insert("toc", &Vec::<markdown::TocEntry>::new());

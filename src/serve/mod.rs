@@ -65,6 +65,9 @@ fn bind_addresses(address: &str, allow_remote: bool) -> Result<Vec<SocketAddr>> 
 pub fn serve(opts: &ServeOptions) -> Result<()> {
     let addrs = bind_addresses(&opts.address, opts.allow_remote)?;
     let status = Arc::new(Mutex::new(Status::default()));
+    let watched = vec![opts.build.content.clone(), opts.build.templates.clone()];
+    // Taken before the first build, so that no change after it starts is missed.
+    let mut seen = watch::fingerprint(&watched);
     rebuild(&opts.build, &status);
     let listener =
         TcpListener::bind(&addrs[..]).map_err(|e| Error::io("listen on", &opts.address, e))?;
@@ -84,22 +87,18 @@ pub fn serve(opts: &ServeOptions) -> Result<()> {
         opts.build.out.display()
     );
 
-    let watched = vec![opts.build.content.clone(), opts.build.templates.clone()];
     let build = opts.build.clone();
     let poll = opts.poll;
     let watcher_status = status.clone();
     let spawned = std::thread::Builder::new()
         .name("netledger-rebuild".into())
         .stack_size(crate::WORK_STACK)
-        .spawn(move || {
-            let mut seen = watch::fingerprint(&watched);
-            loop {
-                std::thread::sleep(poll);
-                let now = watch::fingerprint(&watched);
-                if now != seen {
-                    seen = now;
-                    rebuild(&build, &watcher_status);
-                }
+        .spawn(move || loop {
+            std::thread::sleep(poll);
+            let now = watch::fingerprint(&watched);
+            if now != seen {
+                seen = now;
+                rebuild(&build, &watcher_status);
             }
         });
     spawned.map_err(|e| Error::io("start the rebuild thread for", &opts.build.content, e))?;

@@ -1,0 +1,129 @@
+//! `netledger init`, `netledger.toml` and `--root`.
+
+use std::process::Command;
+
+mod common;
+use common::{tree, Project};
+
+fn netledger(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netledger"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn init_creates_a_course_that_builds_at_once() {
+    let p = Project::new("config-init", &[]);
+    let (code, err) = netledger(&p.root, &["init", "my-course"]);
+    assert_eq!(code, 0, "{err}");
+    let course = p.root.join("my-course");
+    let mut made: Vec<String> = tree(&course).into_keys().collect();
+    made.sort();
+    assert_eq!(
+        made,
+        [
+            "content/index.md",
+            "content/models/lenet5.toml",
+            "netledger.toml"
+        ]
+    );
+    assert!(course.join("content/static").is_dir());
+    let (code, err) = netledger(&course, &["build"]);
+    assert_eq!(code, 0, "{err}");
+    let index = std::fs::read_to_string(course.join("site/index.html")).unwrap();
+    assert!(
+        index.contains(
+            "<p>LeNet-5 has 61,706 parameters and needs\n416,520 multiply-accumulates per image."
+        ),
+        "{index}"
+    );
+    assert!(index.contains("<title>My course</title>"), "{index}");
+    // From outside, with --root.
+    std::fs::remove_dir_all(course.join("site")).unwrap();
+    let (code, err) = netledger(&p.root, &["--root", "my-course", "build"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(course.join("site/model-lenet5.html").is_file());
+    let (code, err) = netledger(&p.root, &["init", "my-course"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: `my-course` is not empty; `init` only creates a course in a new or empty folder\n"
+    );
+}
+
+#[test]
+fn settings_reach_every_page_and_flags_override_them() {
+    let p = Project::new(
+        "config-settings",
+        &[
+            ("index.md", "+++\ntitle = \"Home\"\n+++\nx\n"),
+            (
+                "a.md",
+                "+++\ntitle = \"A\"\nweight = 1\n+++\n[home](index.md)\n",
+            ),
+        ],
+    );
+    p.write(
+        "netledger.toml",
+        "title = \"Ma leçon\"\nauthor = \"Ada\"\nlanguage = \"fr\"\nbase_url = \"https://example.org/lecon/\"\nmodel_pages = [\"vgg11\"]\nout = \"public\"\n",
+    );
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let out = p.root.join("public");
+    let a = std::fs::read_to_string(out.join("a.html")).unwrap();
+    assert!(a.contains("<html lang=\"fr\">"), "{a}");
+    assert!(a.contains("<meta name=\"author\" content=\"Ada\">"), "{a}");
+    assert!(
+        a.contains("<link rel=\"canonical\" href=\"https://example.org/lecon/a.html\">"),
+        "{a}"
+    );
+    assert!(a.contains("<title>A · Ma leçon</title>"), "{a}");
+    assert!(out.join("model-vgg11.html").is_file());
+    assert!(
+        !out.join("model-resnet18.html").exists(),
+        "model_pages limits the model pages"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("sitemap.xml")).unwrap(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n  <url><loc>https://example.org/lecon/a.html</loc></url>\n  <url><loc>https://example.org/lecon/index.html</loc></url>\n  <url><loc>https://example.org/lecon/model-vgg11.html</loc></url>\n</urlset>\n"
+    );
+    let (code, err) = p.build(&["--out", "elsewhere"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        p.root.join("elsewhere/index.html").is_file(),
+        "the flag wins over the file"
+    );
+}
+
+#[test]
+fn mistakes_in_netledger_toml_are_located() {
+    let p = Project::new(
+        "config-errors",
+        &[("index.md", "+++\ntitle = \"Home\"\n+++\nx\n")],
+    );
+    p.write("netledger.toml", "title = \"T\"\ntitel = \"typo\"\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: unknown field `titel`, expected one of "),
+        "{err}"
+    );
+    assert!(
+        err.contains(" --> netledger.toml:2:1\n  |\n2 | titel = \"typo\"\n  | ^^^^^\n"),
+        "{err}"
+    );
+    p.write("netledger.toml", "model_pages = [\"vgg99\"]\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: unknown model `vgg99`"), "{err}");
+    p.write("netledger.toml", "base_url = \"example.org\"\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "error: `base_url` must be an http(s) address ending in `/`, not `example.org`\n --> netledger.toml:1:1\n  |\n1 | base_url = \"example.org\"\n  | ^^^^^^^^\n  = hint: e.g. base_url = \"https://example.org/notes/\"\n");
+}

@@ -83,6 +83,14 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Build in memory and report errors and warnings; writes nothing.
+    Check {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Measure this machine's ceilings and the models' real layer kernels.
     Bench {
         /// Short budgets (the whole run takes well under a minute).
@@ -219,6 +227,28 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Check { site, strict } => {
+            let opts = build_options(&project, site);
+            let (files, summary) = netledger::report::render(&opts)?;
+            for w in &summary.warnings {
+                eprintln!("warning: {w}");
+            }
+            eprintln!(
+                "checked {} pages and {} model pages ({} files, internal links and anchors resolved): {} warnings",
+                summary.pages,
+                summary.models,
+                files.len(),
+                summary.warnings.len()
+            );
+            if strict && !summary.warnings.is_empty() {
+                return Err(Error::Render {
+                    message: format!("{} warnings, and --strict", summary.warnings.len()),
+                    span: None,
+                    location: None,
+                });
+            }
+            Ok(())
+        }
         Command::Count {
             model,
             input,
@@ -275,6 +305,11 @@ fn run(cli: Cli) -> Result<()> {
             let opts = build_options(&project, site);
             let out = opts.out.clone();
             let summary = netledger::report::build(&opts)?;
+            if !quiet {
+                for w in &summary.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
             if verbose {
                 for (name, bytes) in &summary.written {
                     eprintln!("  {}/{name} ({bytes} B)", out.display());

@@ -223,3 +223,45 @@ fn build_output_is_one_summary_line_quiet_or_one_line_per_file() {
         (0, concat!("netledger ", env!("CARGO_PKG_VERSION"), "\n"))
     );
 }
+
+#[test]
+fn check_builds_in_memory_and_reports_warnings() {
+    let p = Project::new(
+        "author-check",
+        &[
+            (
+                "index.md",
+                "+++\ntitle = \"Same\"\n+++\n{{ params(model=\"vgg11\") }}\n",
+            ),
+            ("a.md", "+++\ntitle = \"Same\"\nweight = 1\n+++\nx\n"),
+        ],
+    );
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        "warning: model `resnet18` is never referenced by a page (it still gets model-resnet18.html)\nwarning: pages content/index.md and content/a.md share the title `Same`\nchecked 2 pages and 2 model pages (35 files, internal links and anchors resolved): 2 warnings\n"
+    );
+    assert!(!p.site().exists(), "check writes nothing");
+    let (code, _, err) = p.run(&["check", "--strict"]);
+    assert_eq!(code, 1);
+    assert!(err.ends_with("error: 2 warnings, and --strict\n"), "{err}");
+    p.write("content/a.md", "+++\ntitle = \"A\"\n+++\n[x](gone.md)\n");
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(
+            "error: broken link `gone.md`: the site has no `gone.md`\n --> content/a.md:4:1\n"
+        ),
+        "{err}"
+    );
+    assert!(!p.site().exists());
+    // build prints the same warnings above its summary.
+    p.write("content/a.md", "+++\ntitle = \"A\"\n+++\nx\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0);
+    assert!(
+        err.starts_with("warning: model `resnet18` is never referenced by a page"),
+        "{err}"
+    );
+}

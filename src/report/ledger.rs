@@ -20,6 +20,8 @@ pub struct Ledger {
     dir: PathBuf,
     specs: BTreeMap<String, Arc<ModelSpec>>,
     cache: Mutex<Cache>,
+    /// Models asked for since the last [`Ledger::take_asked`].
+    asked: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Ledger {
@@ -40,6 +42,7 @@ impl Ledger {
             dir: dir.to_path_buf(),
             specs,
             cache: Mutex::new(BTreeMap::new()),
+            asked: Mutex::new(Default::default()),
         };
         for name in ledger.names() {
             ledger.analysis(&name, None)?;
@@ -68,6 +71,10 @@ impl Ledger {
     /// The analysis of `name` at its own input or at `input`.
     pub fn analysis(&self, name: &str, input: Option<&[u64]>) -> Result<Arc<Analysis>> {
         let spec = self.spec(name)?;
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string());
         let shape = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);
         let key = (name.to_string(), shape);
         if let Some(a) = self.lock().get(&key) {
@@ -76,6 +83,17 @@ impl Ledger {
         let analysis = Arc::new(analyze(spec, Some(&key.1))?);
         self.lock().insert(key, analysis.clone());
         Ok(analysis)
+    }
+
+    /// The models asked for since the last call (pages' references, when
+    /// called around the rendering of the pages).
+    pub fn take_asked(&self) -> std::collections::BTreeSet<String> {
+        std::mem::take(
+            &mut *self
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {

@@ -78,6 +78,8 @@ pub struct Summary {
     pub bytes: usize,
     /// Every file written with its size, in path order (for `build -v`).
     pub written: Vec<(String, usize)>,
+    /// Things that publish but are probably mistakes, each with its place.
+    pub warnings: Vec<String>,
 }
 
 /// Shared state of one build, reachable from Tera functions.
@@ -264,6 +266,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         .collect();
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut refs = Vec::new();
+    ws.ledger.take_asked();
     for page in &pages {
         let name = format!("page:{}", page.source.path().display());
         tera.add_raw_template(&name, page.body()).map_err(|e| {
@@ -343,6 +346,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         );
     }
 
+    let referenced = ws.ledger.take_asked();
     for item in &models {
         let html = model_page(
             &ws,
@@ -374,8 +378,37 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         charts: 0,
         bytes: 0,
         written: Vec::new(),
+        warnings: warnings(&pages, &ws.ledger.names(), &referenced),
     };
     Ok((files, summary))
+}
+
+/// Models no page uses (in a function, or by a link to its page), and
+/// titles that two pages share.
+fn warnings(pages: &[Page], models: &[String], used: &BTreeSet<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in models {
+        let linked = format!("model-{id}.html");
+        if !used.contains(id) && !pages.iter().any(|p| p.body().contains(&linked)) {
+            out.push(format!(
+                "model `{id}` is never referenced by a page (it still gets model-{id}.html)"
+            ));
+        }
+    }
+    let mut titles: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for p in pages {
+        titles
+            .entry(p.front.title.as_str())
+            .or_default()
+            .push(p.source.path().display().to_string());
+    }
+    for (title, paths) in titles.into_iter().filter(|(_, p)| p.len() > 1) {
+        out.push(format!(
+            "pages {} share the title `{title}`",
+            paths.join(" and ")
+        ));
+    }
+    out
 }
 
 /// A `sitemap.xml` of every HTML file under `base_url` (sorted, no dates,

@@ -117,6 +117,22 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Compare two models layer by layer: added, removed and changed layers.
+    Diff {
+        /// A model name or a path to a .toml file.
+        a: String,
+        /// Another model name or path.
+        b: String,
+        /// Input shape without the batch, for both models.
+        #[arg(long, value_parser = parse_shape)]
+        input: Option<InputShape>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Folder of model files [default: CONTENT/models].
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
     /// List every model with its totals.
     Models {
         /// Folder of model files [default: CONTENT/models].
@@ -272,6 +288,26 @@ fn run(cli: Cli) -> Result<()> {
                 Format::Table => output::table(&analysis, by, convention.into())?,
                 Format::Json => output::json(&analysis, convention.into())?,
                 Format::Csv => output::csv(&analysis, by),
+            });
+            Ok(())
+        }
+        Command::Diff {
+            a,
+            b,
+            input,
+            format,
+            models,
+        } => {
+            let dir = models_dir(models);
+            let mut loader = model::Loader::default();
+            let input = input.as_ref().map(|s| s.0.as_slice());
+            let a = analyze(&*loader.load(&a, &dir)?, input)?;
+            let b = analyze(&*loader.load(&b, &dir)?, input)?;
+            let d = netledger::count::diff::diff(&a, &b);
+            emit(&match format {
+                Format::Table => d.table(),
+                Format::Json => d.json(),
+                Format::Csv => d.csv(),
             });
             Ok(())
         }

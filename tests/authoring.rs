@@ -265,3 +265,51 @@ fn check_builds_in_memory_and_reports_warnings() {
         "{err}"
     );
 }
+
+#[test]
+fn diff_lists_added_removed_and_changed_layers_with_deltas() {
+    let p = Project::new(
+        "author-diff",
+        &[(
+            "index.md",
+            "+++\ntitle = \"P\"\n+++\n{{ diff(a=\"vgg11\", b=\"gap\") }}\n",
+        )],
+    );
+    p.write(
+        "content/models/gap.toml",
+        "extends = \"vgg11\"\nname = \"VGG-11, GAP head\"\n\n[[section]]\nname = \"head\"\nlayers = [\"adaptiveavgpool 1\", \"flatten\", \"linear 1000\"]\n",
+    );
+    let (code, out, err) = p.run(&["diff", "vgg11", "gap"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("vgg11 -> gap: "), "{out}");
+    let total = out.lines().last().unwrap();
+    assert_eq!(
+        total.split_whitespace().collect::<Vec<_>>(),
+        [
+            "total",
+            "132,863,336",
+            "9,733,480",
+            "-123,129,856",
+            "-123,121,664"
+        ],
+        "{out}"
+    );
+    let (code, csv, _) = p.run(&["diff", "vgg11", "gap", "--format", "csv"]);
+    assert_eq!(code, 0);
+    assert!(
+        csv.lines()
+            .any(|l| l == "head/fc6,removed,102764544,,102760448,,1x4096,"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l == "head/fc1,added,,513000,,512000,,1x1000"),
+        "{csv}"
+    );
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(html.contains("From vgg11 to gap: "), "{html}");
+    assert!(html.contains("-123,129,856"), "{html}");
+    assert!(p.site().join("data/diff-vgg11-gap.csv").is_file());
+}

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod convention;
+pub mod diff;
 pub mod elaborate;
 pub mod op;
 pub mod output;

@@ -226,6 +226,13 @@ struct TableArgs {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DiffArgs {
+    a: String,
+    b: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ModelsArgs {
     models: Vec<String>,
 }
@@ -406,6 +413,13 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
             dims(&t.input)?.as_deref(),
         )
         .map_err(|e| fail(e.to_string()))?;
+        Ok(Value::safe_string(&html))
+    });
+    let w = ws.clone();
+    tera.register_function("diff", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
+        let d: DiffArgs = args(&kw, "diff")?;
+        let html = tables::diff_table(&w.ledger, &w.assets, &d.a, &d.b)
+            .map_err(|e| fail(e.to_string()))?;
         Ok(Value::safe_string(&html))
     });
     let w = ws.clone();

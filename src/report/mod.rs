@@ -80,6 +80,8 @@ pub struct Summary {
     pub written: Vec<(String, usize)>,
     /// Things that publish but are probably mistakes, each with its place.
     pub warnings: Vec<String>,
+    /// Every model's (params, MACs) at its own input, by name.
+    pub counts: BTreeMap<String, (u64, u64)>,
 }
 
 /// Shared state of one build, reachable from Tera functions.
@@ -379,6 +381,15 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         bytes: 0,
         written: Vec::new(),
         warnings: warnings(&pages, &ws.ledger.names(), &referenced),
+        counts: ws
+            .ledger
+            .names()
+            .into_iter()
+            .map(|id| {
+                let t = ws.ledger.analysis(&id, None)?.total;
+                Ok((id, (t.params, t.macs)))
+            })
+            .collect::<Result<_>>()?,
     };
     Ok((files, summary))
 }

@@ -450,3 +450,57 @@ pub fn top_layers_table(
         (format!("{stem}.json"), "JSON"),
     ]))
 }
+
+/// Layers that differ between models `a` and `b`, with totals, plus CSV and JSON.
+pub fn diff_table(ledger: &Ledger, assets: &Assets, a: &str, b: &str) -> Result<String> {
+    use crate::count::diff::{delta, diff, Side};
+    let d = diff(&*ledger.analysis(a, None)?, &*ledger.analysis(b, None)?);
+    let cell = |s: &Option<Side>, f: fn(&Side) -> String| s.as_ref().map_or("–".to_string(), f);
+    let get = |s: &Option<Side>, f: fn(&Side) -> u64| s.as_ref().map_or(0, f);
+    let grid = Grid {
+        caption: format!(
+            "From {a} to {b}: {} layers differ, {} unchanged",
+            d.rows.len(),
+            d.unchanged
+        ),
+        header: [
+            "Layer".to_string(),
+            "Change".to_string(),
+            format!("Params {a}"),
+            format!("Params {b}"),
+            "Δ params".to_string(),
+            "Δ MACs".to_string(),
+        ]
+        .to_vec(),
+        numeric: vec![false, false, true, true, true, true],
+        rows: d
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("<span class=\"path\">{}</span>", escape(&r.layer)),
+                    format!("{:?}", r.change).to_lowercase(),
+                    cell(&r.a, |s| thousands(s.params)),
+                    cell(&r.b, |s| thousands(s.params)),
+                    delta(get(&r.a, |s| s.params), get(&r.b, |s| s.params)),
+                    delta(get(&r.a, |s| s.macs), get(&r.b, |s| s.macs)),
+                ]
+            })
+            .collect(),
+        foot: Some(vec![
+            "Total".into(),
+            String::new(),
+            thousands(d.params[0]),
+            thousands(d.params[1]),
+            delta(d.params[0], d.params[1]),
+            delta(d.macs[0], d.macs[1]),
+        ]),
+    };
+    let stem = format!("data/diff-{a}-{b}");
+    assets.put(format!("{stem}.csv"), d.csv());
+    assets.put(format!("{stem}.json"), d.json());
+    Ok(grid.html(&[
+        (format!("{stem}.csv"), "CSV"),
+        (format!("{stem}.json"), "JSON"),
+    ]))
+}

@@ -23,6 +23,41 @@ pub struct Status {
     pub version: u64,
     /// The last build's error, rendered, or empty.
     pub error: String,
+    /// Each model's (params, MACs) after the last good build.
+    pub counts: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+/// One line per model whose counts differ between two builds.
+pub fn count_changes(
+    before: &std::collections::BTreeMap<String, (u64, u64)>,
+    after: &std::collections::BTreeMap<String, (u64, u64)>,
+) -> Vec<String> {
+    use crate::count::diff::delta;
+    use crate::numfmt::thousands;
+    let mut out = Vec::new();
+    for (id, &(p, m)) in after {
+        match before.get(id) {
+            None => out.push(format!(
+                "  {id}: new, {} params, {} MACs",
+                thousands(p),
+                thousands(m)
+            )),
+            Some(&(p0, m0)) if (p0, m0) != (p, m) => out.push(format!(
+                "  {id}: params {} -> {} ({}), MACs {} -> {} ({})",
+                thousands(p0),
+                thousands(p),
+                delta(p0, p),
+                thousands(m0),
+                thousands(m),
+                delta(m0, m)
+            )),
+            Some(_) => {}
+        }
+    }
+    for id in before.keys().filter(|id| !after.contains_key(*id)) {
+        out.push(format!("  {id}: removed"));
+    }
+    out
 }
 
 /// Where to serve.
@@ -153,10 +188,46 @@ fn rebuild(opts: &BuildOptions, status: &Mutex<Status>) {
                 summary.models,
                 started.elapsed().as_millis()
             );
+            if !s.counts.is_empty() {
+                let changes = count_changes(&s.counts, &summary.counts);
+                if !changes.is_empty() {
+                    eprintln!("counts changed:\n{}", changes.join("\n"));
+                }
+            }
+            s.counts = summary.counts.clone();
         }
         Err(e) => {
             eprint!("{}", e.render());
             s.error = e.render_within(&[&opts.content, &opts.templates]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_changes_name_each_model_that_moved() {
+        let before = [
+            ("a".to_string(), (10, 100)),
+            ("b".to_string(), (5, 5)),
+            ("c".to_string(), (1, 1)),
+        ]
+        .into();
+        let after = [
+            ("a".to_string(), (12, 90)),
+            ("b".to_string(), (5, 5)),
+            ("d".to_string(), (1000, 2000)),
+        ]
+        .into();
+        assert_eq!(
+            count_changes(&before, &after),
+            [
+                "  a: params 10 -> 12 (+2), MACs 100 -> 90 (-10)",
+                "  d: new, 1,000 params, 2,000 MACs",
+                "  c: removed",
+            ]
+        );
     }
 }

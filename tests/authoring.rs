@@ -313,3 +313,49 @@ fn diff_lists_added_removed_and_changed_layers_with_deltas() {
     assert!(html.contains("-123,129,856"), "{html}");
     assert!(p.site().join("data/diff-vgg11-gap.csv").is_file());
 }
+
+#[test]
+fn a_big_book_has_a_windowed_sidebar_and_linear_output() {
+    let pages: Vec<(String, String)> = (0..150)
+        .map(|i| {
+            (
+                format!("{i:03}-p.md"),
+                format!("+++\ntitle = \"Page {i}\"\nweight = {i}\n+++\nText {i}.\n"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let p = Project::new("author-big", &refs);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let page = |slug: &str| std::fs::read_to_string(p.site().join(format!("{slug}.html"))).unwrap();
+    let middle = page("100-p");
+    let side =
+        &middle[middle.find("<ol class=\"chapters\">").unwrap()..middle.find("</ol>").unwrap()];
+    assert_eq!(side.matches("<li>").count(), 60, "{side}");
+    assert!(
+        side.contains("href=\"100-p.html\" aria-current=\"page\""),
+        "{side}"
+    );
+    assert!(
+        !side.contains("\"000-p.html\""),
+        "far chapters are left to the index"
+    );
+    assert!(middle.contains("<a href=\"index.html#chapters\">All 150 chapters</a>"));
+    let index = page("index");
+    assert_eq!(
+        index.matches("-p.html\">Page ").count() >= 150,
+        true,
+        "the index lists every chapter"
+    );
+    // Every page's size is independent of the book's length.
+    let sizes: Vec<usize> = ["010-p", "075-p", "140-p"]
+        .iter()
+        .map(|s| page(s).len())
+        .collect();
+    let spread = sizes.iter().max().unwrap() - sizes.iter().min().unwrap();
+    assert!(spread < 200, "{sizes:?}");
+}

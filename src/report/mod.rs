@@ -270,14 +270,12 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     let mut refs = Vec::new();
     ws.ledger.take_asked();
     for page in &pages {
-        let name = format!("page:{}", page.source.path().display());
-        tera.add_raw_template(&name, page.body()).map_err(|e| {
-            templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
-        })?;
         let mut ctx = Context::new();
         ctx.insert("site_title", &site_title);
         ctx.insert("models", &models);
-        let markdown = tera.render(&name, &ctx).map_err(|e| {
+        // A one-off template: adding each page to the Tera instance would
+        // re-finalize every template each time (quadratic in the pages).
+        let markdown = tera.render_str(page.body(), &ctx, false).map_err(|e| {
             templates::tera_error(&e, Some(&page.source), page.body_start, "in page")
         })?;
         let rendered = markdown::render(&markdown, &slugs).map_err(|m| {
@@ -327,6 +325,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         };
         ctx.insert("next", &next.map(|p| page_link(p)));
         let layout = if page.slug == "index" {
+            index_context(&mut ctx, &chapters, &models);
             "index.html"
         } else {
             "page.html"
@@ -336,6 +335,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     }
     if index.is_none() {
         let mut ctx = base_context(&site, &chapters, Some("index"), &models, "index.html");
+        index_context(&mut ctx, &chapters, &models);
         ctx.insert("title", &site_title);
         ctx.insert("description", "");
         ctx.insert("content", "");
@@ -576,7 +576,18 @@ fn base_context(
         format!("{}{path}", site.base_url)
     };
     ctx.insert("canonical", &canonical);
-    let nav: Vec<NavItem> = chapters
+    // The sidebar lists every chapter and model only while that stays small:
+    // beyond NAV_ALL it shows the chapters around the current one and links
+    // to the index's full lists, so a big book's output grows linearly.
+    let position = current.and_then(|c| chapters.iter().position(|p| p.slug == c));
+    let window = if chapters.len() <= NAV_ALL {
+        0..chapters.len()
+    } else {
+        let at = position.unwrap_or(0);
+        let start = at.saturating_sub(NAV_ALL / 2).min(chapters.len() - NAV_ALL);
+        start..start + NAV_ALL
+    };
+    let nav: Vec<NavItem> = chapters[window.clone()]
         .iter()
         .map(|p| NavItem {
             href: format!("{}.html", p.slug),
@@ -586,11 +597,25 @@ fn base_context(
         .collect();
     ctx.insert("nav", &nav);
     ctx.insert(
+        "nav_more",
+        &(window.len() < chapters.len()).then_some(chapters.len()),
+    );
+    let few_models = models.len() <= NAV_ALL;
+    ctx.insert("nav_models", if few_models { models } else { &[] });
+    ctx.insert("nav_models_more", &(!few_models).then_some(models.len()));
+    ctx
+}
+
+/// Most chapters (and models) the sidebar lists in full.
+const NAV_ALL: usize = 60;
+
+/// What the index layout adds: every chapter and every model.
+fn index_context(ctx: &mut Context, chapters: &[&Page], models: &[ModelItem]) {
+    ctx.insert(
         "chapters",
         &chapters.iter().map(|p| page_link(p)).collect::<Vec<_>>(),
     );
     ctx.insert("models", models);
-    ctx
 }
 
 fn render_layout(

@@ -346,9 +346,8 @@ fn a_big_book_has_a_windowed_sidebar_and_linear_output() {
     );
     assert!(middle.contains("<a href=\"index.html#chapters\">All 150 chapters</a>"));
     let index = page("index");
-    assert_eq!(
+    assert!(
         index.matches("-p.html\">Page ").count() >= 150,
-        true,
         "the index lists every chapter"
     );
     // Every page's size is independent of the book's length.

@@ -229,14 +229,7 @@ fn binding_beyond_loopback_needs_a_flag() {
 
 #[test]
 fn serves_rebuilds_and_reports_errors() {
-    let root = std::env::temp_dir().join(format!("netledger-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(root.join("content/models")).unwrap();
-    std::fs::copy(
-        "content/models/resnet18.toml",
-        root.join("content/models/resnet18.toml"),
-    )
-    .unwrap();
+    let root = project("live");
     let page = root.join("content/index.md");
     std::fs::write(
         &page,

@@ -76,6 +76,10 @@ pub enum Error {
     /// A command line that asks for something unsafe or contradictory (exit 2).
     #[error("{0}")]
     Usage(String),
+
+    /// Several independent errors found in one pass (e.g. every broken link).
+    #[error("{} errors", .0.len())]
+    Many(Vec<Error>),
 }
 
 impl From<crate::bench::BenchError> for Error {
@@ -129,13 +133,29 @@ impl Error {
             Error::Syntax { span, .. } => Some(span),
             Error::UnknownModel { span, .. } | Error::Shape { span, .. } => span.as_ref(),
             Error::Render { span, .. } => span.as_ref(),
-            Error::Io { .. } | Error::Bench(_) | Error::Usage(_) => None,
+            Error::Io { .. } | Error::Bench(_) | Error::Usage(_) | Error::Many(_) => None,
         }
     }
 
     /// The full report: message, position, source line with caret, notes.
     pub fn render(&self) -> String {
-        Rendered(self).to_string()
+        match self {
+            Error::Many(all) => {
+                let mut out: String = all.iter().map(Error::render).collect();
+                out.push_str(&format!("error: {} errors\n", all.len()));
+                out
+            }
+            _ => Rendered(self).to_string(),
+        }
+    }
+
+    /// One error for `all`: `Ok` when empty, the error itself when alone.
+    pub fn all(mut all: Vec<Error>) -> Result<()> {
+        match all.len() {
+            0 => Ok(()),
+            1 => Err(all.remove(0)),
+            _ => Err(Error::Many(all)),
+        }
     }
 
     /// The file this error is about, if any.
@@ -150,6 +170,11 @@ impl Error {
     /// `roots`; otherwise a line that names no file and shows no text (what
     /// `serve` sends to a browser, which must not learn other files' contents).
     pub fn render_within(&self, roots: &[&std::path::Path]) -> String {
+        if let Error::Many(all) = self {
+            let mut out: String = all.iter().map(|e| e.render_within(roots)).collect();
+            out.push_str(&format!("error: {} errors\n", all.len()));
+            return out;
+        }
         let Some(file) = self.file() else {
             return self.render();
         };

@@ -358,3 +358,33 @@ fn a_big_book_has_a_windowed_sidebar_and_linear_output() {
     let spread = sizes.iter().max().unwrap() - sizes.iter().min().unwrap();
     assert!(spread < 200, "{sizes:?}");
 }
+
+#[test]
+fn every_broken_link_is_reported_in_one_run() {
+    let p = Project::new(
+        "author-many-links",
+        &[(
+            "index.md",
+            "+++\ntitle = \"P\"\n+++\n[a](gone.md)\n\n[b](#nowhere)\n\n![c](static/none.png)\n",
+        )],
+    );
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("error: ") || l.starts_with(" --> "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "error: broken link `gone.md`: the site has no `gone.md`",
+            " --> content/index.md:4:1",
+            "error: broken link `#nowhere`: `index.html` has no element with id `nowhere`",
+            " --> content/index.md:6:1",
+            "error: broken link `static/none.png`: the site has no `static/none.png`",
+            " --> content/index.md:8:1",
+            "error: 3 errors",
+        ],
+        "{err}"
+    );
+}

@@ -452,12 +452,14 @@ fn locate(page: &Page, markdown: &str, offset: Option<usize>, needle: &str) -> u
 }
 
 /// Every link and image of every page must reach a file of the site and,
-/// with a `#fragment`, an element with that `id` in it.
+/// with a `#fragment`, an element with that `id` in it; all that do not are
+/// reported together.
 fn check_links(
     refs: &[(&Page, markdown::LocalRef, usize)],
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Result<()> {
     let mut anchors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut broken = Vec::new();
     for (page, r, at) in refs {
         let (path, fragment) = r
             .url
@@ -474,11 +476,12 @@ fn check_links(
             } else {
                 "files under content/static/ are in the site as `static/...`"
             };
-            return Err(Error::syntax_hint(
+            broken.push(Error::syntax_hint(
                 span,
                 format!("broken link `{}`: the site has no `{target}`", r.written),
                 hint,
             ));
+            continue;
         };
         let Some(fragment) = fragment.filter(|f| !f.is_empty()) else {
             continue;
@@ -490,7 +493,7 @@ fn check_links(
             .entry(target.clone())
             .or_insert_with(|| element_ids(bytes));
         if !ids.contains(fragment) {
-            return Err(Error::syntax(
+            broken.push(Error::syntax(
                 span,
                 format!(
                     "broken link `{}`: `{target}` has no element with id `{fragment}`",
@@ -499,7 +502,7 @@ fn check_links(
             ));
         }
     }
-    Ok(())
+    Error::all(broken)
 }
 
 /// The values of every `id="..."` attribute in an HTML file.

@@ -179,7 +179,7 @@ fn links_resolve_through_slugs_and_broken_ones_are_located_errors() {
         ("![x](static/none.png)", "error: broken link `static/none.png`: the site has no `static/none.png`\n --> content/index.md:4:5\n  |\n4 | See ![x](static/none.png).\n  |     ^\n  = hint: files under content/static/ are in the site as `static/...`\n"),
         ("[x](model-resnet99.html)", "error: broken link `model-resnet99.html`: the site has no `model-resnet99.html`\n --> content/index.md:4:5\n  |\n4 | See [x](model-resnet99.html).\n  |     ^\n  = hint: files under content/static/ are in the site as `static/...`\n"),
     ] {
-        p.write("content/index.md", &format!("+++\ntitle = \"Home\"\n+++\nSee {link}.\n"));
+        p.write("content/index.md", &format!("+++\ntitle = \"Home\"\n+++\nSee {link}.\n\n## Intro\n"));
         let (code, err) = p.build(&[]);
         assert_eq!(code, 1, "{link}");
         assert_eq!(err, message, "{link}");

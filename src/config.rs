@@ -37,6 +37,9 @@ pub struct Config {
     pub out: Option<PathBuf>,
     /// Models that get a page of their own (default: every model).
     pub model_pages: Option<Vec<String>>,
+    /// Page files (relative to `content`) in navigation order; pages not
+    /// listed follow, by weight and file name.
+    pub chapters: Option<Vec<toml::Spanned<String>>>,
 }
 
 impl Config {
@@ -75,6 +78,17 @@ pub struct Project {
     pub root: PathBuf,
     /// The settings, defaults where the file is silent or absent.
     pub config: Config,
+    /// The file's text, for errors that point into it.
+    pub source: Option<Source>,
+}
+
+/// A page file named in `chapters`, with where the file names it.
+#[derive(Debug, Clone)]
+pub struct Chapter {
+    /// Path relative to the content folder, e.g. `02-the-head.md`.
+    pub file: String,
+    /// Where `netledger.toml` names it.
+    pub span: Option<crate::source::Span>,
 }
 
 impl Project {
@@ -85,15 +99,33 @@ impl Project {
         } else {
             root.join(FILE)
         };
-        let config = if path.is_file() {
-            parse(crate::source::read(&path)?)?
+        let (config, source) = if path.is_file() {
+            let source = crate::source::read(&path)?;
+            (parse(source.clone())?, Some(source))
         } else {
-            Config::default()
+            (Config::default(), None)
         };
         Ok(Project {
             root: root.to_path_buf(),
             config,
+            source,
         })
+    }
+
+    /// The `chapters` list with the places that name each file.
+    pub fn chapters(&self) -> Option<Vec<Chapter>> {
+        let list = self.config.chapters.as_ref()?;
+        Some(
+            list.iter()
+                .map(|c| Chapter {
+                    file: c.get_ref().clone(),
+                    span: self
+                        .source
+                        .as_ref()
+                        .map(|s| s.span(c.span().start, c.span().end)),
+                })
+                .collect(),
+        )
     }
 
     /// `flag`, else the file's value, else `default`; the latter two are
@@ -156,7 +188,7 @@ mod tests {
     fn every_key_reads() {
         let c = parse(Source::new(
             "n",
-            "title = \"T\"\ndescription = \"D\"\nauthor = \"A\"\nlanguage = \"de\"\nbase_url = \"https://x.org/n/\"\ncontent = \"c\"\ntemplates = \"t\"\nout = \"o\"\nmodel_pages = [\"vgg19\"]\n",
+            "title = \"T\"\ndescription = \"D\"\nauthor = \"A\"\nlanguage = \"de\"\nbase_url = \"https://x.org/n/\"\ncontent = \"c\"\ntemplates = \"t\"\nout = \"o\"\nmodel_pages = [\"vgg19\"]\nchapters = [\"b.md\", \"a.md\"]\n",
         ))
         .unwrap();
         assert_eq!(c.site().language.as_deref(), Some("de"));

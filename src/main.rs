@@ -222,6 +222,7 @@ fn build_options(project: &Project, args: SiteArgs) -> netledger::report::BuildO
         force: args.force,
         site: c.site(),
         model_pages: c.model_pages.clone(),
+        chapters: project.chapters(),
     }
 }
 

@@ -127,3 +127,33 @@ fn mistakes_in_netledger_toml_are_located() {
     assert_eq!(code, 1);
     assert_eq!(err, "error: `base_url` must be an http(s) address ending in `/`, not `example.org`\n --> netledger.toml:1:1\n  |\n1 | base_url = \"example.org\"\n  | ^^^^^^^^\n  = hint: e.g. base_url = \"https://example.org/notes/\"\n");
 }
+
+#[test]
+fn chapters_in_netledger_toml_set_the_navigation_order() {
+    let page = |t: &str, w: i64| format!("+++\ntitle = \"{t}\"\nweight = {w}\n+++\nx\n");
+    let p = Project::new(
+        "config-chapters",
+        &[
+            ("index.md", "+++\ntitle = \"Home\"\n+++\nx\n"),
+            ("a.md", &page("Alpha", 1)),
+            ("b.md", &page("Beta", 2)),
+            ("c.md", &page("Gamma", 3)),
+        ],
+    );
+    p.write("netledger.toml", "chapters = [\"c.md\", \"a.md\"]\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let index = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    let at = |t: &str| index.find(&format!(">{t}</a>")).unwrap();
+    assert!(
+        at("Gamma") < at("Alpha") && at("Alpha") < at("Beta"),
+        "listed first, in order; the rest after"
+    );
+    p.write("netledger.toml", "chapters = [\"c.md\", \"z.md\"]\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "error: `chapters` names `z.md`, which is not a page in content (pages: a.md, b.md)\n --> netledger.toml:1:21\n  |\n1 | chapters = [\"c.md\", \"z.md\"]\n  |                     ^^^^^^\n"
+    );
+}

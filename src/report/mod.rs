@@ -47,6 +47,8 @@ pub struct BuildOptions {
     pub site: crate::config::SiteInfo,
     /// Models that get a page of their own (`None`: every model).
     pub model_pages: Option<Vec<String>>,
+    /// Navigation order from `netledger.toml` (`None`: weights, then names).
+    pub chapters: Option<Vec<crate::config::Chapter>>,
 }
 
 impl BuildOptions {
@@ -59,6 +61,7 @@ impl BuildOptions {
             force: false,
             site: Default::default(),
             model_pages: None,
+            chapters: None,
         }
     }
 }
@@ -137,6 +140,53 @@ pub fn build(opts: &BuildOptions) -> Result<Summary> {
     Ok(summary)
 }
 
+/// The index, then the pages `order` names in its order, then the rest as they were.
+fn reorder(
+    pages: Vec<Page>,
+    order: &[crate::config::Chapter],
+    content: &Path,
+) -> Result<Vec<Page>> {
+    let file = |p: &Page| {
+        p.source
+            .path()
+            .strip_prefix(content)
+            .unwrap_or(p.source.path())
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    let mut rest: Vec<Option<Page>> = pages.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(rest.len());
+    if let Some(i) = rest
+        .iter()
+        .position(|p| p.as_ref().is_some_and(|p| p.slug == "index"))
+    {
+        out.extend(rest[i].take());
+    }
+    for chapter in order {
+        let found = rest
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| file(p) == chapter.file));
+        match found {
+            Some(i) => out.extend(rest[i].take()),
+            None => {
+                let known: Vec<String> = rest.iter().flatten().map(file).collect();
+                let message = format!(
+                    "`chapters` names `{}`, which is not a page in {} (pages: {})",
+                    chapter.file,
+                    content.display(),
+                    known.join(", ")
+                );
+                return Err(match &chapter.span {
+                    Some(span) => Error::syntax(span.clone(), message),
+                    None => Error::Usage(message),
+                });
+            }
+        }
+    }
+    out.extend(rest.into_iter().flatten());
+    Ok(out)
+}
+
 fn read_pages(content: &Path) -> Result<Vec<Page>> {
     let mut pages = Vec::new();
     if !content.is_dir() {
@@ -188,7 +238,10 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
 /// Renders every output file in memory: relative path -> bytes.
 pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary)> {
     let ledger = Ledger::load(&opts.content.join("models"))?;
-    let pages = read_pages(&opts.content)?;
+    let mut pages = read_pages(&opts.content)?;
+    if let Some(order) = &opts.chapters {
+        pages = reorder(pages, order, &opts.content)?;
+    }
     for page in &pages {
         if let Some(id) = page.slug.strip_prefix("model-") {
             if ledger.spec(id).is_ok() {

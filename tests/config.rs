@@ -149,6 +149,13 @@ fn chapters_in_netledger_toml_set_the_navigation_order() {
         at("Gamma") < at("Alpha") && at("Alpha") < at("Beta"),
         "listed first, in order; the rest after"
     );
+    p.write("netledger.toml", "chapters = [\"c.md\", \"c.md\"]\n");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: `chapters` names `c.md` twice\n --> netledger.toml:1:21\n"),
+        "{err}"
+    );
     p.write("netledger.toml", "chapters = [\"c.md\", \"z.md\"]\n");
     let (code, err) = p.build(&[]);
     assert_eq!(code, 1);

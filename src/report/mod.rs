@@ -170,12 +170,16 @@ fn reorder(
             Some(i) => out.extend(rest[i].take()),
             None => {
                 let known: Vec<String> = rest.iter().flatten().map(file).collect();
-                let message = format!(
-                    "`chapters` names `{}`, which is not a page in {} (pages: {})",
-                    chapter.file,
-                    content.display(),
-                    known.join(", ")
-                );
+                let message = if out.iter().any(|p| file(p) == chapter.file) {
+                    format!("`chapters` names `{}` twice", chapter.file)
+                } else {
+                    format!(
+                        "`chapters` names `{}`, which is not a page in {} (pages: {})",
+                        chapter.file,
+                        content.display(),
+                        known.join(", ")
+                    )
+                };
                 return Err(match &chapter.span {
                     Some(span) => Error::syntax(span.clone(), message),
                     None => Error::Usage(message),

@@ -41,6 +41,22 @@ pub fn percent(fraction: f64, precision: usize) -> String {
     format!("{:.precision$}%", fraction * 100.0)
 }
 
+/// A ratio rounded, never truncated: a whole number from 10 up, two
+/// decimals below (the rule the report's own tables use), so that one ratio
+/// reads the same everywhere: `0.99996` -> `1.00`, `13.65` -> `14`,
+/// `136.65` -> `137`, `2451.2` -> `2,451`.
+pub fn ratio(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    if x.abs() >= 10.0 && x.abs() < 1.8e19 {
+        let r = x.abs().round() as u64;
+        format!("{}{}", if x < 0.0 { "-" } else { "" }, thousands(r))
+    } else {
+        fixed(x, 2)
+    }
+}
+
 /// A float with fixed decimals, never `-0.0` and never `NaN` in output.
 pub fn fixed(v: f64, precision: usize) -> String {
     if !v.is_finite() {
@@ -75,6 +91,11 @@ mod tests {
         assert_eq!(fixed(-0.0001, 2), "0.00");
         assert_eq!(fixed(f64::NAN, 2), "n/a");
         assert_eq!(fixed(1.5, 65536), format!("1.5{}", "0".repeat(19)));
+        assert_eq!(ratio(102_760_448.0 / 102_764_544.0), "1.00");
+        assert_eq!(ratio(13.65), "14");
+        assert_eq!(ratio(136.65), "137");
+        assert_eq!(ratio(2451.2), "2,451");
+        assert_eq!(ratio(f64::NAN), "n/a");
         assert_eq!(percent(0.5, usize::MAX), format!("50.{}%", "0".repeat(20)));
     }
 }

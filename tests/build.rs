@@ -327,3 +327,31 @@ fn bench_functions_without_results_are_located_errors() {
         &["content/chapter.md:4:4", "run `netledger bench`"],
     );
 }
+
+#[test]
+fn ratios_are_rounded_and_captions_state_the_real_input() {
+    let page = "+++\ntitle = \"P\"\n+++\n{{ table(model=\"vgg11\", by=\"layer\") }}\n\n{{ compare(models=[\"vgg11\", \"tiny\"]) }}\n";
+    let p = Project::new("ratios", &[("index.md", page)]);
+    p.write(
+        "content/models/tiny.toml",
+        "name = \"Tiny\"\ninput = [1, 28, 28]\n\n[[section]]\nname = \"s\"\nlayers = [\"flatten\", \"linear 10\"]\n",
+    );
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    // fc6: 102,760,448 MACs over 102,764,544 params is 0.99996, not 0.
+    assert!(
+        html.contains("<td class=\"num\">102,760,448</td><td class=\"num\">1.00</td>"),
+        "{html}"
+    );
+    // stage3/conv2: 1,849,688,064 / 590,080 = 3134.6, rounded.
+    assert!(html.contains("<td class=\"num\">590,080</td><td class=\"num\">0.4%</td><td class=\"num\">1,849,688,064</td><td class=\"num\">3,135</td>"), "{html}");
+    assert!(
+        html.contains("Models side by side (each at its declared input, batch 1)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>1x28x28</td>"),
+        "the index's model list names each input: {html}"
+    );
+}

@@ -114,6 +114,8 @@ struct ModelItem {
     params_si: String,
     macs_si: String,
     variant: bool,
+    /// The declared input it is counted at, e.g. `3x224x224`.
+    input: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -307,6 +309,12 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
                 params_si: si(a.total.params, 1),
                 macs_si: si(a.total.macs, 2),
                 variant: a.extends.is_some(),
+                input: a
+                    .input
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join("x"),
             })
         })
         .collect::<Result<_>>()?;

@@ -3,6 +3,8 @@
 //! Output is one line of HTML with no blank lines, so that it stays a
 //! single raw-HTML block when placed on its own line in Markdown.
 
+use std::collections::BTreeSet;
+
 use crate::count::convention::Convention;
 use crate::count::output::{self, By};
 use crate::count::{Analysis, Kind, Totals};
@@ -160,7 +162,7 @@ pub fn model_table(
                         share_cell(l.params(), t.params),
                         thousands(l.cost.macs),
                         if l.params() > 0 && l.cost.macs > 0 {
-                            thousands(l.cost.macs / l.params())
+                            crate::numfmt::ratio(l.cost.macs as f64 / l.params() as f64)
                         } else {
                             String::new()
                         },
@@ -254,7 +256,16 @@ fn analyses(ledger: &Ledger, models: &[String]) -> Result<Vec<std::sync::Arc<Ana
 pub fn compare_table(ledger: &Ledger, assets: &Assets, models: &[String]) -> Result<String> {
     let list = analyses(ledger, models)?;
     let grid = Grid {
-        caption: "Models side by side (input 3x224x224, batch 1)".into(),
+        caption: {
+            let inputs: BTreeSet<String> = list.iter().map(|a| shape_text(&a.input)).collect();
+            match inputs.len() {
+                1 => format!(
+                    "Models side by side (input {}, batch 1)",
+                    inputs.iter().next().unwrap_or(&String::new())
+                ),
+                _ => "Models side by side (each at its declared input, batch 1)".to_string(),
+            }
+        },
         header: [
             "Model",
             "Params",
@@ -284,7 +295,7 @@ pub fn compare_table(ledger: &Ledger, assets: &Assets, models: &[String]) -> Res
                     share_cell(a.kind(Kind::Norm).params, t.params),
                     thousands(t.buffers),
                     thousands(t.macs),
-                    thousands(t.macs / t.params.max(1)),
+                    crate::numfmt::ratio(t.macs as f64 / t.params.max(1) as f64),
                 ]
             })
             .collect(),

@@ -4,9 +4,13 @@
 Generates plain books (no computed parts) of 10, 100, 1,000 and 5,000 pages
 and a folder of 1,000 small model files, then times `netledger build -q`
 on each: median wall time of --runs runs, peak RSS (from /usr/bin/time) and
-output size, with the load average around the run. Needs a release build
-(cargo build --release). Not part of CI. (`compare_mdbook.py` times mdBook
-on a 10-chapter book; a sweep against mdBook and Hugo is still to be added.)
+output size, with the load average around the run. Where `mdbook` and
+`hugo` are on PATH, the same books are also built with them, each run of
+each tool in turn (netledger, mdBook, Hugo, netledger, ...), so the ratios
+come from one session of a shared machine. The Hugo site has minimal
+layouts (title and content, no menu); mdBook's default theme lists every
+chapter on every page, as netledger did before its sidebar window. Needs a
+release build (cargo build --release). Not part of CI.
 
     python3 benches/scale.py [--runs 3] [--sizes 10,100,1000,5000]
 """
@@ -29,6 +33,40 @@ def book(dir, pages, rng):
     os.makedirs(os.path.join(content, "models"))
     with open(os.path.join(content, "index.md"), "w") as f:
         f.write('+++\ntitle = "Book"\n+++\nHello.\n')
+    for i in range(pages):
+        body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+        with open(os.path.join(content, f"{i:05d}-p.md"), "w") as f:
+            f.write(f'+++\ntitle = "Page {i}"\nweight = {i}\n+++\n## Part\n\n{body}\n')
+
+
+def mdbook_tree(dir, pages, rng):
+    src = os.path.join(dir, "src")
+    os.makedirs(src)
+    with open(os.path.join(dir, "book.toml"), "w") as f:
+        f.write('[book]\ntitle = "Book"\n\n[output.html]\n')
+    summary = ["# Summary\n", "[Book](index.md)\n"]
+    with open(os.path.join(src, "index.md"), "w") as f:
+        f.write("# Book\n\nHello.\n")
+    for i in range(pages):
+        body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+        with open(os.path.join(src, f"{i:05d}-p.md"), "w") as f:
+            f.write(f"# Page {i}\n\n## Part\n\n{body}\n")
+        summary.append(f"- [Page {i}]({i:05d}-p.md)\n")
+    with open(os.path.join(src, "SUMMARY.md"), "w") as f:
+        f.writelines(summary)
+
+
+def hugo_tree(dir, pages, rng):
+    content = os.path.join(dir, "content")
+    layouts = os.path.join(dir, "layouts", "_default")
+    os.makedirs(content)
+    os.makedirs(layouts)
+    with open(os.path.join(dir, "hugo.toml"), "w") as f:
+        f.write('baseURL = "/"\ntitle = "Book"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
+    for name in ("single.html", "list.html"):
+        with open(os.path.join(layouts, name), "w") as f:
+            f.write("<!DOCTYPE html><html><head><title>{{ .Title }}</title></head>"
+                    "<body><h1>{{ .Title }}</h1>{{ .Content }}</body></html>\n")
     for i in range(pages):
         body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
         with open(os.path.join(content, f"{i:05d}-p.md"), "w") as f:
@@ -65,21 +103,41 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="10,100,1000,5000")
     args = ap.parse_args()
-    rng = random.Random(1)
     work = tempfile.mkdtemp(prefix="netledger-scale-")
     try:
-        cases = [(f"{n} pages", lambda d, n=n: book(d, n, rng)) for n in map(int, args.sizes.split(","))]
-        cases.append(("1000 models", lambda d: models(d, 1000)))
+        sizes = list(map(int, args.sizes.split(",")))
+        peers = [(tool, cmd, make) for tool, cmd, make in (
+            ("mdbook", ["mdbook", "build"], mdbook_tree),
+            ("hugo", ["hugo", "--quiet"], hugo_tree),
+        ) if shutil.which(tool)]
         print(f"load average at start: {os.getloadavg()}")
-        print(f"{'case':<12} {'median s':>9} {'best s':>8} {'peak MB':>8} {'site MB':>8}")
-        for name, make in cases:
+        print(f"{'case':<12} {'tool':<10} {'median s':>9} {'best s':>8} {'peak MB':>8}  netledger is")
+        for n in sizes + [None]:
+            name = f"{n} pages" if n else "1000 models"
             d = os.path.join(work, name.replace(" ", "-"))
-            make(d)
-            runs = [timed([NETLEDGER, "build", "-q"], d) for _ in range(args.runs)]
-            walls = [w for w, _ in runs]
-            print(f"{name:<12} {statistics.median(walls):>9.2f} {min(walls):>8.2f} "
-                  f"{max(r for _, r in runs) / 1024:>8.0f} {size_of(os.path.join(d, 'site')) / 1e6:>8.1f}")
-            shutil.rmtree(d)
+            if n:
+                book(d, n, random.Random(n))
+            else:
+                models(d, 1000)
+            tools = [("netledger", [NETLEDGER, "build", "-q"], d)]
+            for tool, cmd, make in (peers if n else []):
+                pd = os.path.join(work, f"{tool}-{n}")
+                make(pd, n, random.Random(n))
+                tools.append((tool, cmd, pd))
+            results = {t: [] for t, _, _ in tools}
+            for _ in range(args.runs):
+                for tool, cmd, cwd in tools:
+                    results[tool].append(timed(cmd, cwd))
+            ours = statistics.median(w for w, _ in results["netledger"])
+            for tool, runs in results.items():
+                walls = [w for w, _ in runs]
+                med = statistics.median(walls)
+                ratio = "" if tool == "netledger" else f"{med / ours:.1f}x faster"
+                print(f"{name:<12} {tool:<10} {med:>9.3f} {min(walls):>8.3f} "
+                      f"{max(r for _, r in runs) / 1024:>8.0f}  {ratio}")
+            print(f"{'':<12} netledger site: {size_of(os.path.join(d, 'site')) / 1e6:.1f} MB")
+            for _, _, cwd in tools:
+                shutil.rmtree(cwd, ignore_errors=True)
         print(f"load average at end: {os.getloadavg()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

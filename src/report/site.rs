@@ -174,12 +174,17 @@ fn remove_stale(parent: &Path, name: &str) {
     }
 }
 
+/// Threads that write (and delete) the site's files: file creation, not
+/// bandwidth, is what a big site waits for, and it overlaps well.
+const WRITERS: usize = 4;
+
 fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
     std::fs::create_dir(tmp).map_err(|e| Error::io("create folder", tmp, e))?;
     // The marker first: a half-filled folder left by a kill is recognisably ours.
     let marker = tmp.join(MARKER);
     std::fs::write(&marker, MARKER_TEXT).map_err(|e| Error::io("write", &marker, e))?;
     let mut made = std::collections::BTreeSet::new();
+    let mut jobs = Vec::with_capacity(files.len());
     for (rel, bytes) in files {
         if rel == MARKER || rel.split('/').any(|part| part.is_empty() || part == "..") {
             return Err(refuse(format!(
@@ -192,9 +197,27 @@ fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
             }
         }
-        std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
+        jobs.push((path, bytes.as_slice()));
     }
-    Ok(())
+    // Folders exist; the files are written by a few threads.
+    in_parallel(&jobs, |(path, bytes)| {
+        std::fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+    })
+}
+
+/// Runs `work` on every item, split over [`WRITERS`] threads; the first error wins.
+fn in_parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
+    let chunk = items.len().div_ceil(WRITERS).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().try_for_each(work)))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })
 }
 
 /// Puts `tmp` in place of `out` in one step; the old site is then removed.
@@ -215,18 +238,21 @@ fn remove_site(dir: &Path) -> Result<()> {
         // A forced replacement's old folder: mark it before emptying it.
         std::fs::write(&marker, MARKER_TEXT).map_err(|e| Error::io("write", &marker, e))?;
     }
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))? {
         let path = entry.map_err(|e| Error::io("read folder", dir, e))?.path();
-        if path == marker {
-            continue;
+        if path != marker {
+            entries.push(path);
         }
-        let removed = if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.map_err(|e| Error::io("remove", &path, e))?;
     }
+    in_parallel(&entries, |path| {
+        let removed = if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        removed.map_err(|e| Error::io("remove", path, e))
+    })?;
     std::fs::remove_file(&marker).map_err(|e| Error::io("remove", &marker, e))?;
     std::fs::remove_dir(dir).map_err(|e| Error::io("remove", dir, e))
 }

@@ -28,13 +28,18 @@ NETLEDGER = os.path.join(ROOT, "target", "release", "netledger")
 WORDS = "layer weight channel kernel stride padding feature map pooling residual block".split()
 
 
+def text(rng):
+    """Three paragraphs of 60 words: one page's body."""
+    return "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+
+
 def book(dir, pages, rng):
     content = os.path.join(dir, "content")
     os.makedirs(os.path.join(content, "models"))
     with open(os.path.join(content, "index.md"), "w") as f:
         f.write('+++\ntitle = "Book"\n+++\nHello.\n')
     for i in range(pages):
-        body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+        body = text(rng)
         with open(os.path.join(content, f"{i:05d}-p.md"), "w") as f:
             f.write(f'+++\ntitle = "Page {i}"\nweight = {i}\n+++\n## Part\n\n{body}\n')
 
@@ -48,7 +53,7 @@ def mdbook_tree(dir, pages, rng):
     with open(os.path.join(src, "index.md"), "w") as f:
         f.write("# Book\n\nHello.\n")
     for i in range(pages):
-        body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+        body = text(rng)
         with open(os.path.join(src, f"{i:05d}-p.md"), "w") as f:
             f.write(f"# Page {i}\n\n## Part\n\n{body}\n")
         summary.append(f"- [Page {i}]({i:05d}-p.md)\n")
@@ -68,7 +73,7 @@ def hugo_tree(dir, pages, rng):
             f.write("<!DOCTYPE html><html><head><title>{{ .Title }}</title></head>"
                     "<body><h1>{{ .Title }}</h1>{{ .Content }}</body></html>\n")
     for i in range(pages):
-        body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(3))
+        body = text(rng)
         with open(os.path.join(content, f"{i:05d}-p.md"), "w") as f:
             f.write(f'+++\ntitle = "Page {i}"\nweight = {i}\n+++\n## Part\n\n{body}\n')
 

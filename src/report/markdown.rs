@@ -123,7 +123,14 @@ fn math(latex: &str, display: bool) -> Result<String, MathError> {
         latex: latex.to_string(),
         message: e.to_string(),
     })?;
-    Ok(space_attributes(&out))
+    Ok(join_grouped_digits(&space_attributes(&out)))
+}
+
+/// `1{,}792` (a thousands separator, braced so that TeX adds no space) comes
+/// out as `<mn>1</mn><mrow><mo>,</mo></mrow><mn>792</mn>`, which browsers
+/// space as punctuation ("1, 792"); join it into one number, `<mn>1,792</mn>`.
+fn join_grouped_digits(markup: &str) -> String {
+    markup.replace("</mn><mrow><mo>,</mo></mrow><mn>", ",")
 }
 
 /// pulldown-latex 0.8 writes some attributes with no space between them
@@ -380,6 +387,16 @@ mod tests {
             .into_iter()
             .collect();
         render(markdown, &slugs)
+    }
+
+    #[test]
+    fn braced_thousands_separators_make_one_number() {
+        let r = render_plain("$$1{,}234{,}567 + 2$$").unwrap();
+        assert!(
+            r.html.contains("<mn>1,234,567</mn><mo>+</mo><mn>2</mn>"),
+            "{}",
+            r.html
+        );
     }
 
     #[test]

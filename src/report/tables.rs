@@ -105,6 +105,11 @@ impl Grid {
     }
 }
 
+/// A layer path that may break only after a `/`: `stage1/<wbr>block0/<wbr>conv1`.
+fn path_cell(path: &str) -> String {
+    format!("<code class=\"path\">{}</code>", escape(path).replace('/', "/<wbr>"))
+}
+
 fn share_cell(part: u64, whole: u64) -> String {
     percent(Totals::share(part, whole), 1)
 }
@@ -155,7 +160,7 @@ pub fn model_table(
                 .iter()
                 .map(|l| {
                     vec![
-                        format!("<code>{}</code>", escape(l.local_path())),
+                        path_cell(l.local_path()),
                         l.op.name().to_string(),
                         crate::count::op::shape_str(&l.cost.output),
                         thousands(l.params()),
@@ -435,7 +440,7 @@ pub fn top_layers_table(
             .iter()
             .map(|l| {
                 vec![
-                    format!("<code>{}</code>", escape(l.local_path())),
+                    path_cell(l.local_path()),
                     crate::count::op::shape_str(&l.cost.output),
                     thousands(l.params()),
                     share_cell(l.params(), t_params),
@@ -489,7 +494,7 @@ pub fn diff_table(ledger: &Ledger, assets: &Assets, a: &str, b: &str) -> Result<
             .iter()
             .map(|r| {
                 vec![
-                    format!("<span class=\"path\">{}</span>", escape(&r.layer)),
+                    path_cell(&r.layer),
                     format!("{:?}", r.change).to_lowercase(),
                     cell(&r.a, |s| thousands(s.params)),
                     cell(&r.b, |s| thousands(s.params)),

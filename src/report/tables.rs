@@ -107,7 +107,10 @@ impl Grid {
 
 /// A layer path that may break only after a `/`: `stage1/<wbr>block0/<wbr>conv1`.
 fn path_cell(path: &str) -> String {
-    format!("<code class=\"path\">{}</code>", escape(path).replace('/', "/<wbr>"))
+    format!(
+        "<code class=\"path\">{}</code>",
+        escape(path).replace('/', "/<wbr>")
+    )
 }
 
 fn share_cell(part: u64, whole: u64) -> String {

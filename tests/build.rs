@@ -355,3 +355,25 @@ fn ratios_are_rounded_and_captions_state_the_real_input() {
         "the index's model list names each input: {html}"
     );
 }
+
+#[test]
+fn model_pages_fold_their_layers_by_section() {
+    let p = Project::new("fold", &[("index.md", "+++\ntitle = \"P\"\n+++\nx\n")]);
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("model-resnet18.html")).unwrap();
+    let summaries: Vec<&str> = html
+        .match_indices("<details class=\"section-layers\"><summary><strong>")
+        .map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            &rest[..rest.find("</strong>").unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        summaries,
+        ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    );
+    assert!(html.contains("<summary><strong>head</strong>: 3 layers, 513,000 params (4.4%), 512,000 MACs</summary>"), "{html}");
+    assert!(html.contains("<a href=\"data/resnet18-by-layer.csv\" download>CSV</a>"));
+    assert!(p.site().join("data/resnet18-by-layer.csv").is_file());
+}

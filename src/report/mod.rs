@@ -745,7 +745,10 @@ fn model_page(
     let table = |by| tables::model_table(&ws.ledger, &ws.assets, id, by, None);
     ctx.insert("table_sections", &table(By::Section)?);
     ctx.insert("table_kinds", &table(By::Kind)?);
-    ctx.insert("table_layers", &table(By::Layer)?);
+    ctx.insert(
+        "table_layers",
+        &tables::layers_by_section(&ws.ledger, &ws.assets, id)?,
+    );
     ctx.insert(
         "table_conventions",
         &tables::conventions_table(&ws.ledger, &ws.assets, &[id.to_string()])?,

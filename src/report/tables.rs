@@ -117,6 +117,75 @@ fn share_cell(part: u64, whole: u64) -> String {
     percent(Totals::share(part, whole), 1)
 }
 
+const LAYER_HEADER: [&str; 7] = [
+    "Layer",
+    "Kind",
+    "Output",
+    "Params",
+    "Share",
+    "MACs",
+    "MACs per param",
+];
+const LAYER_NUMERIC: [bool; 7] = [false, false, false, true, true, true, true];
+
+/// One row of a per-layer table; shares are of the model's totals `t`.
+fn layer_row(l: &crate::count::Layer, t: &Totals) -> Vec<String> {
+    vec![
+        path_cell(l.local_path()),
+        l.op.name().to_string(),
+        crate::count::op::shape_str(&l.cost.output),
+        thousands(l.params()),
+        share_cell(l.params(), t.params),
+        thousands(l.cost.macs),
+        if l.params() > 0 && l.cost.macs > 0 {
+            crate::numfmt::ratio(l.cost.macs as f64 / l.params() as f64)
+        } else {
+            String::new()
+        },
+    ]
+}
+
+/// A model page's per-layer listing: one folded table per section (a
+/// ResNet-152 has 500 layers), the downloads once for the whole model.
+pub fn layers_by_section(ledger: &Ledger, assets: &Assets, model: &str) -> Result<String> {
+    let a = ledger.analysis(model, None)?;
+    let t = &a.total;
+    let stem = format!("data/{model}-by-layer");
+    assets.put(format!("{stem}.csv"), output::csv(&a, By::Layer));
+    assets.put(
+        format!("{stem}.json"),
+        output::json(&a, Convention::Torchvision)?,
+    );
+    let mut h = format!(
+        "<p class=\"downloads\">Every layer at input {}: <a href=\"{stem}.csv\" download>CSV</a> <a href=\"{stem}.json\" download>JSON</a></p>",
+        shape_text(&a.input)
+    );
+    for (name, totals) in &a.sections {
+        let grid = Grid {
+            caption: format!("{}: section {name}", a.name),
+            header: LAYER_HEADER.map(String::from).to_vec(),
+            numeric: LAYER_NUMERIC.to_vec(),
+            rows: a
+                .layers
+                .iter()
+                .filter(|l| &l.section == name)
+                .map(|l| layer_row(l, t))
+                .collect(),
+            foot: None,
+        };
+        h.push_str(&format!(
+            "<details class=\"section-layers\"><summary><strong>{}</strong>: {} layers, {} params ({}), {} MACs</summary>{}</details>",
+            escape(name),
+            totals.layers,
+            thousands(totals.params),
+            share_cell(totals.params, t.params),
+            thousands(totals.macs),
+            grid.html(&[])
+        ));
+    }
+    Ok(h)
+}
+
 /// The per-layer, per-section or per-kind table of one model.
 pub fn model_table(
     ledger: &Ledger,
@@ -146,37 +215,9 @@ pub fn model_table(
     let grid = match by {
         By::Layer => Grid {
             caption: format!("{}: every layer at input {}", a.name, shape_text(&a.input)),
-            header: [
-                "Layer",
-                "Kind",
-                "Output",
-                "Params",
-                "Share",
-                "MACs",
-                "MACs per param",
-            ]
-            .map(String::from)
-            .to_vec(),
-            numeric: vec![false, false, false, true, true, true, true],
-            rows: a
-                .layers
-                .iter()
-                .map(|l| {
-                    vec![
-                        path_cell(l.local_path()),
-                        l.op.name().to_string(),
-                        crate::count::op::shape_str(&l.cost.output),
-                        thousands(l.params()),
-                        share_cell(l.params(), t.params),
-                        thousands(l.cost.macs),
-                        if l.params() > 0 && l.cost.macs > 0 {
-                            crate::numfmt::ratio(l.cost.macs as f64 / l.params() as f64)
-                        } else {
-                            String::new()
-                        },
-                    ]
-                })
-                .collect(),
+            header: LAYER_HEADER.map(String::from).to_vec(),
+            numeric: LAYER_NUMERIC.to_vec(),
+            rows: a.layers.iter().map(|l| layer_row(l, t)).collect(),
             foot: Some(vec![
                 "Total".into(),
                 String::new(),

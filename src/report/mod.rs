@@ -9,11 +9,13 @@
 pub mod assets;
 pub mod functions;
 pub mod ledger;
+pub mod links;
 pub mod markdown;
 pub mod measured;
 pub mod number;
 pub mod page;
 pub mod site;
+pub mod site_files;
 pub mod tables;
 pub mod templates;
 
@@ -429,13 +431,13 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     for (name, bytes) in &template_files.files {
         files.insert(name.clone(), bytes.clone());
     }
-    copy_static(&opts.content.join("static"), &mut files)?;
+    site_files::copy_static(&opts.content.join("static"), &mut files)?;
     files.extend(ws.assets.take());
-    check_links(&refs, &files)?;
+    links::check_links(&refs, &files)?;
     if !site.base_url.is_empty() {
         files.insert(
             "sitemap.xml".into(),
-            sitemap(&site.base_url, &files).into_bytes(),
+            site_files::sitemap(&site.base_url, &files).into_bytes(),
         );
     }
     let summary = Summary {
@@ -487,22 +489,6 @@ fn warnings(pages: &[Page], models: &[String], used: &BTreeSet<String>) -> Vec<S
     out
 }
 
-/// A `sitemap.xml` of every HTML file under `base_url` (sorted, no dates,
-/// so that it is byte-identical between builds).
-fn sitemap(base_url: &str, files: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    for name in files.keys().filter(|n| n.ends_with(".html")) {
-        xml.push_str(&format!(
-            "  <url><loc>{}</loc></url>\n",
-            assets::escape(&format!("{base_url}{name}"))
-        ));
-    }
-    xml.push_str("</urlset>\n");
-    xml
-}
-
 /// Where in its file a page wrote what the rendered Markdown holds at
 /// `offset` (or, failing that, the first occurrence of `needle`): an
 /// absolute byte offset into the page's source.
@@ -514,97 +500,6 @@ fn locate(page: &Page, markdown: &str, offset: Option<usize>, needle: &str) -> u
         .or_else(|| body.find(needle))
         .unwrap_or(0);
     page.body_start + at
-}
-
-/// Every link and image of every page must reach a file of the site and,
-/// with a `#fragment`, an element with that `id` in it; all that do not are
-/// reported together.
-fn check_links(
-    refs: &[(&Page, markdown::LocalRef, usize)],
-    files: &BTreeMap<String, Vec<u8>>,
-) -> Result<()> {
-    let mut anchors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut broken = Vec::new();
-    for (page, r, at) in refs {
-        let (path, fragment) = r
-            .url
-            .split_once('#')
-            .map_or((r.url.as_str(), None), |(p, f)| (p, Some(f)));
-        let target = match path.trim_start_matches("./") {
-            "" => format!("{}.html", page.slug),
-            other => other.to_string(),
-        };
-        let span = page.source.span(*at, *at + 1);
-        let Some(bytes) = files.get(&target) else {
-            let hint = if target.ends_with(".md") {
-                "link to a page by its file name, e.g. `[x](05-input-resolution.md)`, or to `NAME.html` / `model-NAME.html`"
-            } else {
-                "files under content/static/ are in the site as `static/...`"
-            };
-            broken.push(Error::syntax_hint(
-                span,
-                format!("broken link `{}`: the site has no `{target}`", r.written),
-                hint,
-            ));
-            continue;
-        };
-        let Some(fragment) = fragment.filter(|f| !f.is_empty()) else {
-            continue;
-        };
-        if !target.ends_with(".html") {
-            continue;
-        }
-        let ids = anchors
-            .entry(target.clone())
-            .or_insert_with(|| element_ids(bytes));
-        if !ids.contains(fragment) {
-            broken.push(Error::syntax(
-                span,
-                format!(
-                    "broken link `{}`: `{target}` has no element with id `{fragment}`",
-                    r.written
-                ),
-            ));
-        }
-    }
-    Error::all(broken)
-}
-
-/// The values of every `id="..."` attribute in an HTML file.
-fn element_ids(html: &[u8]) -> BTreeSet<String> {
-    let text = String::from_utf8_lossy(html);
-    text.match_indices(" id=\"")
-        .filter_map(|(i, m)| {
-            let rest = &text[i + m.len()..];
-            rest.find('"').map(|end| rest[..end].to_string())
-        })
-        .collect()
-}
-
-/// Copies `content/static/**` into the site's `static/` folder byte for byte,
-/// so that a page's `static/fig.png` works in the sources and in the site.
-fn copy_static(dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
-    if !dir.is_dir() {
-        return Ok(());
-    }
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::io("read folder", dir, e.into()))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
-        let rel = path.strip_prefix(dir).unwrap_or(path);
-        let Some(rel) = rel.to_str() else {
-            return Err(Error::Render {
-                message: "a static file's name is not UTF-8; rename it".into(),
-                span: None,
-                location: Some(path.display().to_string()),
-            });
-        };
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-        files.insert(format!("static/{}", rel.replace('\\', "/")), bytes);
-    }
-    Ok(())
 }
 
 fn page_link(page: &Page) -> Link {

@@ -1,20 +1,12 @@
 //! `netledger init`, `netledger.toml` and `--root`.
 
-use std::process::Command;
-
 mod common;
-use common::{tree, Project};
+use common::{run_in, tree, Project};
 
+/// (exit code, stderr) of the binary run in `dir`.
 fn netledger(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netledger"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, err) = run_in(dir, args);
+    (code, err)
 }
 
 #[test]

@@ -123,6 +123,11 @@ impl Span {
         (line, col)
     }
 
+    /// Its byte range in the file.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
     /// A narrower span: `start..end` counted from the beginning of this one.
     pub fn sub(&self, start: usize, end: usize) -> Span {
         self.source.span(self.start + start, self.start + end)

@@ -389,7 +389,7 @@ layers = ["b 16"]
 "#;
     let (_f, path, err) = error_in("unknown_arg_block", text);
     says(&err, "unknown argument `$x`");
-    assert_eq!(hint(&err), "arguments in scope: $c");
+    assert_eq!(hint(&err), "arguments in scope: $c, $in_c, $in_h, $in_w");
     at(&err, &path, 6, 15);
 }
 
@@ -802,7 +802,7 @@ name = "s"
 layers = ["b 64"]
 "#;
     let (_f, path, err) = error_in("negative_expr", text);
-    says(&err, "expression is negative (64, 128)");
+    says(&err, "expression is negative (-64)");
     at(&err, &path, 6, 15);
 }
 

@@ -84,7 +84,7 @@ pub struct Analysis {
     pub total: Totals,
     /// Totals per top-level section, in model order.
     pub sections: Vec<(String, Totals)>,
-    /// Totals per kind, in [`Kind::ALL`] order.
+    /// Totals per kind the model has, in [`Kind::ALL`] order.
     pub kinds: Vec<(Kind, Totals)>,
     /// Each tool's total in [`Convention::ALL`] order, or the index of the
     /// layer at which it exceeds 64 bits.
@@ -170,6 +170,8 @@ pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
             }
         }
     }
+    // Only the kinds the model has: a CNN gets no empty "tensor" row.
+    kinds.retain(|(_, t)| t.layers > 0);
     Ok(Analysis {
         id: spec.id.clone(),
         name: spec.name.clone(),

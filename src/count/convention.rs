@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::count::elaborate::Layer;
 use crate::count::op::{product, Op};
-use crate::model::item::{Activation, PoolKind};
+use crate::model::file::Merge;
+use crate::model::op::{Activation, PoolKind};
 
 /// A counting convention of a well-known tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Convention {
-    /// Conv + linear MACs, no bias: torchvision's published "GFLOPS".
+    /// Conv + linear + matmul MACs, no bias: torchvision's published "GFLOPS".
     Torchvision,
     /// fvcore `FlopCountAnalysis`: MACs + 2 per BN element + adaptive-pool inputs.
     Fvcore,
@@ -56,8 +57,8 @@ impl Convention {
     /// What the tool adds to the core MACs, in one sentence.
     pub fn rule(self) -> &'static str {
         match self {
-            Convention::Torchvision => "conv and linear multiply-accumulates, no bias (torchvision's \"GFLOPS\")",
-            Convention::Fvcore => "MACs + 2 per batch-norm element + 1 per adaptive-average-pool input element; activations, max/avg pooling and residual adds count 0",
+            Convention::Torchvision => "conv, linear and matmul multiply-accumulates, no bias (torchvision's \"GFLOPS\")",
+            Convention::Fvcore => "MACs + 2 per batch-norm element + 5 per layer-norm element + 1 per adaptive-average-pool input element; activations, max/avg pooling, mean, residual adds and torch's fused attention kernel count 0",
             Convention::Ptflops => "MACs + 1 per output element for conv bias + linear bias + 2 per batch-norm element + 1 per activation output (ReLU family) + 1 per pooling input; module layers only (count_functional=False)",
             Convention::PtflopsDefault => "as ptflops, but ReLU and pooling modules are counted twice (module hook + patched functional), functional ReLU/pooling once",
             Convention::Thop => "MACs + 4 per batch-norm element + int((in/out area + 1) x outputs) for adaptive average pooling + 1 per average-pool output; module layers only",
@@ -70,20 +71,59 @@ impl Convention {
     }
 
     /// The count in 128 bits, so that the tools' extra terms cannot overflow.
+    ///
+    /// Every kind has its own arm in each tool's rule, so that a new kind
+    /// cannot fall into a silent 0: the compiler asks for it here.
     fn count_wide(self, layer: &Layer) -> u128 {
         let out = u128::from(product(&layer.cost.output).unwrap_or(0));
         let input = u128::from(layer.inputs.first().map_or(0, |s| product(s).unwrap_or(0)));
         let module = !layer.functional;
         let macs = u128::from(layer.cost.macs);
+        let affine = |a: bool, with: u128, without: u128| input * if a { with } else { without };
         match self {
             Convention::Torchvision => macs,
             Convention::Fvcore => match &layer.op {
-                Op::BatchNorm { affine } => input * if *affine { 2 } else { 1 },
+                Op::Conv { .. } | Op::Linear { .. } => macs,
+                // fvcore has no handler for torch's fused attention kernel.
+                Op::Merge {
+                    merge: Merge::Matmul,
+                } => {
+                    if layer.fused {
+                        0
+                    } else {
+                        macs
+                    }
+                }
+                Op::BatchNorm { affine: a } => affine(*a, 2, 1),
+                Op::LayerNorm { affine: a, .. } => affine(*a, 5, 4),
                 Op::Adaptive {
                     pool: PoolKind::Avg,
                     ..
                 } => input,
-                _ => macs,
+                // No handler: counted as 0, as fvcore does (it warns).
+                Op::Adaptive {
+                    pool: PoolKind::Max,
+                    ..
+                }
+                | Op::Pool { .. }
+                | Op::Mean { .. }
+                | Op::Activation { .. }
+                | Op::Merge { .. }
+                | Op::Param { .. }
+                | Op::RelativeBias { .. } => 0,
+                // Data movement: no arithmetic.
+                Op::Flatten
+                | Op::Dropout
+                | Op::Identity
+                | Op::Permute { .. }
+                | Op::Reshape { .. }
+                | Op::Tokens
+                | Op::Select { .. }
+                | Op::Chunk { .. }
+                | Op::Shuffle { .. }
+                | Op::PatchMerge
+                | Op::ZeroPad { .. }
+                | Op::Attention { .. } => 0,
             },
             Convention::Ptflops | Convention::PtflopsDefault => {
                 let twice = self == Convention::PtflopsDefault;
@@ -93,7 +133,13 @@ impl Convention {
                         out: features,
                         bias,
                     } if module => macs + if *bias { u128::from(*features) } else { 0 },
-                    Op::BatchNorm { affine } if module => input * if *affine { 2 } else { 1 },
+                    Op::BatchNorm { affine: a } | Op::LayerNorm { affine: a, .. } if module => {
+                        affine(*a, 2, 1)
+                    }
+                    Op::Conv { .. }
+                    | Op::Linear { .. }
+                    | Op::BatchNorm { .. }
+                    | Op::LayerNorm { .. } => 0,
                     Op::Activation { act, .. } => {
                         let hooked = matches!(
                             act,
@@ -116,13 +162,38 @@ impl Convention {
                     Op::Pool { .. } | Op::Adaptive { .. } => {
                         input * (u128::from(module) + u128::from(twice))
                     }
-                    _ => 0,
+                    // The default mode patches torch.matmul (not the fused kernel).
+                    Op::Merge {
+                        merge: Merge::Matmul,
+                    } => {
+                        if twice && !layer.fused {
+                            macs
+                        } else {
+                            0
+                        }
+                    }
+                    Op::Merge { .. }
+                    | Op::Mean { .. }
+                    | Op::Param { .. }
+                    | Op::RelativeBias { .. }
+                    | Op::Flatten
+                    | Op::Dropout
+                    | Op::Identity
+                    | Op::Permute { .. }
+                    | Op::Reshape { .. }
+                    | Op::Tokens
+                    | Op::Select { .. }
+                    | Op::Chunk { .. }
+                    | Op::Shuffle { .. }
+                    | Op::PatchMerge
+                    | Op::ZeroPad { .. }
+                    | Op::Attention { .. } => 0,
                 }
             }
             Convention::Thop => match &layer.op {
                 _ if !module => 0,
                 Op::Conv { .. } | Op::Linear { .. } => macs,
-                Op::BatchNorm { affine } => input * if *affine { 4 } else { 2 },
+                Op::BatchNorm { affine: a } | Op::LayerNorm { affine: a, .. } => affine(*a, 4, 2),
                 Op::Adaptive {
                     pool: PoolKind::Avg,
                     size,
@@ -135,7 +206,32 @@ impl Convention {
                     pool: PoolKind::Avg,
                     ..
                 } => out,
-                _ => 0,
+                // Module hooks only: functional ops and tensors count 0.
+                Op::Pool {
+                    pool: PoolKind::Max,
+                    ..
+                }
+                | Op::Adaptive {
+                    pool: PoolKind::Max,
+                    ..
+                }
+                | Op::Activation { .. }
+                | Op::Merge { .. }
+                | Op::Mean { .. }
+                | Op::Param { .. }
+                | Op::RelativeBias { .. }
+                | Op::Flatten
+                | Op::Dropout
+                | Op::Identity
+                | Op::Permute { .. }
+                | Op::Reshape { .. }
+                | Op::Tokens
+                | Op::Select { .. }
+                | Op::Chunk { .. }
+                | Op::Shuffle { .. }
+                | Op::PatchMerge
+                | Op::ZeroPad { .. }
+                | Op::Attention { .. } => 0,
             },
         }
     }

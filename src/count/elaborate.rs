@@ -8,11 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::count::attention;
 use crate::count::op::{shape_str, Cost, Op, Shape};
 use crate::error::{Error, Result};
-use crate::model::expr::{Args, Expr};
-use crate::model::file::{Merge, Shortcut};
-use crate::model::item::{Groups, Item, LayerSpec, Pair, What};
+use crate::model::expr::{Args, Expr, LAYER_CHANNELS};
+use crate::model::file::Shortcut;
+use crate::model::item::{CallArg, Item, LayerSpec, What};
+use crate::model::op::Field;
 use crate::model::{Block, ModelSpec};
 use crate::source::Span;
 
@@ -34,6 +36,8 @@ pub struct Layer {
     pub op: Op,
     /// Applied as a functional call, invisible to module hooks.
     pub functional: bool,
+    /// Runs inside torch's fused attention kernel (invisible to fvcore).
+    pub fused: bool,
     /// Input shapes (several for a merge).
     pub inputs: Vec<Shape>,
     /// Output shape, trainable parameters and operation counts.
@@ -64,9 +68,16 @@ pub fn elaborate(spec: &ModelSpec, input: &[u64]) -> Result<Vec<Layer>> {
     let mut shape = input.to_vec();
     for section in &spec.sections {
         let mut scope = Scope::new(format!("{}/{}", spec.id, section.name), &section.name);
-        shape = walk.items(&section.items, &mut scope, shape, &Args::new())?;
+        shape = walk.items(&section.items, &mut scope, shape, &Env::default())?;
     }
     Ok(walk.layers)
+}
+
+/// How a layer is called, for the tools that count by module hooks or ops.
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    functional: bool,
+    fused: bool,
 }
 
 struct Walk<'a> {
@@ -118,12 +129,20 @@ impl Scope {
     }
 }
 
-fn counter_word(spec: &LayerSpec, keyword: &'static str) -> &'static str {
-    match spec {
-        LayerSpec::Linear { .. } => "fc",
-        LayerSpec::Pool { .. } | LayerSpec::Adaptive { .. } | LayerSpec::GlobalAvgPool => "pool",
-        _ => keyword,
+fn counter_word(op: &Op) -> &'static str {
+    match op {
+        Op::Linear { .. } => "fc",
+        Op::Pool { .. } | Op::Adaptive { .. } => "pool",
+        Op::Attention { .. } => "attn",
+        _ => op.name(),
     }
+}
+
+/// What is in scope inside a block: numbers and layers passed as arguments.
+#[derive(Clone, Default)]
+struct Env {
+    nums: Args,
+    layers: BTreeMap<String, Item>,
 }
 
 impl Walk<'_> {
@@ -132,10 +151,10 @@ impl Walk<'_> {
         items: &[Item],
         scope: &mut Scope,
         mut shape: Shape,
-        args: &Args,
+        env: &Env,
     ) -> Result<Shape> {
         for item in items {
-            shape = self.item(item, scope, shape, args)?;
+            shape = self.item(item, scope, shape, env)?;
         }
         Ok(shape)
     }
@@ -145,10 +164,10 @@ impl Walk<'_> {
         item: &Item,
         scope: &mut Scope,
         mut shape: Shape,
-        args: &Args,
+        env: &Env,
     ) -> Result<Shape> {
         let repeat = match &item.repeat {
-            Some(e) => e.eval(args)?,
+            Some(e) => e.eval(&env.nums)?,
             None => 1,
         };
         if repeat == 0 {
@@ -166,18 +185,34 @@ impl Walk<'_> {
                 }
             });
             shape = match &item.what {
-                What::Layer(spec) => {
-                    let op = evaluate(spec, args, &shape, item)?;
-                    let name =
-                        explicit.unwrap_or_else(|| scope.auto_name(counter_word(spec, op.name())));
-                    let path = scope.claim(name, &item.span)?;
-                    self.push(
-                        path,
-                        &scope.section,
-                        op,
-                        item.functional,
-                        vec![shape],
-                        &item.span,
+                What::Layer(spec) => self.layer(
+                    spec,
+                    explicit,
+                    item.functional,
+                    scope,
+                    shape,
+                    env,
+                    &item.span,
+                )?,
+                What::Arg { name } => {
+                    let Some(passed) = env.layers.get(name) else {
+                        return Err(Error::syntax_hint(
+                            item.span.clone(),
+                            format!("`${name}` is not a layer argument here"),
+                            "pass a layer kind word, such as `relu` or `bn`, for it in the block call",
+                        ));
+                    };
+                    let What::Layer(spec) = &passed.what else {
+                        unreachable!("layer arguments are parsed as layers")
+                    };
+                    self.layer(
+                        spec,
+                        explicit,
+                        item.functional || passed.functional,
+                        scope,
+                        shape,
+                        &Env::default(),
+                        &passed.span,
                     )?
                 }
                 What::Call {
@@ -191,7 +226,7 @@ impl Walk<'_> {
                             block_span.clone(),
                             format!("unknown layer kind or block `{block}`"),
                             if known.is_empty() {
-                                format!("layer kinds: {}", crate::model::item::LAYER_KEYWORDS)
+                                format!("layer kinds: {}", crate::model::item::keyword_list())
                             } else {
                                 format!("blocks defined: {}", known.join(", "))
                             },
@@ -215,9 +250,26 @@ impl Walk<'_> {
                             ),
                         ));
                     }
-                    let mut inner = Args::new();
-                    for (name, expr) in def.args.iter().zip(call_args) {
-                        inner.insert(name.clone(), expr.eval(args)?);
+                    let mut inner = Env::default();
+                    for (name, arg) in def.args.iter().zip(call_args) {
+                        match arg {
+                            CallArg::Layer(layer) => {
+                                inner.layers.insert(name.clone(), (**layer).clone());
+                            }
+                            CallArg::Num(expr) => {
+                                match expr.as_var().and_then(|v| env.layers.get(v)) {
+                                    Some(layer) => {
+                                        inner.layers.insert(name.clone(), layer.clone());
+                                    }
+                                    None => {
+                                        inner.nums.insert(name.clone(), expr.eval(&env.nums)?);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for (key, at) in ["in_c", "in_h", "in_w"].into_iter().zip(&shape) {
+                        inner.nums.entry(key.to_string()).or_insert(*at);
                     }
                     let name = explicit.unwrap_or_else(|| {
                         scope.blocks += 1;
@@ -242,57 +294,140 @@ impl Walk<'_> {
         Ok(shape)
     }
 
-    fn block(
+    /// Evaluates one layer at `shape` and pushes it (or its parts).
+    #[allow(clippy::too_many_arguments)]
+    fn layer(
         &mut self,
-        def: &Block,
+        spec: &LayerSpec,
+        explicit: Option<String>,
+        functional: bool,
         scope: &mut Scope,
-        input: Shape,
-        args: &Args,
+        shape: Shape,
+        env: &Env,
+        span: &Span,
     ) -> Result<Shape> {
+        let mut nums = env.nums.clone();
+        if let Some(c) = shape.first() {
+            nums.insert(LAYER_CHANNELS.to_string(), *c);
+        }
+        let op = spec.try_map(&mut |e: &Expr, field: Field| {
+            let v = e.eval(&nums)?;
+            if v == 0 && !field.zero_ok {
+                return Err(Error::syntax(
+                    e.span().clone(),
+                    format!("{} must be positive", field.what),
+                ));
+            }
+            Ok(v)
+        })?;
+        let name = explicit.unwrap_or_else(|| scope.auto_name(counter_word(&op)));
+        let path = scope.claim(name, span)?;
+        if let Op::Attention {
+            heads,
+            window,
+            bias,
+        } = op
+        {
+            let (parts, output) =
+                attention::parts(heads, window, bias, &shape).map_err(|message| Error::Shape {
+                    message: format!("{message} (input {})", shape_str(&shape)),
+                    layer: path.clone(),
+                    span: Some(span.clone()),
+                })?;
+            for part in parts {
+                self.push(
+                    format!("{path}/{}", part.name),
+                    &scope.section,
+                    part.op,
+                    Flags {
+                        functional,
+                        fused: part.fused,
+                    },
+                    part.inputs,
+                    span,
+                )?;
+            }
+            return Ok(output);
+        }
+        let flags = Flags {
+            functional,
+            fused: false,
+        };
+        self.push(path, &scope.section, op, flags, vec![shape], span)
+    }
+
+    fn block(&mut self, def: &Block, scope: &mut Scope, input: Shape, env: &Env) -> Result<Shape> {
         let Some(merge) = def.merge else {
-            let shape = self.items(&def.body, scope, input, args)?;
-            return self.items(&def.then, scope, shape, args);
+            let shape = self.items(&def.body, scope, input, env)?;
+            return self.items(&def.then, scope, shape, env);
         };
         let mut outputs = Vec::new();
         if !def.body.is_empty() {
-            outputs.push(self.items(&def.body, scope, input.clone(), args)?);
+            outputs.push(self.items(&def.body, scope, input.clone(), env)?);
         }
         for (i, branch) in def.branches.iter().enumerate() {
             let mut branch_scope = scope.child(&format!("branch{}", i + 1));
-            outputs.push(self.items(branch, &mut branch_scope, input.clone(), args)?);
+            outputs.push(self.items(branch, &mut branch_scope, input.clone(), env)?);
         }
+        let keeps_shape = outputs.first() == Some(&input);
         match def.shortcut {
             None => {}
             Some(Shortcut::Identity) => outputs.push(input.clone()),
-            Some(kind @ (Shortcut::Auto | Shortcut::Projection)) => {
-                let keeps_shape = outputs.first() == Some(&input);
-                if kind == Shortcut::Auto && keeps_shape {
-                    outputs.push(input.clone());
-                } else {
-                    let mut shortcut_scope = scope.child("shortcut");
-                    outputs.push(self.items(
-                        &def.projection,
-                        &mut shortcut_scope,
-                        input.clone(),
-                        args,
-                    )?);
-                }
+            Some(Shortcut::Auto | Shortcut::Pad) if keeps_shape => outputs.push(input.clone()),
+            Some(Shortcut::Pad) => {
+                let body = outputs.first().cloned().unwrap_or_default();
+                let (Some(&channels), Some(&h), Some(&out_h)) =
+                    (body.first(), input.get(1), body.get(1))
+                else {
+                    return Err(Error::Shape {
+                        message: "a zero-padding shortcut needs CxHxW paths".into(),
+                        layer: scope.prefix.clone(),
+                        span: Some(def.span.clone()),
+                    });
+                };
+                let mut shortcut_scope = scope.child("shortcut");
+                let path = shortcut_scope.claim("pad".into(), &def.span)?;
+                let op = Op::ZeroPad {
+                    channels,
+                    stride: h.div_ceil(out_h.max(1)),
+                };
+                let flags = Flags {
+                    functional: true,
+                    fused: false,
+                };
+                outputs.push(self.push(
+                    path,
+                    &scope.section,
+                    op,
+                    flags,
+                    vec![input.clone()],
+                    &def.span,
+                )?);
+            }
+            Some(Shortcut::Auto | Shortcut::Projection) => {
+                let mut shortcut_scope = scope.child("shortcut");
+                outputs.push(self.items(
+                    &def.projection,
+                    &mut shortcut_scope,
+                    input.clone(),
+                    env,
+                )?);
             }
         }
-        let word = match merge {
-            Merge::Add => "add",
-            Merge::Concat => "concat",
+        let path = scope.claim(merge.word().to_string(), &def.span)?;
+        let flags = Flags {
+            functional: false,
+            fused: false,
         };
-        let path = scope.claim(word.to_string(), &def.span)?;
         let shape = self.push(
             path,
             &scope.section,
             Op::Merge { merge },
-            false,
+            flags,
             outputs,
             &def.span,
         )?;
-        self.items(&def.then, scope, shape, args)
+        self.items(&def.then, scope, shape, env)
     }
 
     fn push(
@@ -300,7 +435,7 @@ impl Walk<'_> {
         path: String,
         section: &str,
         op: Op,
-        functional: bool,
+        flags: Flags,
         inputs: Vec<Shape>,
         span: &Span,
     ) -> Result<Shape> {
@@ -345,7 +480,8 @@ impl Walk<'_> {
             path,
             section: section.to_string(),
             op,
-            functional,
+            functional: flags.functional,
+            fused: flags.fused,
             inputs,
             cost,
             flops,
@@ -353,97 +489,4 @@ impl Walk<'_> {
         });
         Ok(shape)
     }
-}
-
-fn positive(expr: &Expr, args: &Args, what: &str) -> Result<u64> {
-    match expr.eval(args)? {
-        0 => Err(Error::syntax(
-            expr.span().clone(),
-            format!("{what} must be positive"),
-        )),
-        v => Ok(v),
-    }
-}
-
-fn pair(
-    p: &Option<Pair>,
-    default: [u64; 2],
-    args: &Args,
-    what: &str,
-    allow_zero: bool,
-) -> Result<[u64; 2]> {
-    match p {
-        None => Ok(default),
-        Some((h, w)) if allow_zero => Ok([h.eval(args)?, w.eval(args)?]),
-        Some((h, w)) => Ok([positive(h, args, what)?, positive(w, args, what)?]),
-    }
-}
-
-/// Evaluates a layer's expressions under `args`; `input` resolves `dw`.
-fn evaluate(spec: &LayerSpec, args: &Args, input: &Shape, item: &Item) -> Result<Op> {
-    Ok(match spec {
-        LayerSpec::Conv {
-            out,
-            kernel,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-        } => Op::Conv {
-            out: positive(out, args, "output channels")?,
-            kernel: pair(&Some(kernel.clone()), [1, 1], args, "kernel size", false)?,
-            stride: pair(stride, [1, 1], args, "stride", false)?,
-            padding: pair(padding, [0, 0], args, "padding", true)?,
-            dilation: pair(dilation, [1, 1], args, "dilation", false)?,
-            groups: match groups {
-                Groups::Count(g) => positive(g, args, "groups")?,
-                Groups::Depthwise => *input.first().ok_or_else(|| {
-                    Error::syntax(item.span.clone(), "`dw` needs an input with channels")
-                })?,
-            },
-            bias: *bias,
-        },
-        LayerSpec::Linear { out, bias } => Op::Linear {
-            out: positive(out, args, "output features")?,
-            bias: *bias,
-        },
-        LayerSpec::BatchNorm { affine } => Op::BatchNorm { affine: *affine },
-        LayerSpec::Activation { act, params } => Op::Activation {
-            act: *act,
-            params: match params {
-                Some(p) => positive(p, args, "prelu parameters")?,
-                None if *act == crate::model::item::Activation::Prelu => 1,
-                None => 0,
-            },
-        },
-        LayerSpec::Pool {
-            pool,
-            kernel,
-            stride,
-            padding,
-            dilation,
-            ceil,
-        } => {
-            let kernel = pair(&Some(kernel.clone()), [1, 1], args, "window size", false)?;
-            Op::Pool {
-                pool: *pool,
-                stride: pair(stride, kernel, args, "stride", false)?,
-                padding: pair(padding, [0, 0], args, "padding", true)?,
-                dilation: pair(dilation, [1, 1], args, "dilation", false)?,
-                kernel,
-                ceil: *ceil,
-            }
-        }
-        LayerSpec::Adaptive { pool, size } => Op::Adaptive {
-            pool: *pool,
-            size: pair(&Some(size.clone()), [1, 1], args, "output size", false)?,
-        },
-        LayerSpec::GlobalAvgPool => Op::Adaptive {
-            pool: crate::model::item::PoolKind::Avg,
-            size: [1, 1],
-        },
-        LayerSpec::Flatten => Op::Flatten,
-        LayerSpec::Dropout => Op::Dropout,
-    })
 }

@@ -3,6 +3,7 @@
 //! It reads [`crate::model::ModelSpec`]s and knows nothing of HTML or TOML.
 
 pub mod analysis;
+pub mod attention;
 pub mod convention;
 pub mod diff;
 pub mod elaborate;

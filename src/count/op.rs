@@ -1,107 +1,48 @@
 //! Evaluated layers and their formulas: output shape, parameters, MACs.
 //!
 //! Shapes exclude the batch dimension (batch is 1 throughout) and follow
-//! PyTorch: floor division, `ceil_mode`, dilation, adaptive bins. Every
-//! product is checked; an overflow is an error, never a wrap.
+//! PyTorch: floor division, `ceil_mode`, dilation, adaptive bins,
+//! broadcasting. Every product is checked; an overflow is an error, never a
+//! wrap. The layer description itself, [`Op`], lives in `model::op`.
 
 use serde::Serialize;
 
 use crate::model::file::Merge;
-use crate::model::item::{Activation, PoolKind};
+pub use crate::model::op::Op;
+use crate::model::op::{ParamUse, PoolKind};
 
 /// A tensor shape without the batch dimension, e.g. `[64, 56, 56]`.
 pub type Shape = Vec<u64>;
 
-/// A layer with all its numbers known.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
-    /// 2-D convolution.
-    Conv {
-        /// Output channels.
-        out: u64,
-        /// Kernel height, width.
-        kernel: [u64; 2],
-        /// Stride height, width.
-        stride: [u64; 2],
-        /// Padding height, width.
-        padding: [u64; 2],
-        /// Dilation height, width.
-        dilation: [u64; 2],
-        /// Groups.
-        groups: u64,
-        /// Has a bias.
-        bias: bool,
-    },
-    /// Fully connected layer on the last dimension.
-    Linear {
-        /// Output features.
-        out: u64,
-        /// Has a bias.
-        bias: bool,
-    },
-    /// Batch normalisation.
-    BatchNorm {
-        /// Learnable scale and shift.
-        affine: bool,
-    },
-    /// Element-wise activation.
-    Activation {
-        /// Which one.
-        act: Activation,
-        /// Learnable parameters (PReLU only).
-        params: u64,
-    },
-    /// Max or average pooling with a fixed window.
-    Pool {
-        /// Max or average.
-        pool: PoolKind,
-        /// Window height, width.
-        kernel: [u64; 2],
-        /// Stride height, width.
-        stride: [u64; 2],
-        /// Padding height, width.
-        padding: [u64; 2],
-        /// Dilation height, width.
-        dilation: [u64; 2],
-        /// `ceil_mode`.
-        ceil: bool,
-    },
-    /// Adaptive pooling to a fixed output size (global pooling is 1x1).
-    Adaptive {
-        /// Max or average.
-        pool: PoolKind,
-        /// Output height, width.
-        size: [u64; 2],
-    },
-    /// `torch.flatten(x, 1)`.
-    Flatten,
-    /// Dropout (identity at inference).
-    Dropout,
-    /// The join of parallel paths.
-    Merge {
-        /// Add or concat.
-        merge: Merge,
-    },
-}
-
-/// The four kinds reports aggregate by.
+/// The kinds reports aggregate by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Convolutions.
     Conv,
-    /// Fully connected layers.
+    /// Fully connected layers (attention projections included).
     Linear,
     /// Normalisation layers.
     Norm,
+    /// Standalone learnable tensors: class tokens, position embeddings,
+    /// layer scales, relative-position tables.
+    Tensor,
+    /// Products of two activations (attention scores and mixing).
+    Matmul,
     /// Activations, pooling, merges, reshapes.
     Other,
 }
 
 impl Kind {
     /// All kinds in report order.
-    pub const ALL: [Kind; 4] = [Kind::Conv, Kind::Linear, Kind::Norm, Kind::Other];
+    pub const ALL: [Kind; 6] = [
+        Kind::Conv,
+        Kind::Linear,
+        Kind::Norm,
+        Kind::Tensor,
+        Kind::Matmul,
+        Kind::Other,
+    ];
 
     /// The kind's name as used in tables and page functions.
     pub fn as_str(self) -> &'static str {
@@ -109,6 +50,8 @@ impl Kind {
             Kind::Conv => "conv",
             Kind::Linear => "linear",
             Kind::Norm => "norm",
+            Kind::Tensor => "tensor",
+            Kind::Matmul => "matmul",
             Kind::Other => "other",
         }
     }
@@ -119,17 +62,18 @@ impl Kind {
 pub struct Cost {
     /// Output shape.
     pub output: Shape,
-    /// Trainable weights (conv/linear kernels, BN scale, PReLU slopes).
+    /// Trainable weights (conv/linear kernels, norm scales, PReLU slopes,
+    /// standalone tensors).
     pub weight: u64,
-    /// Trainable biases (conv/linear bias, BN shift).
+    /// Trainable biases (conv/linear bias, norm shift).
     pub bias: u64,
-    /// Non-trainable state (BN running mean, var, batch counter).
+    /// Non-trainable state (BN running mean, var, batch counter; index tables).
     pub buffers: u64,
-    /// Multiply-accumulates of conv and linear layers, bias excluded.
+    /// Multiply-accumulates of conv, linear and matmul layers, bias excluded.
     pub macs: u64,
     /// One add per output element for a bias.
     pub bias_adds: u64,
-    /// Other element-wise operations (BN, activations, pooling, adds).
+    /// Other element-wise operations (norms, activations, pooling, adds).
     pub elementwise: u64,
 }
 
@@ -150,14 +94,51 @@ pub fn shape_str(shape: &[u64]) -> String {
         .join("x")
 }
 
+/// Every name [`Op::name`] gives a layer: the layer keywords, the merges
+/// and the parts that only blocks and attention produce.
+pub fn op_names() -> Vec<&'static str> {
+    let merges = [Merge::Add, Merge::Concat, Merge::Mul, Merge::Matmul].map(Merge::word);
+    crate::model::item::KEYWORDS
+        .iter()
+        .map(|k| k.word)
+        .filter(|w| *w != "mha")
+        .chain(merges)
+        .chain(["bias", "pad"])
+        .collect()
+}
+
+fn mul(a: u64, b: u64) -> Result<u64, String> {
+    product(&[a, b])
+}
+
 impl Op {
     /// The kind this layer is aggregated under.
     pub fn kind(&self) -> Kind {
         match self {
             Op::Conv { .. } => Kind::Conv,
             Op::Linear { .. } => Kind::Linear,
-            Op::BatchNorm { .. } => Kind::Norm,
-            _ => Kind::Other,
+            Op::BatchNorm { .. } | Op::LayerNorm { .. } => Kind::Norm,
+            Op::Param { .. } | Op::RelativeBias { .. } => Kind::Tensor,
+            Op::Merge {
+                merge: Merge::Matmul,
+            } => Kind::Matmul,
+            Op::Activation { .. }
+            | Op::Pool { .. }
+            | Op::Adaptive { .. }
+            | Op::Mean { .. }
+            | Op::Flatten
+            | Op::Dropout
+            | Op::Identity
+            | Op::Permute { .. }
+            | Op::Reshape { .. }
+            | Op::Tokens
+            | Op::Select { .. }
+            | Op::Chunk { .. }
+            | Op::Shuffle { .. }
+            | Op::Attention { .. }
+            | Op::PatchMerge
+            | Op::Merge { .. }
+            | Op::ZeroPad { .. } => Kind::Other,
         }
     }
 
@@ -167,6 +148,14 @@ impl Op {
             Op::Conv { .. } => "conv",
             Op::Linear { .. } => "linear",
             Op::BatchNorm { .. } => "bn",
+            Op::LayerNorm {
+                channels_first: false,
+                ..
+            } => "layernorm",
+            Op::LayerNorm {
+                channels_first: true,
+                ..
+            } => "layernorm2d",
             Op::Activation { act, .. } => act.keyword(),
             Op::Pool {
                 pool: PoolKind::Max,
@@ -188,12 +177,22 @@ impl Op {
                 pool: PoolKind::Max,
                 ..
             } => "adaptivemaxpool",
+            Op::Mean { .. } => "mean",
             Op::Flatten => "flatten",
             Op::Dropout => "dropout",
-            Op::Merge { merge: Merge::Add } => "add",
-            Op::Merge {
-                merge: Merge::Concat,
-            } => "concat",
+            Op::Identity => "identity",
+            Op::Permute { .. } => "permute",
+            Op::Reshape { .. } => "reshape",
+            Op::Tokens => "tokens",
+            Op::Select { .. } => "select",
+            Op::Chunk { .. } => "chunk",
+            Op::Shuffle { .. } => "shuffle",
+            Op::Param { .. } => "param",
+            Op::Attention { .. } => "mha",
+            Op::PatchMerge => "patchmerge",
+            Op::Merge { merge } => merge.word(),
+            Op::RelativeBias { .. } => "bias",
+            Op::ZeroPad { .. } => "pad",
         }
     }
 
@@ -206,6 +205,15 @@ impl Op {
             return Err(format!("expects one input, got {}", inputs.len()));
         };
         let in_elems = product(input)?;
+        let same = |elementwise: u64| Cost {
+            output: input.clone(),
+            elementwise,
+            ..Cost::default()
+        };
+        let reshaped = |output: Shape| Cost {
+            output,
+            ..Cost::default()
+        };
         match self {
             Op::Conv {
                 out,
@@ -268,12 +276,26 @@ impl Op {
             Op::BatchNorm { affine } => {
                 let c = input[0];
                 Ok(Cost {
-                    output: input.clone(),
                     weight: if *affine { c } else { 0 },
                     bias: if *affine { c } else { 0 },
                     buffers: product(&[2, c])? + 1,
-                    elementwise: product(&[2, in_elems])?,
-                    ..Cost::default()
+                    ..same(mul(2, in_elems)?)
+                })
+            }
+            Op::LayerNorm {
+                channels_first,
+                affine,
+                bias,
+            } => {
+                let c = if *channels_first {
+                    image(input, "layernorm2d")?[0]
+                } else {
+                    *input.last().ok_or("layernorm needs an input")?
+                };
+                Ok(Cost {
+                    weight: if *affine { c } else { 0 },
+                    bias: if *bias { c } else { 0 },
+                    ..same(mul(if *affine { 5 } else { 4 }, in_elems)?)
                 })
             }
             Op::Activation { params, .. } => {
@@ -284,10 +306,8 @@ impl Op {
                     ));
                 }
                 Ok(Cost {
-                    output: input.clone(),
                     weight: *params,
-                    elementwise: in_elems,
-                    ..Cost::default()
+                    ..same(in_elems)
                 })
             }
             Op::Pool {
@@ -348,15 +368,293 @@ impl Op {
                     ..Cost::default()
                 })
             }
-            Op::Flatten => Ok(Cost {
-                output: vec![in_elems],
-                ..Cost::default()
-            }),
-            Op::Dropout => Ok(Cost {
-                output: input.clone(),
-                ..Cost::default()
-            }),
+            Op::Mean { dims, keepdim } => {
+                let mut reduced = vec![false; input.len()];
+                for &d in dims {
+                    let at = axis(d, input.len())?;
+                    if reduced[at] {
+                        return Err(format!("mean reduces dimension {d} twice"));
+                    }
+                    reduced[at] = true;
+                }
+                let output = input
+                    .iter()
+                    .zip(&reduced)
+                    .filter_map(|(&n, &r)| match (r, keepdim) {
+                        (false, _) => Some(n),
+                        (true, true) => Some(1),
+                        (true, false) => None,
+                    })
+                    .collect();
+                Ok(Cost {
+                    output,
+                    elementwise: in_elems,
+                    ..Cost::default()
+                })
+            }
+            Op::Flatten => Ok(reshaped(vec![in_elems])),
+            Op::Dropout | Op::Identity | Op::Shuffle { groups: 1 } => Ok(same(0)),
+            Op::Shuffle { groups } => {
+                if input[0] % groups != 0 {
+                    return Err(format!(
+                        "channel shuffle in {groups} groups needs a multiple of {groups} channels, the input has {}",
+                        input[0]
+                    ));
+                }
+                Ok(same(0))
+            }
+            Op::Permute { dims } => {
+                if dims.len() != input.len() + 1 || dims.first() != Some(&0) {
+                    return Err(format!(
+                        "permute takes {} dimensions in torch's numbering, starting with the batch, 0 (e.g. `permute 0 2 3 1`)",
+                        input.len() + 1
+                    ));
+                }
+                let mut seen = vec![false; input.len()];
+                let mut output = Vec::with_capacity(input.len());
+                for &d in &dims[1..] {
+                    let at = axis(d, input.len())?;
+                    if seen[at] {
+                        return Err(format!("permute names dimension {d} twice"));
+                    }
+                    seen[at] = true;
+                    output.push(input[at]);
+                }
+                Ok(reshaped(output))
+            }
+            Op::Reshape { dims } => {
+                if product(dims)? != in_elems {
+                    return Err(format!(
+                        "cannot reshape {} ({in_elems} elements) to {}",
+                        shape_str(input),
+                        shape_str(dims)
+                    ));
+                }
+                Ok(reshaped(dims.clone()))
+            }
+            Op::Tokens => {
+                let [c, h, w] = image(input, "tokens")?;
+                Ok(reshaped(vec![mul(h, w)?, c]))
+            }
+            Op::Select { index } => {
+                let (&n, rest) = input.split_first().ok_or("select needs an input")?;
+                if *index >= n || rest.is_empty() {
+                    return Err(format!(
+                        "select {index} needs a first dimension larger than {index} and a second one"
+                    ));
+                }
+                Ok(reshaped(rest.to_vec()))
+            }
+            Op::Chunk { chunks, index } => {
+                // torch.chunk: pieces of ceil(C / chunks), the last one smaller.
+                let c = input[0];
+                let size = c.div_ceil(*chunks);
+                let start = mul(*index, size)?;
+                if start >= c {
+                    return Err(format!(
+                        "{c} channels make {} chunk(s) of {size}: there is no chunk {index}",
+                        c.div_ceil(size)
+                    ));
+                }
+                let mut output = input.clone();
+                output[0] = size.min(c - start);
+                Ok(reshaped(output))
+            }
+            Op::Param { shape, uses } => {
+                let count = product(shape)?;
+                let output = match uses {
+                    ParamUse::Held => input.clone(),
+                    ParamUse::Add | ParamUse::Mul => {
+                        let batched: Shape =
+                            std::iter::once(1).chain(input.iter().copied()).collect();
+                        let out = broadcast(&batched, shape)?;
+                        if out[0] != 1 {
+                            return Err(format!(
+                                "a parameter of shape {shape:?} would add a batch dimension"
+                            ));
+                        }
+                        out[1..].to_vec()
+                    }
+                    ParamUse::Cat => {
+                        let lead = shape.len().saturating_sub(input.len());
+                        if shape[..lead].iter().any(|&n| n != 1)
+                            || shape.len() < input.len()
+                            || shape[lead + 1..] != input[1..]
+                        {
+                            return Err(format!(
+                                "a parameter of shape {shape:?} cannot be prepended to {}: all but its first dimension must match",
+                                shape_str(input)
+                            ));
+                        }
+                        let mut out = input.clone();
+                        out[0] = out[0]
+                            .checked_add(shape[lead])
+                            .ok_or("arithmetic overflow")?;
+                        out
+                    }
+                };
+                let elementwise = match uses {
+                    ParamUse::Add | ParamUse::Mul => product(&output)?,
+                    ParamUse::Held | ParamUse::Cat => 0,
+                };
+                Ok(Cost {
+                    output,
+                    weight: count,
+                    elementwise,
+                    ..Cost::default()
+                })
+            }
+            Op::RelativeBias { window, heads } => {
+                let side = mul(2, *window)? - 1;
+                let n = mul(*window, *window)?;
+                Ok(Cost {
+                    weight: product(&[side, side, *heads])?,
+                    buffers: mul(n, n)?,
+                    ..same(in_elems)
+                })
+            }
+            Op::PatchMerge => {
+                let [h, w, c] = match input[..] {
+                    [h, w, c] => [h, w, c],
+                    _ => {
+                        return Err(format!(
+                            "patchmerge needs an HxWxC input, got {}",
+                            shape_str(input)
+                        ))
+                    }
+                };
+                Ok(reshaped(vec![h.div_ceil(2), w.div_ceil(2), mul(4, c)?]))
+            }
+            Op::ZeroPad { channels, stride } => {
+                let [c, h, w] = image(input, "a zero-padding shortcut")?;
+                if *channels < c {
+                    return Err(format!(
+                        "a zero-padding shortcut cannot shrink {c} channels to {channels}"
+                    ));
+                }
+                Ok(reshaped(vec![
+                    *channels,
+                    h.div_ceil(*stride),
+                    w.div_ceil(*stride),
+                ]))
+            }
+            Op::Attention { .. } => {
+                Err("attention is counted through its parts (internal error)".into())
+            }
             Op::Merge { .. } => unreachable!("handled above"),
+        }
+    }
+}
+
+/// A dimension in torch's numbering (the batch is 0) as an index into a
+/// shape without the batch.
+fn axis(dim: u64, rank: usize) -> Result<usize, String> {
+    match usize::try_from(dim) {
+        Ok(d) if d >= 1 && d <= rank => Ok(d - 1),
+        _ => Err(format!(
+            "dimension {dim} is not one of 1..={rank} (torch's numbering: the batch is 0)"
+        )),
+    }
+}
+
+/// numpy/torch broadcasting of two shapes, aligned at the right.
+pub fn broadcast(a: &[u64], b: &[u64]) -> Result<Shape, String> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[u64], i: usize| {
+        let pad = rank - s.len();
+        if i < pad {
+            1
+        } else {
+            s[i - pad]
+        }
+    };
+    (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            (x, y) => Err(format!(
+                "shapes {a:?} and {b:?} do not broadcast ({x} against {y})"
+            )),
+        })
+        .collect()
+}
+
+fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
+    let list = || {
+        inputs
+            .iter()
+            .map(|s| shape_str(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let first = inputs.first().ok_or("a merge needs inputs")?;
+    match merge {
+        Merge::Add | Merge::Mul => {
+            let mut output = first.clone();
+            for s in &inputs[1..] {
+                output = broadcast(&output, s).map_err(|_| {
+                    format!(
+                        "cannot {} tensors of different shapes: {} (they do not broadcast)",
+                        if merge == Merge::Add {
+                            "add"
+                        } else {
+                            "multiply"
+                        },
+                        list()
+                    )
+                })?;
+            }
+            let elems = product(&output)?;
+            Ok(Cost {
+                output,
+                elementwise: product(&[elems, inputs.len() as u64 - 1])?,
+                ..Cost::default()
+            })
+        }
+        Merge::Concat => {
+            if inputs
+                .iter()
+                .any(|s| s.len() != first.len() || s[1..] != first[1..])
+            {
+                return Err(format!(
+                    "cannot concatenate along channels: sizes other than the channels differ: {}",
+                    list()
+                ));
+            }
+            let mut output = first.clone();
+            output[0] = inputs
+                .iter()
+                .try_fold(0u64, |acc, s| acc.checked_add(s[0]))
+                .ok_or("arithmetic overflow adding channels")?;
+            Ok(Cost {
+                output,
+                ..Cost::default()
+            })
+        }
+        Merge::Matmul => {
+            let [a, b] = inputs else {
+                return Err(format!(
+                    "a matrix product takes two inputs, got {}",
+                    inputs.len()
+                ));
+            };
+            if a.len() < 2 || b.len() < 2 || a[a.len() - 1] != b[b.len() - 2] {
+                return Err(format!(
+                    "cannot multiply {} by {}: the inner sizes differ",
+                    shape_str(a),
+                    shape_str(b)
+                ));
+            }
+            let (m, k, n) = (a[a.len() - 2], a[a.len() - 1], b[b.len() - 1]);
+            let mut output = broadcast(&a[..a.len() - 2], &b[..b.len() - 2])?;
+            let batch = product(&output)?;
+            output.extend([m, n]);
+            Ok(Cost {
+                output,
+                macs: product(&[batch, m, k, n])?,
+                ..Cost::default()
+            })
         }
     }
 }
@@ -439,53 +737,6 @@ fn bins_total(len: u64, bins: u64) -> Result<u64, String> {
     (bins - a)
         .checked_add(len)
         .ok_or_else(|| "arithmetic overflow in adaptive pooling bins".to_string())
-}
-
-fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
-    let list = || {
-        inputs
-            .iter()
-            .map(|s| shape_str(s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let first = inputs.first().ok_or("a merge needs inputs")?;
-    match merge {
-        Merge::Add => {
-            if inputs.iter().any(|s| s != first) {
-                return Err(format!(
-                    "cannot add tensors of different shapes: {}",
-                    list()
-                ));
-            }
-            let elems = product(first)?;
-            Ok(Cost {
-                output: first.clone(),
-                elementwise: product(&[elems, inputs.len() as u64 - 1])?,
-                ..Cost::default()
-            })
-        }
-        Merge::Concat => {
-            if inputs
-                .iter()
-                .any(|s| s.len() != first.len() || s[1..] != first[1..])
-            {
-                return Err(format!(
-                    "cannot concatenate along channels: sizes other than the channels differ: {}",
-                    list()
-                ));
-            }
-            let mut output = first.clone();
-            output[0] = inputs
-                .iter()
-                .try_fold(0u64, |acc, s| acc.checked_add(s[0]))
-                .ok_or("arithmetic overflow adding channels")?;
-            Ok(Cost {
-                output,
-                ..Cost::default()
-            })
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::numfmt::{fixed, percent, si, thousands};
 
 /// The FLOPs convention, as printed under every table and in the JSON.
-pub const FLOPS_RULE: &str = "FLOPs = 2 x MACs (conv, linear) + 1 per bias add + 2 per batch-norm element + 1 per activation element + window size per pooling output + 1 per element of each extra residual input; MACs exclude bias. fp32 bytes; batch 1.";
+pub const FLOPS_RULE: &str = "FLOPs = 2 x MACs (conv, linear, matmul) + 1 per bias add + 2 per batch-norm and 5 per layer-norm element + 1 per activation element + window size per pooling output + 1 per element of each extra residual input or product; MACs exclude bias. fp32 bytes; batch 1.";
 
 /// Which rows a table or CSV lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,6 +64,9 @@ pub enum Shortcut {
     Auto,
     /// Always the `projection` layers.
     Projection,
+    /// Identity when the body keeps the shape, else the input subsampled and
+    /// zero-padded to the body's channels (option A of CIFAR ResNets).
+    Pad,
 }
 
 /// How parallel paths join.
@@ -74,6 +77,22 @@ pub enum Merge {
     Add,
     /// Concatenation along channels (DenseNet, Inception).
     Concat,
+    /// Element-wise product with broadcasting (squeeze-and-excitation gates).
+    Mul,
+    /// Matrix product of two paths, batched over leading dimensions.
+    Matmul,
+}
+
+impl Merge {
+    /// The layer name of the join (`add`, `concat`, `mul`, `matmul`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Merge::Add => "add",
+            Merge::Concat => "concat",
+            Merge::Mul => "mul",
+            Merge::Matmul => "matmul",
+        }
+    }
 }
 
 /// `[[section]]`: a named, replaceable part of the network.

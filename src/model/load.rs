@@ -480,6 +480,13 @@ fn build_block(source: &Source, name: &str, block: &toml::Spanned<BlockFile>) ->
                 "a merge needs a body plus `branches` or a `shortcut`",
             ))
         }
+        Some(Merge::Matmul) if paths != 2 => {
+            return Err(Error::syntax_hint(
+                span,
+                format!("block `{name}` multiplies {paths} paths as matrices"),
+                "a matmul merge takes exactly two paths: the body and one branch (or the shortcut)",
+            ))
+        }
         _ => {}
     }
     if matches!(shortcut, Some(Shortcut::Auto | Shortcut::Projection)) && projection.is_empty() {

@@ -7,5 +7,6 @@ pub mod expr;
 pub mod file;
 pub mod item;
 pub mod load;
+pub mod op;
 
 pub use load::{load, load_path, model_names, Block, Loader, ModelSpec, Section};

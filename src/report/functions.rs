@@ -84,17 +84,13 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-const OPS: &str = "conv, linear, bn, relu, relu6, leakyrelu, elu, prelu, gelu, silu, sigmoid, tanh, hardswish, \
-hardsigmoid, maxpool, avgpool, gap, adaptiveavgpool, adaptivemaxpool, flatten, dropout, add, concat";
-
 fn parse_kind(k: &str) -> TeraResult<Kind> {
     Kind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == k)
         .ok_or_else(|| {
-            fail(format!(
-                "unknown kind `{k}` (kinds: conv, linear, norm, other)"
-            ))
+            let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            fail(format!("unknown kind `{k}` (kinds: {})", kinds.join(", ")))
         })
 }
 
@@ -148,8 +144,9 @@ fn selected(ws: &Workspace, s: &Select) -> TeraResult<(Arc<Analysis>, Totals)> {
         }
     }
     if let Some(op) = &s.op {
-        if !OPS.split(", ").any(|o| o.trim() == op) {
-            return Err(fail(format!("unknown op `{op}` (ops: {OPS})")));
+        let ops = crate::count::op::op_names();
+        if !ops.contains(&op.as_str()) {
+            return Err(fail(format!("unknown op `{op}` (ops: {})", ops.join(", "))));
         }
     }
     let chosen: Vec<&Layer> = a

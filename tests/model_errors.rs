@@ -389,7 +389,10 @@ layers = ["b 16"]
 "#;
     let (_f, path, err) = error_in("unknown_arg_block", text);
     says(&err, "unknown argument `$x`");
-    assert_eq!(hint(&err), "arguments in scope: $c, $in_c, $in_h, $in_w");
+    assert_eq!(
+        hint(&err),
+        "arguments in scope: $c, $in_c, $in_h, $in_last, $in_w"
+    );
     at(&err, &path, 6, 15);
 }
 

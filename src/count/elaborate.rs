@@ -268,8 +268,13 @@ impl Walk<'_> {
                             }
                         }
                     }
+                    // The block's input: `$in_c $in_h $in_w` for CxHxW, and
+                    // `$in_last` for the features of tokens or channels-last maps.
                     for (key, at) in ["in_c", "in_h", "in_w"].into_iter().zip(&shape) {
                         inner.nums.entry(key.to_string()).or_insert(*at);
+                    }
+                    if let Some(last) = shape.last() {
+                        inner.nums.entry("in_last".to_string()).or_insert(*last);
                     }
                     let name = explicit.unwrap_or_else(|| {
                         scope.blocks += 1;

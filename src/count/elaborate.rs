@@ -199,21 +199,15 @@ impl Walk<'_> {
                         return Err(Error::syntax_hint(
                             item.span.clone(),
                             format!("`${name}` is not a layer argument here"),
-                            "pass a layer kind word, such as `relu` or `bn`, for it in the block call",
+                            "pass a layer kind word, such as `relu` or `bn`, or a block name for it in the block call",
                         ));
                     };
-                    let What::Layer(spec) = &passed.what else {
-                        unreachable!("layer arguments are parsed as layers")
-                    };
-                    self.layer(
-                        spec,
-                        explicit,
-                        item.functional || passed.functional,
-                        scope,
-                        shape,
-                        &Env::default(),
-                        &passed.span,
-                    )?
+                    // The passed layer or block, named and flagged as written here.
+                    let mut inner = passed.clone();
+                    inner.name = explicit.or(inner.name);
+                    inner.repeat = None;
+                    inner.functional |= item.functional;
+                    self.item(&inner, scope, shape, &Env::default())?
                 }
                 What::Call {
                     block,

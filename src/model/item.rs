@@ -57,7 +57,7 @@ pub enum What {
 pub enum CallArg {
     /// A number (or `$name`, which may also pass a layer on).
     Num(Expr),
-    /// A layer kind word, such as `relu` or `bn`.
+    /// A layer kind word, such as `relu` or `bn`, or a block name.
     Layer(Box<Item>),
 }
 
@@ -636,12 +636,16 @@ impl<'a> Parts<'a> {
                 if is_number_start(t.text) {
                     return Ok(CallArg::Num(Expr::parse(t.text, &t.span)?));
                 }
-                if !KEYWORDS.iter().any(|k| k.word == t.text) {
+                let word_ok = t
+                    .text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !word_ok {
                     return Err(Error::syntax_hint(
                         t.span.clone(),
                         format!("unexpected `{}`", t.text),
                         format!(
-                            "a block argument is a number, `$name` or a layer kind ({})",
+                            "a block argument is a number, `$name`, a layer kind ({}) or a block name",
                             keyword_list()
                         ),
                     ));
@@ -975,10 +979,10 @@ mod tests {
         assert!(matches!(parse("$act").unwrap().what, What::Arg { ref name } if name == "act"));
         assert!(parse("relu fn").unwrap().functional);
         assert!(parse("basic 1 fn").is_err());
-        assert!(parse("basic 1 nonsense")
+        assert!(parse("basic 1 non.sense")
             .unwrap_err()
             .to_string()
-            .contains("unexpected `nonsense`"));
+            .contains("unexpected `non.sense`"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod init;
 pub mod model;
 pub mod numfmt;
+pub mod onnx;
 pub mod report;
 pub mod serve;
 pub mod source;

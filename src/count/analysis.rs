@@ -76,6 +76,8 @@ pub struct Analysis {
     pub description: String,
     /// The model this one extends, if any.
     pub extends: Option<String>,
+    /// Remarks for the reader (e.g. an ONNX export that folded batch norm).
+    pub notes: Vec<String>,
     /// Input shape without the batch.
     pub input: Shape,
     /// Every layer in order.
@@ -121,7 +123,7 @@ pub fn check_input_channels(spec: &ModelSpec, input: &[u64]) -> Result<()> {
                     a.params(),
                     b.params()
                 ),
-                span: Some(b.span.clone()),
+                span: b.span.clone(),
             });
         }
     }
@@ -132,58 +134,94 @@ pub fn check_input_channels(spec: &ModelSpec, input: &[u64]) -> Result<()> {
 pub fn analyze(spec: &ModelSpec, input: Option<&[u64]>) -> Result<Analysis> {
     let input = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);
     let layers = elaborate(spec, &input)?;
-    let overflow = |layer: &Layer, what: &str| Error::Shape {
-        layer: layer.path.clone(),
-        message: format!("arithmetic overflow: with this layer, {what} exceeds 64 bits"),
-        span: Some(layer.span.clone()),
-    };
-    let mut total = Totals::default();
-    let mut sections: Vec<(String, Totals)> = spec
-        .sections
-        .iter()
-        .map(|s| (s.name.clone(), Totals::default()))
-        .collect();
-    let mut kinds: Vec<(Kind, Totals)> =
-        Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
-    let mut conventions: [Result<u64, usize>; Convention::ALL.len()] = [Ok(0); 5];
-    for (index, layer) in layers.iter().enumerate() {
-        total
-            .add(layer)
-            .ok_or_else(|| overflow(layer, "a model total"))?;
-        if let Some((_, t)) = sections.iter_mut().find(|(n, _)| *n == layer.section) {
-            t.add(layer)
-                .ok_or_else(|| overflow(layer, "a section total"))?;
-        }
-        let kind = layer.op.kind();
-        if let Some((_, t)) = kinds.iter_mut().find(|(k, _)| *k == kind) {
-            t.add(layer)
-                .ok_or_else(|| overflow(layer, "a kind total"))?;
-        }
-        // Each tool's total, or the first layer at which it overflows: an
-        // error only when that tool's figure is asked for.
-        for (sum, convention) in conventions.iter_mut().zip(Convention::ALL) {
-            if let Ok(so_far) = *sum {
-                *sum = convention
-                    .checked_layer_count(layer)
-                    .and_then(|n| so_far.checked_add(n))
-                    .ok_or(index);
-            }
-        }
-    }
-    // Only the kinds the model has: a CNN gets no empty "tensor" row.
-    kinds.retain(|(_, t)| t.layers > 0);
-    Ok(Analysis {
+    let about = About {
         id: spec.id.clone(),
         name: spec.name.clone(),
         description: spec.description.clone(),
         extends: spec.extends.clone(),
-        input,
-        layers,
-        total,
-        sections,
-        kinds,
-        conventions,
-    })
+        notes: Vec::new(),
+    };
+    let sections = spec.sections.iter().map(|s| s.name.clone()).collect();
+    Analysis::of_layers(about, input, layers, sections)
+}
+
+/// What an analysis says about its model besides the counts.
+#[derive(Debug, Clone, Default)]
+pub struct About {
+    /// File stem.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// One paragraph.
+    pub description: String,
+    /// The base model, if any.
+    pub extends: Option<String>,
+    /// Remarks for the reader (e.g. an ONNX export that folded batch norm).
+    pub notes: Vec<String>,
+}
+
+impl Analysis {
+    /// Totals over `layers`, however they were made (a model file or an
+    /// imported graph): one analysis and one set of conventions for both.
+    pub fn of_layers(
+        about: About,
+        input: Shape,
+        layers: Vec<Layer>,
+        section_names: Vec<String>,
+    ) -> Result<Analysis> {
+        let overflow = |layer: &Layer, what: &str| Error::Shape {
+            layer: layer.path.clone(),
+            message: format!("arithmetic overflow: with this layer, {what} exceeds 64 bits"),
+            span: layer.span.clone(),
+        };
+        let mut total = Totals::default();
+        let mut sections: Vec<(String, Totals)> = section_names
+            .into_iter()
+            .map(|s| (s, Totals::default()))
+            .collect();
+        let mut kinds: Vec<(Kind, Totals)> =
+            Kind::ALL.iter().map(|k| (*k, Totals::default())).collect();
+        let mut conventions: [Result<u64, usize>; Convention::ALL.len()] = [Ok(0); 5];
+        for (index, layer) in layers.iter().enumerate() {
+            total
+                .add(layer)
+                .ok_or_else(|| overflow(layer, "a model total"))?;
+            if let Some((_, t)) = sections.iter_mut().find(|(n, _)| *n == layer.section) {
+                t.add(layer)
+                    .ok_or_else(|| overflow(layer, "a section total"))?;
+            }
+            let kind = layer.op.kind();
+            if let Some((_, t)) = kinds.iter_mut().find(|(k, _)| *k == kind) {
+                t.add(layer)
+                    .ok_or_else(|| overflow(layer, "a kind total"))?;
+            }
+            // Each tool's total, or the first layer at which it overflows: an
+            // error only when that tool's figure is asked for.
+            for (sum, convention) in conventions.iter_mut().zip(Convention::ALL) {
+                if let Ok(so_far) = *sum {
+                    *sum = convention
+                        .checked_layer_count(layer)
+                        .and_then(|n| so_far.checked_add(n))
+                        .ok_or(index);
+                }
+            }
+        }
+        // Only the kinds the model has: a CNN gets no empty "tensor" row.
+        kinds.retain(|(_, t)| t.layers > 0);
+        Ok(Analysis {
+            id: about.id,
+            name: about.name,
+            description: about.description,
+            extends: about.extends,
+            notes: about.notes,
+            input,
+            layers,
+            total,
+            sections,
+            kinds,
+            conventions,
+        })
+    }
 }
 
 impl Analysis {
@@ -217,7 +255,7 @@ impl Analysis {
                     "arithmetic overflow: with this layer, {}'s count exceeds 64 bits",
                     convention.name()
                 ),
-                span: Some(layer.span.clone()),
+                span: layer.span.clone(),
             }
         })
     }

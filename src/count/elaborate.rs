@@ -44,8 +44,58 @@ pub struct Layer {
     pub cost: Cost,
     /// FLOPs: 2 x MACs + bias adds + element-wise operations.
     pub flops: u64,
-    /// Where the layer was written.
-    pub span: Span,
+    /// Where the layer was written (none for an imported graph).
+    pub span: Option<Span>,
+}
+
+impl Layer {
+    /// Counts `op` on `inputs`: the one place a layer gets its cost.
+    pub fn new(
+        path: String,
+        section: &str,
+        op: Op,
+        functional: bool,
+        fused: bool,
+        inputs: Vec<Shape>,
+        span: Option<Span>,
+    ) -> Result<Layer> {
+        let fail = |message: String, path: &str| Error::Shape {
+            message,
+            layer: path.to_string(),
+            span: span.clone(),
+        };
+        let cost = op.apply(&inputs).map_err(|message| {
+            // Merge messages already list every input shape.
+            let message = match (&op, inputs.first()) {
+                (Op::Merge { .. }, _) | (_, None) => message,
+                (_, Some(first)) => format!("{message} (input {})", shape_str(first)),
+            };
+            fail(message, &path)
+        })?;
+        let flops = cost
+            .macs
+            .checked_mul(2)
+            .and_then(|f| f.checked_add(cost.bias_adds))
+            .and_then(|f| f.checked_add(cost.elementwise))
+            .ok_or_else(|| fail("arithmetic overflow: FLOPs exceed 64 bits".into(), &path))?;
+        if cost.output.contains(&0) {
+            return Err(fail(
+                format!("output shape {} has a zero size", shape_str(&cost.output)),
+                &path,
+            ));
+        }
+        Ok(Layer {
+            path,
+            section: section.to_string(),
+            op,
+            functional,
+            fused,
+            inputs,
+            cost,
+            flops,
+            span,
+        })
+    }
 }
 
 /// Expands `spec` for `input` (without batch) into its layers.
@@ -445,47 +495,17 @@ impl Walk<'_> {
                 span: Some(span.clone()),
             });
         }
-        let cost = op.apply(&inputs).map_err(|message| Error::Shape {
-            // Merge messages already list every input shape.
-            message: if matches!(op, Op::Merge { .. }) {
-                message
-            } else {
-                format!("{message} (input {})", shape_str(&inputs[0]))
-            },
-            layer: path.clone(),
-            span: Some(span.clone()),
-        })?;
-        let flops = cost
-            .macs
-            .checked_mul(2)
-            .and_then(|f| f.checked_add(cost.bias_adds))
-            .and_then(|f| f.checked_add(cost.elementwise));
-        let Some(flops) = flops else {
-            return Err(Error::Shape {
-                message: "arithmetic overflow: FLOPs exceed 64 bits".into(),
-                layer: path,
-                span: Some(span.clone()),
-            });
-        };
-        let shape = cost.output.clone();
-        if shape.contains(&0) {
-            return Err(Error::Shape {
-                message: format!("output shape {} has a zero size", shape_str(&shape)),
-                layer: path,
-                span: Some(span.clone()),
-            });
-        }
-        self.layers.push(Layer {
+        let layer = Layer::new(
             path,
-            section: section.to_string(),
+            section,
             op,
-            functional: flags.functional,
-            fused: flags.fused,
+            flags.functional,
+            flags.fused,
             inputs,
-            cost,
-            flops,
-            span: span.clone(),
-        });
+            Some(span.clone()),
+        )?;
+        let shape = layer.cost.output.clone();
+        self.layers.push(layer);
         Ok(shape)
     }
 }

@@ -10,7 +10,7 @@ pub mod elaborate;
 pub mod op;
 pub mod output;
 
-pub use analysis::{analyze, check_input_channels, Analysis, Totals};
+pub use analysis::{analyze, check_input_channels, About, Analysis, Totals};
 pub use convention::Convention;
 pub use elaborate::Layer;
 pub use op::{Kind, Op, Shape};

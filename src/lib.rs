@@ -6,6 +6,7 @@
 //! [`error`] and rendered once by the binary.
 
 pub mod bench;
+pub mod catalog;
 pub mod chart;
 pub mod config;
 pub mod count;

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use netledger::catalog::Model;
 use netledger::config::Project;
 use netledger::count::output::{self, By};
-use netledger::count::{analyze, Convention};
-use netledger::{model, Error, Result};
+use netledger::count::Convention;
+use netledger::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -51,7 +52,7 @@ enum Command {
     },
     /// Count one model: per layer, per section or per kind.
     Count {
-        /// A model name (content/models/NAME.toml) or a path to a .toml file.
+        /// A model name (content/models/NAME.toml or NAME.onnx) or a path to a .toml or .onnx file.
         model: String,
         /// Input shape without the batch, e.g. 3x224x224.
         #[arg(long, value_parser = parse_shape)]
@@ -119,7 +120,7 @@ enum Command {
     },
     /// Compare two models layer by layer: added, removed and changed layers.
     Diff {
-        /// A model name or a path to a .toml file.
+        /// A model name or a path to a .toml or .onnx file.
         a: String,
         /// Another model name or path.
         b: String,
@@ -275,11 +276,11 @@ fn run(cli: Cli) -> Result<()> {
             models,
             allow_channels,
         } => {
-            let spec = model::load(&model, &models_dir(models))?;
-            if let (Some(input), false) = (&input, allow_channels) {
-                netledger::count::check_input_channels(&spec, &input.0)?;
+            let model = Model::load(&model, &models_dir(models))?;
+            if let (Some(input), false, Some(spec)) = (&input, allow_channels, model.spec()) {
+                netledger::count::check_input_channels(spec, &input.0)?;
             }
-            let analysis = analyze(&spec, input.as_ref().map(|s| s.0.as_slice()))?;
+            let analysis = model.analyze(input.as_ref().map(|s| s.0.as_slice()))?;
             let by = match by {
                 ByArg::Layer => By::Layer,
                 ByArg::Section => By::Section,
@@ -300,10 +301,9 @@ fn run(cli: Cli) -> Result<()> {
             models,
         } => {
             let dir = models_dir(models);
-            let mut loader = model::Loader::default();
             let input = input.as_ref().map(|s| s.0.as_slice());
-            let a = analyze(&*loader.load(&a, &dir)?, input)?;
-            let b = analyze(&*loader.load(&b, &dir)?, input)?;
+            let a = Model::load(&a, &dir)?.analyze(input)?;
+            let b = Model::load(&b, &dir)?.analyze(input)?;
             let d = netledger::count::diff::diff(&a, &b);
             emit(&match format {
                 Format::Table => d.table(),
@@ -370,14 +370,13 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn list_models(dir: &Path, format: Format) -> Result<()> {
-    let mut loader = model::Loader::default();
-    let rows = model::model_names(dir)?
-        .iter()
-        .map(|name| analyze(&*loader.load(name, dir)?, None))
+    let rows = netledger::catalog::load_all(dir)?
+        .values()
+        .map(|m| m.analyze(None))
         .collect::<Result<Vec<_>>>()?;
     if rows.is_empty() {
         return Err(Error::Render {
-            message: format!("no model files (*.toml) in {}", dir.display()),
+            message: format!("no model files (*.toml, *.onnx) in {}", dir.display()),
             span: None,
             location: None,
         });

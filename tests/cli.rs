@@ -152,7 +152,8 @@ fn shipped() -> Vec<String> {
         .unwrap()
         .filter_map(|e| {
             let p = e.unwrap().path();
-            (p.extension()? == "toml").then(|| p.file_stem().unwrap().to_str().unwrap().into())
+            (p.extension()? == "toml" || p.extension()? == "onnx")
+                .then(|| p.file_stem().unwrap().to_str().unwrap().into())
         })
         .collect();
     names.sort();
@@ -169,7 +170,7 @@ fn count_prints_a_torchinfo_like_table_with_thousands_separators() {
         .succeeds()
         .prints("ResNet-34 (resnet34), input 1x3x224x224\n")
         .prints("Total params:        21,797,672\n")
-        .prints("Buffers (BN stats):  17,060\n")
+        .prints("Buffers:             17,060\n")
         .prints("MACs:                3,663,761,408\n")
         .prints("Layer")
         .prints("Output shape");
@@ -589,4 +590,27 @@ fn output_into_a_closed_pipe_does_not_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+#[test]
+fn count_reads_an_onnx_file_and_says_what_its_export_folded() {
+    netledger(&["count", "tests/fixtures/onnx/resnet18.ts17.onnx"])
+        .succeeds()
+        .prints("resnet18.ts17 (resnet18.ts17), input 1x3x224x224\n")
+        .prints("Total params:        11,684,712\n")
+        .prints("MACs:                1,814,073,344\n")
+        .prints("Note: this export folded batch norm into 20 convolution(s)")
+        .prints("training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False");
+    let run = netledger(&[
+        "count",
+        "tests/fixtures/onnx/resnet18.ts17.onnx",
+        "--input",
+        "3x256x256",
+    ])
+    .fails();
+    assert!(
+        run.stderr.starts_with("error: an ONNX graph has static shapes, so `resnet18.ts17` counts only at its own input 3x224x224 (asked for 3x256x256)\n --> tests/fixtures/onnx/resnet18.ts17.onnx\n"),
+        "{}",
+        run.context()
+    );
 }

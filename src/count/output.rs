@@ -79,6 +79,7 @@ struct ModelJson<'a> {
     convention_rule: &'static str,
     convention_total: u64,
     flops_rule: &'static str,
+    notes: &'a [String],
     sections: Vec<GroupJson<'a>>,
     kinds: Vec<GroupJson<'a>>,
     layers: Vec<LayerJson<'a>>,
@@ -117,6 +118,7 @@ pub fn json(a: &Analysis, convention: Convention) -> Result<String> {
         convention_rule: convention.rule(),
         convention_total,
         flops_rule: FLOPS_RULE,
+        notes: &a.notes,
         sections: a
             .sections
             .iter()
@@ -322,7 +324,7 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> Result<String> {
         thousands(t.weight),
         thousands(t.bias)
     ));
-    out.push_str(&format!("Buffers (BN stats):  {}\n", thousands(t.buffers)));
+    out.push_str(&format!("Buffers:             {}\n", thousands(t.buffers)));
     out.push_str(&format!("MACs:                {}\n", thousands(t.macs)));
     out.push_str(&format!("FLOPs:               {}\n", thousands(t.flops)));
     if convention != Convention::Torchvision {
@@ -365,6 +367,9 @@ pub fn table(a: &Analysis, by: By, convention: Convention) -> Result<String> {
     }
     out.push_str(FLOPS_RULE);
     out.push('\n');
+    for note in &a.notes {
+        out.push_str(&format!("Note: {note}.\n"));
+    }
     Ok(out)
 }
 

@@ -533,35 +533,56 @@ impl Importer<'_> {
     /// The layer path of a node: its name's scopes, e.g. `layer1/layer1.0/conv1`.
     fn path(&mut self, node: &proto::Node) -> (String, String) {
         let trimmed = node.name.trim_matches('/');
-        let mut parts: Vec<&str> = trimmed.split('/').filter(|p| !p.is_empty()).collect();
-        if parts.len() > 1
+        let mut parts: Vec<String> = trimmed
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        // TorchScript names a module's node `/scope/module/Conv`: the module
+        // path is the layer's. A node of a scope's own (`/layer1/layer1.0/Add`)
+        // keeps its op, in lower case, under that scope.
+        let is_op = parts.len() > 1
             && parts
                 .last()
-                .is_some_and(|l| l.split('_').next() == Some(node.op_type.as_str()))
-        {
-            parts.pop();
+                .is_some_and(|l| l.split('_').next() == Some(node.op_type.as_str()));
+        if is_op {
+            let last = parts.pop().unwrap_or_default();
+            let scope = format!("{}/{}/", self.id, parts.join("/"));
+            let taken = self
+                .paths
+                .range(scope.clone()..)
+                .next()
+                .is_some_and(|p| p.starts_with(&scope));
+            if taken {
+                parts.push(last.to_lowercase());
+            }
         }
-        let base = if parts.is_empty() {
-            node.op_type.to_lowercase()
+        let base = if parts.is_empty()
+            || (parts.len() == 1 && parts[0].split('_').next() == Some(node.op_type.as_str()))
+        {
+            parts
+                .first()
+                .map_or_else(|| node.op_type.to_lowercase(), |p| p.to_lowercase())
         } else {
             parts.join("/")
         };
-        let section = if parts.len() > 1 {
-            parts[0].to_string()
+        // Scoped names (TorchScript's) give sections; flat ones (dynamo's) do not.
+        let section = if trimmed.contains('/') && !parts.is_empty() {
+            parts[0].clone()
         } else {
             "graph".to_string()
         };
-        let mut path = base.clone();
+        let mut path = format!("{}/{base}", self.id);
         let mut n = 2;
         while self.paths.contains(&path) {
-            path = format!("{base}_{n}");
+            path = format!("{}/{base}_{n}", self.id);
             n += 1;
         }
         self.paths.insert(path.clone());
         if !self.sections.contains(&section) {
             self.sections.push(section.clone());
         }
-        (format!("{}/{path}", self.id), section)
+        (path, section)
     }
 
     /// Adds a layer and returns its output value (with the batch back on).
@@ -888,7 +909,7 @@ impl Importer<'_> {
             )?]);
         }
         let constant = |v: &Val| v.param.is_some() || v.ints.is_some() || v.floats.is_some();
-        if constant(&a) || constant(&b) || a.shape.is_empty() || b.shape.is_empty() {
+        if constant(&a) || constant(&b) || numel(&a.shape) <= 1 || numel(&b.shape) <= 1 {
             // Arithmetic with a constant (a scale): no layer.
             let shape = broadcast(&a.shape, &b.shape).map_err(|m| self.fail(m))?;
             return Ok(vec![Val::shaped(shape)]);

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::count::{analyze, Analysis};
+use crate::catalog::{self, Model};
+use crate::count::Analysis;
 use crate::error::{Error, Result};
-use crate::model::{self, ModelSpec};
 
 /// Analyses by model name and input shape.
 type Cache = BTreeMap<(String, Vec<u64>), Arc<Analysis>>;
@@ -18,26 +18,16 @@ type Cache = BTreeMap<(String, Vec<u64>), Arc<Analysis>>;
 #[derive(Debug)]
 pub struct Ledger {
     dir: PathBuf,
-    specs: BTreeMap<String, Arc<ModelSpec>>,
+    specs: BTreeMap<String, Model>,
     cache: Mutex<Cache>,
     /// Models asked for since the last [`Ledger::take_asked`].
     asked: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Ledger {
-    /// Loads and counts every `*.toml` in `dir`; any error stops the build.
+    /// Loads and counts every `*.toml` and `*.onnx` in `dir`; any error stops the build.
     pub fn load(dir: &Path) -> Result<Ledger> {
-        let mut specs = BTreeMap::new();
-        let names = if dir.is_dir() {
-            model::model_names(dir)?
-        } else {
-            Vec::new()
-        };
-        let mut loader = model::Loader::default();
-        for name in names {
-            let spec = loader.load(&name, dir)?;
-            specs.insert(name, spec);
-        }
+        let specs = catalog::load_all(dir)?;
         let ledger = Ledger {
             dir: dir.to_path_buf(),
             specs,
@@ -55,32 +45,29 @@ impl Ledger {
         self.specs.keys().cloned().collect()
     }
 
-    /// The spec of a model.
-    pub fn spec(&self, name: &str) -> Result<&ModelSpec> {
-        self.specs
-            .get(name)
-            .map(|s| &**s)
-            .ok_or_else(|| Error::UnknownModel {
-                name: name.to_string(),
-                path: self.dir.join(format!("{name}.toml")),
-                span: None,
-                known: self.names(),
-            })
+    /// A model by name.
+    pub fn model(&self, name: &str) -> Result<&Model> {
+        self.specs.get(name).ok_or_else(|| Error::UnknownModel {
+            name: name.to_string(),
+            path: self.dir.join(format!("{name}.toml")),
+            span: None,
+            known: self.names(),
+        })
     }
 
     /// The analysis of `name` at its own input or at `input`.
     pub fn analysis(&self, name: &str, input: Option<&[u64]>) -> Result<Arc<Analysis>> {
-        let spec = self.spec(name)?;
+        let model = self.model(name)?;
         self.asked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(name.to_string());
-        let shape = input.map_or_else(|| spec.input.clone(), <[u64]>::to_vec);
+        let shape = input.map_or_else(|| model.input().to_vec(), <[u64]>::to_vec);
         let key = (name.to_string(), shape);
         if let Some(a) = self.lock().get(&key) {
             return Ok(a.clone());
         }
-        let analysis = Arc::new(analyze(spec, Some(&key.1))?);
+        let analysis = Arc::new(model.analyze(Some(&key.1))?);
         self.lock().insert(key, analysis.clone());
         Ok(analysis)
     }

@@ -252,7 +252,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     }
     for page in &pages {
         if let Some(id) = page.slug.strip_prefix("model-") {
-            if ledger.spec(id).is_ok() {
+            if ledger.model(id).is_ok() {
                 return Err(Error::Render {
                     message: format!(
                         "page slug `{}` is the name of the generated page of model `{id}`, which would overwrite it\n  = hint: give the page another `slug` (or file name)",
@@ -288,7 +288,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     };
     if let Some(wanted) = &opts.model_pages {
         for id in wanted {
-            ws.ledger.spec(id)?;
+            ws.ledger.model(id)?;
         }
     }
     let has_page = |id: &str| {
@@ -607,7 +607,9 @@ fn model_page(
     id: &str,
 ) -> Result<String> {
     let a = ws.ledger.analysis(id, None)?;
-    let spec = ws.ledger.spec(id)?;
+    let (source_name, source_bytes) = ws.ledger.model(id)?.source_file()?;
+    let source_file = format!("models/{source_name}");
+    let source_text = String::from_utf8(source_bytes.clone()).ok();
     let path = format!("model-{id}.html");
     let mut ctx = base_context(site, chapters, None, models, &path);
     ctx.insert("title", &a.name);
@@ -633,8 +635,9 @@ fn model_page(
             "layers": a.layers.len(),
             "weight_mb": crate::numfmt::fixed(t.params as f64 * 4.0 / 1e6, 1),
             "activation_mb": crate::numfmt::fixed(t.activations as f64 * 4.0 / 1e6, 1),
-            "source_file": format!("models/{id}.toml"),
-            "source": spec.source.text(),
+            "source_file": source_file,
+            "source": source_text,
+            "notes": a.notes,
         }),
     );
     let table = |by| tables::model_table(&ws.ledger, &ws.assets, id, by, None);
@@ -663,9 +666,6 @@ fn model_page(
     ctx.insert("chart_layers_params", &chart("layers", "params")?);
     ctx.insert("chart_layers_macs", &chart("layers", "macs")?);
     ctx.insert("chart_cumulative", &chart("cumulative", "params")?);
-    ws.assets.put(
-        format!("models/{id}.toml"),
-        spec.source.text().as_bytes().to_vec(),
-    );
+    ws.assets.put(source_file, source_bytes);
     render_layout(tera, "model.html", &ctx, files)
 }

@@ -17,7 +17,7 @@
 
 pub mod proto;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use prost::Message;
@@ -150,7 +150,7 @@ pub fn load(path: &Path, id: &str) -> Result<OnnxModel> {
 
 /// A value flowing through the graph.
 #[derive(Debug, Clone)]
-struct Val {
+struct Val<'a> {
     /// Its shape, batch included, as ONNX has it.
     shape: Shape,
     /// Its integers, when they are known without running the model.
@@ -158,13 +158,13 @@ struct Val {
     /// Its floats, for small constants (Clip bounds).
     floats: Option<Vec<f64>>,
     /// The float initializer it is, or that it was moved from.
-    param: Option<String>,
+    param: Option<&'a str>,
     /// The layer that produced it, if any.
     layer: Option<usize>,
 }
 
-impl Val {
-    fn shaped(shape: Shape) -> Val {
+impl<'a> Val<'a> {
+    fn shaped(shape: Shape) -> Val<'a> {
         Val {
             shape,
             ints: None,
@@ -174,7 +174,7 @@ impl Val {
         }
     }
 
-    fn ints(values: Vec<i64>, shape: Shape) -> Val {
+    fn ints(values: Vec<i64>, shape: Shape) -> Val<'a> {
         Val {
             ints: Some(values),
             ..Val::shaped(shape)
@@ -184,14 +184,20 @@ impl Val {
 
 struct Importer<'a> {
     id: &'a str,
-    vals: BTreeMap<String, Val>,
+    vals: HashMap<&'a str, Val<'a>>,
     /// Float initializers by name: their dims.
-    inits: BTreeMap<String, Shape>,
+    inits: HashMap<&'a str, Shape>,
     layers: Vec<Layer>,
     sections: Vec<String>,
-    paths: BTreeSet<String>,
+    section_set: HashSet<String>,
+    /// Local layer paths taken.
+    paths: HashSet<String>,
+    /// Scopes that hold layers, as slices of node names.
+    scopes: HashSet<&'a str>,
     /// Index and description of the node being imported.
-    at: String,
+    /// The node being imported, for messages.
+    at: Option<usize>,
+    graph: &'a proto::Graph,
 }
 
 /// Where a node is, for messages.
@@ -228,12 +234,15 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
         .ok_or_else(|| fail("the file holds no graph".into()))?;
     let mut imp = Importer {
         id,
-        vals: BTreeMap::new(),
-        inits: BTreeMap::new(),
-        layers: Vec::new(),
+        vals: HashMap::with_capacity(graph.node.len() * 2 + graph.initializer.len()),
+        inits: HashMap::with_capacity(graph.initializer.len()),
+        layers: Vec::with_capacity(graph.node.len().min(crate::count::elaborate::MAX_LAYERS)),
         sections: Vec::new(),
-        paths: BTreeSet::new(),
-        at: "graph".into(),
+        section_set: HashSet::new(),
+        paths: HashSet::new(),
+        scopes: HashSet::new(),
+        at: None,
+        graph,
     };
     let mut notes = Vec::new();
     for t in &graph.initializer {
@@ -244,7 +253,7 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
             }
             _ => Val {
                 floats: tensor_floats(t),
-                param: Some(t.name.clone()),
+                param: Some(t.name.as_str()),
                 ..Val::shaped(shape.clone())
             },
         };
@@ -258,14 +267,14 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
             val
         };
         if !matches!(t.data_type, proto::INT64 | proto::INT32) {
-            imp.inits.insert(t.name.clone(), shape);
+            imp.inits.insert(t.name.as_str(), shape);
         }
-        imp.vals.insert(t.name.clone(), val);
+        imp.vals.insert(t.name.as_str(), val);
     }
     let inputs: Vec<&proto::ValueInfo> = graph
         .input
         .iter()
-        .filter(|i| !imp.vals.contains_key(&i.name))
+        .filter(|i| !imp.vals.contains_key(i.name.as_str()))
         .collect();
     let [input] = inputs[..] else {
         return Err(fail(format!(
@@ -303,11 +312,11 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
         )));
     }
     imp.vals
-        .insert(input.name.clone(), Val::shaped(shape.clone()));
+        .insert(input.name.as_str(), Val::shaped(shape.clone()));
 
     let mut bn_nodes = 0;
     for (index, node) in graph.node.iter().enumerate() {
-        imp.at = node_at(index, node);
+        imp.at = Some(index);
         if !node.domain.is_empty() && node.domain != "ai.onnx" {
             return Err(imp.fail(format!(
                 "operators of domain `{}` are not supported",
@@ -318,7 +327,7 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
         let outputs = imp.node(node)?;
         for (name, val) in node.output.iter().zip(outputs) {
             if !name.is_empty() {
-                imp.vals.insert(name.clone(), val);
+                imp.vals.insert(name.as_str(), val);
             }
         }
     }
@@ -470,15 +479,15 @@ fn to_u64(values: &[i64], what: &str) -> std::result::Result<Vec<u64>, String> {
 
 /// Symmetric 2-D padding from ONNX's `[top, left, bottom, right]`.
 fn pads2(node: &proto::Node) -> std::result::Result<[u64; 2], String> {
-    let auto = attr(node, "auto_pad").map_or(String::new(), |a| {
-        String::from_utf8_lossy(&a.s).into_owned()
-    });
-    if !auto.is_empty() && auto != "NOTSET" && auto != "VALID" {
-        return Err(format!(
-            "auto_pad={auto} is not supported; torch exports explicit pads"
-        ));
+    if let Some(a) = attr(node, "auto_pad") {
+        if !matches!(&a.s[..], b"" | b"NOTSET" | b"VALID") {
+            return Err(format!(
+                "auto_pad={} is not supported; torch exports explicit pads",
+                String::from_utf8_lossy(&a.s)
+            ));
+        }
     }
-    match attr_ints(node, "pads").as_deref() {
+    match attr(node, "pads").map(|a| &a.ints[..]) {
         None | Some([]) => Ok([0, 0]),
         Some([t, l, b, r]) if t == b && l == r => {
             let p = to_u64(&[*t, *l], "padding")?;
@@ -491,7 +500,7 @@ fn pads2(node: &proto::Node) -> std::result::Result<[u64; 2], String> {
 }
 
 fn pair(node: &proto::Node, name: &str, default: u64) -> std::result::Result<[u64; 2], String> {
-    match attr_ints(node, name).as_deref() {
+    match attr(node, name).map(|a| &a.ints[..]) {
         None | Some([]) => Ok([default, default]),
         Some([h, w]) => {
             let v = to_u64(&[*h, *w], name)?;
@@ -501,98 +510,98 @@ fn pair(node: &proto::Node, name: &str, default: u64) -> std::result::Result<[u6
     }
 }
 
-impl Importer<'_> {
+impl<'a> Importer<'a> {
     fn fail(&self, message: String) -> Error {
         Error::Render {
             message,
             span: None,
-            location: Some(self.at.clone()),
+            location: Some(match self.at {
+                Some(i) => node_at(i, &self.graph.node[i]),
+                None => "graph".into(),
+            }),
         }
     }
 
-    fn val(&self, node: &proto::Node, i: usize) -> Result<Val> {
+    fn val(&self, node: &'a proto::Node, i: usize) -> Result<Val<'a>> {
+        self.get(node, i).cloned()
+    }
+
+    /// The value of input `i`, borrowed.
+    fn get(&self, node: &'a proto::Node, i: usize) -> Result<&Val<'a>> {
         let name = node
             .input
             .get(i)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| self.fail(format!("input {i} is missing")))?;
-        self.vals.get(name).cloned().ok_or_else(|| {
+        self.vals.get(name.as_str()).ok_or_else(|| {
             self.fail(format!(
                 "input `{name}` is produced by no earlier node (the graph is not in topological order, or uses a subgraph)"
             ))
         })
     }
 
-    fn opt_val(&self, node: &proto::Node, i: usize) -> Option<Val> {
+    fn opt_val(&self, node: &'a proto::Node, i: usize) -> Option<Val<'a>> {
         node.input
             .get(i)
             .filter(|n| !n.is_empty())
-            .and_then(|n| self.vals.get(n).cloned())
+            .and_then(|n| self.vals.get(n.as_str()).cloned())
     }
 
     /// The layer path of a node: its name's scopes, e.g. `layer1/layer1.0/conv1`.
-    fn path(&mut self, node: &proto::Node) -> (String, String) {
+    fn path(&mut self, node: &'a proto::Node) -> (String, String) {
         let trimmed = node.name.trim_matches('/');
-        let mut parts: Vec<String> = trimmed
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect();
-        // TorchScript names a module's node `/scope/module/Conv`: the module
-        // path is the layer's. A node of a scope's own (`/layer1/layer1.0/Add`)
-        // keeps its op, in lower case, under that scope.
-        let is_op = parts.len() > 1
-            && parts
-                .last()
-                .is_some_and(|l| l.split('_').next() == Some(node.op_type.as_str()));
-        if is_op {
-            let last = parts.pop().unwrap_or_default();
-            let scope = format!("{}/{}/", self.id, parts.join("/"));
-            let taken = self
-                .paths
-                .range(scope.clone()..)
-                .next()
-                .is_some_and(|p| p.starts_with(&scope));
-            if taken {
-                parts.push(last.to_lowercase());
-            }
+        let op_part = |p: &str| p.split('_').next() == Some(node.op_type.as_str());
+        // The module scope: TorchScript names a module's node
+        // `/scope/module/Conv`, and the module path is the layer's.
+        let (scope, last) = match trimmed.rsplit_once('/') {
+            Some((scope, last)) if op_part(last) && !scope.is_empty() => (scope, Some(last)),
+            _ => (trimmed, None),
+        };
+        let lower = |s: &str| s.to_lowercase();
+        // A node of a scope's own (`/layer1/layer1.0/Add`, after the
+        // scope's layers) keeps its op, in lower case, under the scope.
+        let base = match last {
+            Some(op) if self.scopes.contains(scope) => format!("{scope}/{}", lower(op)),
+            _ if scope.is_empty() => lower(&node.op_type),
+            _ if !scope.contains('/') && op_part(scope) => lower(scope),
+            _ => scope.to_string(),
+        };
+        let mut at = 0;
+        while let Some(i) = scope[at..].find('/') {
+            self.scopes.insert(&scope[..at + i]);
+            at += i + 1;
         }
-        let base = if parts.is_empty()
-            || (parts.len() == 1 && parts[0].split('_').next() == Some(node.op_type.as_str()))
-        {
-            parts
-                .first()
-                .map_or_else(|| node.op_type.to_lowercase(), |p| p.to_lowercase())
-        } else {
-            parts.join("/")
-        };
+        if last.is_some() {
+            self.scopes.insert(scope);
+        }
         // Scoped names (TorchScript's) give sections; flat ones (dynamo's) do not.
-        let section = if trimmed.contains('/') && !parts.is_empty() {
-            parts[0].clone()
-        } else {
-            "graph".to_string()
+        let section = match trimmed.split_once('/') {
+            Some((first, _)) if !first.is_empty() => first,
+            _ => "graph",
         };
-        let mut path = format!("{}/{base}", self.id);
+        let mut local = base.clone();
         let mut n = 2;
-        while self.paths.contains(&path) {
-            path = format!("{}/{base}_{n}", self.id);
+        while self.paths.contains(&local) {
+            local = format!("{base}_{n}");
             n += 1;
         }
-        self.paths.insert(path.clone());
-        if !self.sections.contains(&section) {
-            self.sections.push(section.clone());
+        let path = format!("{}/{local}", self.id);
+        self.paths.insert(local);
+        if !self.section_set.contains(section) {
+            self.section_set.insert(section.to_string());
+            self.sections.push(section.to_string());
         }
-        (path, section)
+        (path, section.to_string())
     }
 
     /// Adds a layer and returns its output value (with the batch back on).
     fn layer(
         &mut self,
-        node: &proto::Node,
+        node: &'a proto::Node,
         op: Op,
         inputs: Vec<Shape>,
         batched: bool,
-    ) -> Result<Val> {
+    ) -> Result<Val<'a>> {
         if self.layers.len() >= crate::count::elaborate::MAX_LAYERS {
             return Err(self.fail("the graph has more layers than any real network".into()));
         }
@@ -610,7 +619,7 @@ impl Importer<'_> {
     }
 
     /// A layer on one activation input.
-    fn unary(&mut self, node: &proto::Node, op: Op) -> Result<Vec<Val>> {
+    fn unary(&mut self, node: &'a proto::Node, op: Op) -> Result<Vec<Val<'a>>> {
         let x = self.val(node, 0)?;
         let batched = x.shape.len() > 1 && x.shape[0] == 1;
         Ok(vec![self.layer(
@@ -621,10 +630,10 @@ impl Importer<'_> {
         )?])
     }
 
-    fn weight(&self, node: &proto::Node, i: usize, what: &str) -> Result<Shape> {
-        let v = self.val(node, i)?;
+    fn weight(&self, node: &'a proto::Node, i: usize, what: &str) -> Result<Shape> {
+        let v = self.get(node, i)?;
         match &v.param {
-            Some(name) => Ok(self.inits.get(name).cloned().unwrap_or(v.shape)),
+            Some(name) => Ok(self.inits.get(name).unwrap_or(&v.shape).clone()),
             None => Err(self.fail(format!(
                 "its {what} is computed, not stored in the file: netledger counts weights that are initializers"
             ))),
@@ -635,7 +644,7 @@ impl Importer<'_> {
         self.fail(message)
     }
 
-    fn node(&mut self, node: &proto::Node) -> Result<Vec<Val>> {
+    fn node(&mut self, node: &'a proto::Node) -> Result<Vec<Val<'a>>> {
         let op = node.op_type.as_str();
         let e = |m: String| self.shape_err(m);
         match op {
@@ -842,7 +851,7 @@ impl Importer<'_> {
 
     /// Add and Mul: a bias on a linear layer, a learnable tensor, a merge of
     /// two activations, or integer arithmetic on shapes.
-    fn arith(&mut self, node: &proto::Node) -> Result<Vec<Val>> {
+    fn arith(&mut self, node: &'a proto::Node) -> Result<Vec<Val<'a>>> {
         let a = self.val(node, 0)?;
         let b = self.val(node, 1)?;
         if let (Some(x), Some(y)) = (&a.ints, &b.ints) {
@@ -867,7 +876,7 @@ impl Importer<'_> {
         if let Some(p) = param {
             let pshape = self
                 .inits
-                .get(p.param.as_deref().unwrap_or(""))
+                .get(p.param.unwrap_or(""))
                 .cloned()
                 .unwrap_or(p.shape.clone());
             // MatMul + Add of a vector: the bias of the linear layer.
@@ -936,7 +945,7 @@ impl Importer<'_> {
         )?])
     }
 
-    fn concat(&mut self, node: &proto::Node) -> Result<Vec<Val>> {
+    fn concat(&mut self, node: &'a proto::Node) -> Result<Vec<Val<'a>>> {
         let vals = (0..node.input.len())
             .map(|i| self.val(node, i))
             .collect::<Result<Vec<_>>>()?;
@@ -975,7 +984,7 @@ impl Importer<'_> {
             let x = if a.param.is_some() { b } else { a };
             let pshape = self
                 .inits
-                .get(p.param.as_deref().unwrap_or(""))
+                .get(p.param.unwrap_or(""))
                 .cloned()
                 .unwrap_or(p.shape.clone());
             if at == 1 && x.shape.first() == Some(&1) {
@@ -1002,10 +1011,10 @@ impl Importer<'_> {
     }
 
     /// Ops that only shape values, and integer arithmetic on shapes.
-    fn data(&mut self, node: &proto::Node) -> Result<Vec<Val>> {
+    fn data(&mut self, node: &'a proto::Node) -> Result<Vec<Val<'a>>> {
         let op = node.op_type.as_str();
         let e = |m: String| self.fail(m);
-        let keep = |v: Val, shape: Shape| Val {
+        let keep = |v: Val<'a>, shape: Shape| Val {
             shape,
             ints: None,
             floats: None,
@@ -1309,13 +1318,13 @@ impl Importer<'_> {
 }
 
 /// Element-wise integer arithmetic with scalar broadcasting.
-fn fold2(
+fn fold2<'a>(
     x: &[i64],
     y: &[i64],
     sx: &[u64],
     sy: &[u64],
     f: fn(i64, i64) -> i64,
-) -> std::result::Result<Val, String> {
+) -> std::result::Result<Val<'a>, String> {
     let shape = broadcast(sx, sy)?;
     let ints = match (x.len(), y.len()) {
         (a, b) if a == b => x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect(),
@@ -1326,7 +1335,7 @@ fn fold2(
     Ok(Val::ints(ints, shape))
 }
 
-fn fold_ints(op: &str, vals: &[Val]) -> Option<Vec<i64>> {
+fn fold_ints(op: &str, vals: &[Val<'_>]) -> Option<Vec<i64>> {
     let ints: Vec<&Vec<i64>> = vals
         .iter()
         .map(|v| v.ints.as_ref())

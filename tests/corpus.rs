@@ -100,6 +100,22 @@ fn model_file_seeds() {
 }
 
 #[test]
+fn onnx_seeds() {
+    let p = Project::new("corpus-onnx", &[]);
+    for seed in seeds("onnx") {
+        let name = format!("{}.onnx", seed.file_stem().unwrap().to_str().unwrap());
+        std::fs::copy(&seed, p.root.join(&name)).unwrap();
+        for convention in ["fvcore", "thop"] {
+            run(
+                &p.root,
+                &["count", &name, "--convention", convention],
+                &seed,
+            );
+        }
+    }
+}
+
+#[test]
 fn page_seeds() {
     for seed in seeds("page_render") {
         let p = Project::new("corpus-pages", &[]);

@@ -204,6 +204,9 @@ impl Op {
         let [input] = inputs else {
             return Err(format!("expects one input, got {}", inputs.len()));
         };
+        if input.is_empty() {
+            return Err("needs a tensor with at least one dimension besides the batch".into());
+        }
         let in_elems = product(input)?;
         let same = |elementwise: u64| Cost {
             output: input.clone(),
@@ -589,6 +592,9 @@ fn merge_cost(merge: Merge, inputs: &[Shape]) -> Result<Cost, String> {
             .join(", ")
     };
     let first = inputs.first().ok_or("a merge needs inputs")?;
+    if inputs.iter().any(Vec::is_empty) {
+        return Err("a merge needs tensors with at least one dimension besides the batch".into());
+    }
     match merge {
         Merge::Add | Merge::Mul => {
             let mut output = first.clone();

@@ -129,23 +129,33 @@ pub fn load(path: &Path, id: &str) -> Result<OnnxModel> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    let model = proto::Model::decode(bytes.as_slice()).map_err(|e| {
-        fail(format!(
-            "not a readable ONNX model ({e}); the file may be truncated or not ONNX at all"
-        ))
-    })?;
-    import(&model, id).map_err(|e| match e {
+    from_bytes(&bytes, id).map_err(|e| match e {
         Error::Render {
             message,
-            location: Some(at),
+            location,
             span,
         } => Error::Render {
             message,
             span,
-            location: Some(format!("{}, {at}", path.display())),
+            location: Some(match location {
+                Some(at) => format!("{}, {at}", path.display()),
+                None => path.display().to_string(),
+            }),
         },
         other => other,
     })
+}
+
+/// Imports an ONNX model held in memory (what `load` does after reading).
+pub fn from_bytes(bytes: &[u8], id: &str) -> Result<OnnxModel> {
+    let model = proto::Model::decode(bytes).map_err(|e| Error::Render {
+        message: format!(
+            "not a readable ONNX model ({e}); the file may be truncated or not ONNX at all"
+        ),
+        span: None,
+        location: None,
+    })?;
+    import(&model, id)
 }
 
 /// A value flowing through the graph.
@@ -976,7 +986,9 @@ impl<'a> Importer<'a> {
                     vals.iter().map(|v| &v.shape).collect::<Vec<_>>()
                 )));
             }
-            shape[at] += v.shape[at];
+            shape[at] = shape[at]
+                .checked_add(v.shape[at])
+                .ok_or_else(|| self.fail("arithmetic overflow in Concat".into()))?;
         }
         let params: Vec<&Val> = vals.iter().filter(|v| v.param.is_some()).collect();
         if let ([p], [a, b]) = (&params[..], &vals[..]) {
@@ -1058,9 +1070,10 @@ impl<'a> Importer<'a> {
                                 .ok_or_else(|| e("a Constant without its tensor".into()))?;
                         let shape = dims(&t.dims).map_err(e)?;
                         match t.data_type {
-                            proto::INT64 | proto::INT32 => {
-                                Val::ints(tensor_ints(t).unwrap_or_default(), shape)
-                            }
+                            proto::INT64 | proto::INT32 => match tensor_ints(t) {
+                                Some(v) if v.len() as u64 == numel(&shape) => Val::ints(v, shape),
+                                _ => Val::shaped(shape),
+                            },
                             _ => Val {
                                 floats: tensor_floats(t),
                                 ..Val::shaped(shape)
@@ -1123,12 +1136,16 @@ impl<'a> Importer<'a> {
                 if delta == 0 {
                     return Err(e("Range with step 0".into()));
                 }
-                let n = ((limit - start) as f64 / delta as f64).ceil().max(0.0) as u64;
+                let n = ((limit as f64 - start as f64) / delta as f64)
+                    .ceil()
+                    .max(0.0) as u64;
                 if n > 1 << 20 {
                     return Err(e("Range is too long".into()));
                 }
                 Ok(vec![Val::ints(
-                    (0..n as i64).map(|i| start + i * delta).collect(),
+                    (0..n as i64)
+                        .map(|i| start.saturating_add(i.saturating_mul(delta)))
+                        .collect(),
                     vec![n],
                 )])
             }
@@ -1190,7 +1207,14 @@ impl<'a> Importer<'a> {
                                 .collect::<std::result::Result<_, _>>()
                                 .map_err(e)?;
                             at.sort_unstable();
+                            at.dedup();
                             for a in at.into_iter().rev() {
+                                if shape[a] != 1 {
+                                    return Err(e(format!(
+                                        "Squeeze of axis {a}, of size {}",
+                                        shape[a]
+                                    )));
+                                }
                                 shape.remove(a);
                             }
                         }
@@ -1249,17 +1273,24 @@ impl<'a> Importer<'a> {
                 let mut ints = x.ints.clone();
                 for (k, a) in axes.iter().enumerate() {
                     let at = axis(*a, rank).map_err(e)?;
-                    let n = shape[at] as i64;
+                    let n = i128::from(shape[at]);
                     let step = *steps.get(k).unwrap_or(&1);
                     if step == 0 {
                         return Err(e("Slice with step 0".into()));
                     }
-                    let fix =
-                        |v: i64, lo: i64, hi: i64| (if v < 0 { v + n } else { v }).clamp(lo, hi);
+                    let (Some(&start), Some(&end)) = (starts.get(k), ends.get(k)) else {
+                        return Err(e("Slice has fewer starts or ends than axes".into()));
+                    };
+                    // i128: hostile bounds near i64's limits cannot overflow.
+                    let step = i128::from(step);
+                    let fix = |v: i64, lo: i128, hi: i128| {
+                        let v = i128::from(v);
+                        (if v < 0 { v + n } else { v }).clamp(lo, hi)
+                    };
                     let (s, t) = if step > 0 {
-                        (fix(starts[k], 0, n), fix(ends[k], 0, n))
+                        (fix(start, 0, n), fix(end, 0, n))
                     } else {
-                        (fix(starts[k], -1, n - 1), fix(ends[k], -1, n - 1))
+                        (fix(start, -1, n - 1), fix(end, -1, n - 1))
                     };
                     let len = if step > 0 {
                         (t - s + step - 1).div_euclid(step)
@@ -1269,8 +1300,11 @@ impl<'a> Importer<'a> {
                     .max(0);
                     if let (Some(v), 1) = (&ints, rank) {
                         ints = Some(
-                            (0..len)
-                                .filter_map(|i| v.get((s + i * step) as usize).copied())
+                            (0..len.min(v.len() as i128))
+                                .filter_map(|i| {
+                                    usize::try_from(s + i * step).ok().and_then(|at| v.get(at))
+                                })
+                                .copied()
                                 .collect(),
                         );
                     } else {

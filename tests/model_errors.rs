@@ -1067,3 +1067,124 @@ layers = ["b 18446744073709551615"]
     says(&err, "more than 100000 layers");
     at(&err, &path, 6, 10);
 }
+
+// ---------------------------------------------------------------------------
+// The constructs of modern architectures: their mistakes, whole messages
+// ---------------------------------------------------------------------------
+
+/// The whole rendered report, with the scratch folder as DIR.
+fn rendered(err: &Error, path: &Path) -> String {
+    err.render()
+        .replace(&path.parent().unwrap().display().to_string(), "DIR")
+}
+
+#[test]
+fn a_gate_that_does_not_broadcast_shows_both_shapes() {
+    let text = r#"name = "m"
+input = [8, 4, 4]
+
+[blocks.gate]
+body = ["conv 3 k1"]
+shortcut = "identity"
+merge = "mul"
+
+[[section]]
+name = "s"
+layers = ["gate"]
+"#;
+    let (_f, path, err) = error_in("mul_broadcast", text);
+    assert_eq!(
+        rendered(&err, &path),
+        "error: m/s/block0/mul: cannot multiply tensors of different shapes: 1x3x4x4, 1x8x4x4 (they do not broadcast)\n --> DIR/m.toml:4:1\n  |\n4 | [blocks.gate]\n  | ^^^^^^^^^^^^^\n"
+    );
+}
+
+#[test]
+fn heads_that_do_not_divide_the_width_name_the_attention_layer() {
+    let text = r#"name = "m"
+input = [3, 32, 32]
+
+[[section]]
+name = "s"
+layers = ["conv 10 k16 s16", "tokens", "mha 3"]
+"#;
+    let (_f, path, err) = error_in("heads", text);
+    assert_eq!(
+        rendered(&err, &path),
+        "error: m/s/attn1: 3 heads must divide the embedding size 10 (input 1x4x10)\n --> DIR/m.toml:6:41\n  |\n6 | layers = [\"conv 10 k16 s16\", \"tokens\", \"mha 3\"]\n  |                                         ^^^^^\n"
+    );
+}
+
+#[test]
+fn a_permute_in_the_wrong_numbering_says_which_numbering() {
+    let text = r#"name = "m"
+input = [3, 8, 8]
+
+[[section]]
+name = "s"
+layers = ["permute 1 2 0"]
+"#;
+    let (_f, _path, err) = error_in("permute", text);
+    says(
+        &err,
+        "m/s/permute1: permute takes 4 dimensions in torch's numbering, starting with the batch, 0 (e.g. `permute 0 2 3 1`) (input 1x3x8x8)",
+    );
+}
+
+#[test]
+fn a_layer_argument_used_as_a_number_and_a_missing_one_are_located() {
+    let text = r#"name = "m"
+input = [3, 8, 8]
+
+[blocks.b]
+args = ["act"]
+body = ["conv 4 k1", "$act", "$norm"]
+
+[[section]]
+name = "s"
+layers = ["b relu"]
+"#;
+    let (_f, path, err) = error_in("layer_arg", text);
+    assert_eq!(
+        rendered(&err, &path),
+        "error: `$norm` is not a layer argument here\n --> DIR/m.toml:6:31\n  |\n6 | body = [\"conv 4 k1\", \"$act\", \"$norm\"]\n  |                               ^^^^^\n  = hint: pass a layer kind word, such as `relu` or `bn`, or a block name for it in the block call\n"
+    );
+}
+
+#[test]
+fn a_fractional_size_asks_for_floor_division() {
+    let text = r#"name = "m"
+input = [3, 8, 8]
+
+[blocks.b]
+args = ["c"]
+body = ["conv $c/3 k1"]
+
+[[section]]
+name = "s"
+layers = ["b 16"]
+"#;
+    let (_f, path, err) = error_in("fraction", text);
+    assert_eq!(
+        rendered(&err, &path),
+        "error: expression is not a whole number (5.333333)\n --> DIR/m.toml:6:15\n  |\n6 | body = [\"conv $c/3 k1\"]\n  |               ^^^^\n  = hint: use `//`, floor(), ceil() or round()\n"
+    );
+}
+
+#[test]
+fn a_matmul_merge_takes_exactly_two_paths() {
+    let text = r#"name = "m"
+input = [3, 8, 8]
+
+[blocks.b]
+body = ["tokens"]
+branches = [["tokens"], ["tokens"]]
+merge = "matmul"
+
+[[section]]
+name = "s"
+layers = ["b"]
+"#;
+    let (_f, _path, err) = error_in("matmul3", text);
+    says(&err, "block `b` multiplies 3 paths as matrices");
+}

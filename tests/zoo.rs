@@ -111,3 +111,31 @@ fn matmul_macs_are_the_attention_products() {
         .unwrap();
     assert_eq!(out.params(), 768 * 768 + 768);
 }
+
+#[test]
+fn cifar_resnet_option_a_shortcuts_are_free_and_exact() {
+    // tests/fixtures/cifar_reference.json: torch's counts, made by
+    // tests/fixtures/make_cifar_reference.py.
+    let text = std::fs::read_to_string("tests/fixtures/cifar_reference.json").unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    let spec = model::load("resnet20_cifar", Path::new("tests/fixtures/models")).unwrap();
+    for (size, want) in r["resnet20_cifar"].as_object().unwrap() {
+        let side: u64 = size.parse().unwrap();
+        let a = analyze(&spec, Some(&[3, side, side])).unwrap();
+        assert_eq!(
+            (a.total.params, a.total.buffers, a.total.macs),
+            (n(&want["params"]), n(&want["buffers"]), n(&want["macs"])),
+            "at {size}"
+        );
+    }
+    let a = analyze(&spec, None).unwrap();
+    let pad = a.layer("stages/block3/shortcut/pad").unwrap();
+    assert_eq!(
+        (pad.params(), pad.cost.output.clone()),
+        (0, vec![32, 16, 16])
+    );
+    assert!(
+        a.layer("stages/block1/shortcut/pad").is_none(),
+        "identity where the shape is kept"
+    );
+}

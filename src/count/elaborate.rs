@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::count::attention;
 use crate::count::op::{shape_str, Cost, Op, Shape};
 use crate::error::{Error, Result};
-use crate::model::expr::{Args, Expr, LAYER_CHANNELS};
+use crate::model::expr::{Args, Expr, WithChannels};
 use crate::model::file::Shortcut;
 use crate::model::item::{CallArg, Item, LayerSpec, What};
 use crate::model::op::Field;
@@ -355,10 +355,7 @@ impl Walk<'_> {
         env: &Env,
         span: &Span,
     ) -> Result<Shape> {
-        let mut nums = env.nums.clone();
-        if let Some(c) = shape.first() {
-            nums.insert(LAYER_CHANNELS.to_string(), *c);
-        }
+        let nums = WithChannels(&env.nums, shape.first().copied().unwrap_or(0));
         let op = spec.try_map(&mut |e: &Expr, field: Field| {
             let v = e.eval(&nums)?;
             if v == 0 && !field.zero_ok {

@@ -30,6 +30,41 @@ pub const MAX_DEPTH: usize = 64;
 /// Values of the arguments in scope, by name.
 pub type Args = BTreeMap<String, u64>;
 
+/// Where an expression finds its arguments' values.
+pub trait Scope {
+    /// The value of `$name`.
+    fn get(&self, name: &str) -> Option<u64>;
+    /// The names in scope, for the hint of an unknown one.
+    fn names(&self) -> Vec<String>;
+}
+
+impl Scope for Args {
+    fn get(&self, name: &str) -> Option<u64> {
+        BTreeMap::get(self, name).copied()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+}
+
+/// `args`, plus the current layer's input channels that `dw` refers to.
+pub struct WithChannels<'a>(pub &'a Args, pub u64);
+
+impl Scope for WithChannels<'_> {
+    fn get(&self, name: &str) -> Option<u64> {
+        if name == LAYER_CHANNELS {
+            Some(self.1)
+        } else {
+            self.0.get(name).copied()
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.names()
+    }
+}
+
 /// The argument name bound to the current layer's input channels, which
 /// `dw` stands for. It cannot be written in a file (`$` needs a letter).
 pub const LAYER_CHANNELS: &str = "";
@@ -244,7 +279,7 @@ impl Expr {
     }
 
     /// The value under `args`: a whole, non-negative number that fits 64 bits.
-    pub fn eval(&self, args: &Args) -> Result<u64> {
+    pub fn eval(&self, args: &impl Scope) -> Result<u64> {
         let v = self.value(args)?;
         if v.den != 1 {
             return Err(Error::syntax_hint(
@@ -263,16 +298,17 @@ impl Expr {
             .map_err(|_| Error::syntax(self.span.clone(), "expression overflows 64 bits"))
     }
 
-    fn value(&self, args: &Args) -> Result<Ratio> {
+    fn value(&self, args: &impl Scope) -> Result<Ratio> {
         let overflow = || Error::syntax(self.span.clone(), "expression overflows");
         match &self.node {
             Node::Num(n) => Ok(*n),
             Node::Var(name) => args
                 .get(name)
-                .map(|v| Ratio::int(i128::from(*v)))
+                .map(|v| Ratio::int(i128::from(v)))
                 .ok_or_else(|| {
                     let known: Vec<_> = args
-                        .keys()
+                        .names()
+                        .into_iter()
                         .filter(|k| !k.is_empty())
                         .map(|k| format!("${k}"))
                         .collect();
@@ -593,7 +629,7 @@ mod tests {
     fn eval(text: &str, args: &[(&str, u64)]) -> Result<u64> {
         let src = Source::new("t", text);
         let span = src.span(0, text.len());
-        let args = args.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let args: Args = args.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         Expr::parse(text, &span)?.eval(&args)
     }
 

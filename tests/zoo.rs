@@ -139,3 +139,37 @@ fn cifar_resnet_option_a_shortcuts_are_free_and_exact() {
         "identity where the shape is kept"
     );
 }
+
+#[test]
+fn ptflops_and_thop_totals_match_on_the_modern_cnns() {
+    // tests/fixtures/zoo_profilers.json: ptflops 0.7.5 and thop 0.1.1, made
+    // by tests/fixtures/make_zoo_profilers.py. The transformers (ConvNeXt,
+    // Swin, ViT) are not matched yet: those tools' layer-norm, GELU and
+    // attention rules are not reproduced (see the README).
+    let text = std::fs::read_to_string("tests/fixtures/zoo_profilers.json").unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    let mut wrong = Vec::new();
+    for name in [
+        "efficientnet_b0",
+        "mobilenet_v3_large",
+        "regnet_y_400mf",
+        "shufflenet_v2_x1_0",
+    ] {
+        let spec = model::load(name, Path::new("tests/fixtures/models")).unwrap();
+        let a = analyze(&spec, None).unwrap();
+        for c in [
+            Convention::Ptflops,
+            Convention::PtflopsDefault,
+            Convention::Thop,
+        ] {
+            let (ours, tool) = (
+                a.convention_total(c).unwrap(),
+                n(&r["models"][name][c.name()]),
+            );
+            if ours != tool {
+                wrong.push(format!("{name} {}: {ours}, the tool {tool}", c.name()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

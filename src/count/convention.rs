@@ -149,6 +149,7 @@ impl Convention {
                                 | Activation::Elu
                                 | Activation::Prelu
                         );
+                        // The default mode also patches these torch.nn.functional calls.
                         let patched = twice
                             && matches!(
                                 act,
@@ -156,6 +157,8 @@ impl Convention {
                                     | Activation::Prelu
                                     | Activation::Elu
                                     | Activation::LeakyRelu
+                                    | Activation::Silu
+                                    | Activation::Gelu
                             );
                         out * (u128::from(hooked && module) + u128::from(patched))
                     }

@@ -317,6 +317,60 @@ try {
   await desktop.close();
   await phone.close();
 
+  // Reader interactions, from file:// as a reader opens a downloaded site.
+  const interactions = await (async () => {
+    const problems = [];
+    const index = path.join(siteDir, 'index.html');
+    if (!existsSync(index)) return ['index.html missing'];
+    // Search: `/` focuses the box; "fc6" finds VGG's layer with a snippet.
+    const dctx = await newContext(browser, { viewport: DESKTOP, colorScheme: 'light' });
+    const { page: d } = await visit(await openTab(dctx), index);
+    await d.keyboard.press('/');
+    const focused = await d.evaluate(() => document.activeElement && document.activeElement.id);
+    if (focused !== 'search') problems.push(`"/" should focus the search box, focused: ${focused}`);
+    await d.keyboard.type('fc6');
+    const results = await d.$$eval('#search-results li a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
+    const snippets = await d.$$eval('#search-results li p', (ps) => ps.map((p) => p.textContent));
+    if (!results.length) problems.push('search for "fc6" found nothing');
+    else if (!results.some(([, href]) => /model-vgg/.test(href))) problems.push(`search for "fc6" did not find a VGG model page: ${JSON.stringify(results)}`);
+    if (!snippets.some((s) => /fc6/i.test(s))) problems.push('search results show no snippet with "fc6"');
+    // Theme: the button cycles auto -> light -> dark and is remembered.
+    await d.click('#theme');
+    await d.click('#theme');
+    const theme = await d.evaluate(() => document.documentElement.getAttribute('data-theme'));
+    if (theme !== 'dark') problems.push(`two clicks on the theme button should give dark, got ${theme}`);
+    const { page: d2 } = await visit(await openTab(dctx), index);
+    const kept = await d2.evaluate(() => document.documentElement.getAttribute('data-theme'));
+    if (kept !== 'dark') problems.push(`the theme was not remembered across pages: ${kept}`);
+    const bg = await d2.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    if (bg !== 'rgb(21, 23, 27)') problems.push(`dark theme background is ${bg}`);
+    await dctx.close();
+    // Phone: the menu is at the top, closed, and opens without script.
+    const pctx = await newContext(browser, { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light', javaScriptEnabled: false });
+    const { page: ph } = await visit(await openTab(pctx), index);
+    const menu = await ph.evaluate(() => {
+      const m = document.querySelector('details.menu');
+      if (!m) return null;
+      const r = m.getBoundingClientRect();
+      return { top: r.top, shown: getComputedStyle(m).display !== 'none', open: m.open };
+    });
+    if (!menu || !menu.shown) problems.push('phone: no menu shown');
+    else {
+      if (menu.top > 200) problems.push(`phone: the menu is ${menu.top}px down, not at the top`);
+      await ph.click('details.menu summary');
+      const links = await ph.$$eval('details.menu nav a', (as) => as.filter((a) => a.getBoundingClientRect().height > 0).length);
+      if (links < 3) problems.push(`phone: the opened menu shows ${links} links`);
+    }
+    await pctx.close();
+    return problems;
+  })();
+  if (interactions.length) {
+    shotFailures += interactions.length;
+    for (const pr of interactions) console.log(`FAIL  interaction: ${pr}`);
+  } else {
+    console.log('ok    interactions: "/" focuses search, "fc6" finds VGG with a snippet, theme toggle remembered, phone menu at the top without script');
+  }
+
   // Screenshots of the front page.
   const index = path.join(siteDir, 'index.html');
   if (!existsSync(index)) {

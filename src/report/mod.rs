@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod measured;
 pub mod number;
 pub mod page;
+pub mod search;
 pub mod site;
 pub mod site_files;
 pub mod tables;
@@ -118,6 +119,8 @@ struct ModelItem {
     variant: bool,
     /// The declared input it is counted at, e.g. `3x224x224`.
     input: String,
+    /// Its family, for grouping (`resnet`, `vgg`).
+    family: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -304,6 +307,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
         .map(|id| {
             let a = ws.ledger.analysis(id, None)?;
             Ok(ModelItem {
+                family: family(id),
                 id: id.clone(),
                 name: a.name.clone(),
                 href: format!("model-{id}.html"),
@@ -320,6 +324,8 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
             })
         })
         .collect::<Result<_>>()?;
+    let mut models = models;
+    models.sort_by_cached_key(|m| natural_key(&m.id));
 
     let chapters: Vec<&Page> = pages.iter().filter(|p| p.slug != "index").collect();
     let slugs: BTreeMap<String, String> = pages
@@ -434,6 +440,7 @@ pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary
     site_files::copy_static(&opts.content.join("static"), &mut files)?;
     files.extend(ws.assets.take());
     links::check_links(&refs, &files)?;
+    files.insert(search::FILE.into(), search::index(&files));
     if !site.base_url.is_empty() {
         files.insert(
             "sitemap.xml".into(),
@@ -564,9 +571,63 @@ fn base_context(
         &(window.len() < chapters.len()).then_some(chapters.len()),
     );
     let few_models = models.len() <= NAV_ALL;
-    ctx.insert("nav_models", if few_models { models } else { &[] });
+    let mut families: Vec<NavFamily> = Vec::new();
+    for m in models.iter().filter(|_| few_models) {
+        let item = NavItem {
+            href: m.href.clone(),
+            title: m.id.clone(),
+            current: m.href == path,
+        };
+        match families.last_mut() {
+            Some(f) if f.family == m.family => f.models.push(item),
+            _ => families.push(NavFamily {
+                family: m.family.clone(),
+                models: vec![item],
+            }),
+        }
+    }
+    ctx.insert("nav_families", &families);
+    ctx.insert("nav_models", &few_models);
     ctx.insert("nav_models_more", &(!few_models).then_some(models.len()));
     ctx
+}
+
+/// Models of one family in the sidebar.
+#[derive(Serialize)]
+struct NavFamily {
+    family: String,
+    models: Vec<NavItem>,
+}
+
+/// The family of a model id: its leading letters (`resnet34_flatten` is a `resnet`).
+fn family(id: &str) -> String {
+    let end = id
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(id.len());
+    if end == 0 {
+        id.to_string()
+    } else {
+        id[..end].to_string()
+    }
+}
+
+/// Natural order: `resnet18` before `resnet101`, digits compared as numbers.
+fn natural_key(id: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut rest = id;
+    while !rest.is_empty() {
+        let letters = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (word, after) = rest.split_at(letters);
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (number, tail) = after.split_at(digits);
+        key.push((word.to_string(), number.parse().unwrap_or(0)));
+        rest = tail;
+    }
+    key
 }
 
 /// Most chapters (and models) the sidebar lists in full.

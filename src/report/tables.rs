@@ -13,6 +13,9 @@ use crate::numfmt::{percent, si, thousands};
 use crate::report::assets::{escape, Assets};
 use crate::report::ledger::Ledger;
 
+/// Rows beyond which a table scrolls in its own box under a sticky header.
+const LONG_TABLE: usize = 25;
+
 /// A table: header cells, rows of cells (already HTML-escaped), numeric columns.
 struct Grid {
     caption: String,
@@ -24,7 +27,17 @@ struct Grid {
 
 impl Grid {
     fn html(&self, downloads: &[(String, &str)]) -> String {
-        let mut h = String::from("<div class=\"table-wrap\"><table>");
+        // A scrollable box is a focusable region, so keyboards can scroll it;
+        // a long one scrolls vertically too, under a sticky header.
+        let long = if self.rows.len() > LONG_TABLE {
+            " long"
+        } else {
+            ""
+        };
+        let mut h = format!(
+            "<div class=\"table-wrap{long}\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table>",
+            escape(&self.caption)
+        );
         h.push_str(&format!("<caption>{}", escape(&self.caption)));
         if !downloads.is_empty() {
             h.push_str(" <span class=\"downloads\">");

@@ -14,12 +14,14 @@ use crate::error::{Error, Result};
 use crate::source::Source;
 
 /// Built-in templates and static files: (name, contents).
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 7] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("page.html", include_str!("../../templates/page.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("model.html", include_str!("../../templates/model.html")),
+    ("nav.html", include_str!("../../templates/nav.html")),
     ("style.css", include_str!("../../templates/style.css")),
+    ("search.js", include_str!("../../templates/search.js")),
 ];
 
 /// The templates folder after overrides.

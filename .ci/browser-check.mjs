@@ -20,8 +20,10 @@
 //   - show no MathML <merror> (LaTeX that did not parse);
 //   - not overflow horizontally at phone width (390x844, mobile viewport):
 //     document.scrollingElement.scrollWidth <= 391.
-// index.html is also screenshotted at desktop (1280x800), phone (390x844) and
-// desktop dark mode into SCREENSHOT_DIR.
+// axe-core runs on every page in light and dark (WCAG 2.1 A/AA, contrast
+// included); search, the theme toggle and the phone menu are exercised; the
+// front page, the first chapter and the first model page are screenshotted
+// at desktop (1280x800) and phone (390x844) width in both themes.
 //
 // playwright-core is loaded from .ci/cache/node (installed by .ci/run with
 // `npm ci`), or from the folder named by CI_NODE_DIR.
@@ -317,6 +319,39 @@ try {
   await desktop.close();
   await phone.close();
 
+  // Accessibility with axe-core (offline): every page, light and dark.
+  const axePath = path.join(nodeDir, 'node_modules', 'axe-core', 'axe.min.js');
+  if (!existsSync(axePath)) {
+    shotFailures++;
+    console.log(`FAIL  axe-core missing at ${axePath}`);
+  } else {
+    for (const scheme of ['light', 'dark']) {
+      const ctx = await newContext(browser, { viewport: DESKTOP, colorScheme: scheme });
+      const tab = await openTab(ctx);
+      let pages = 0;
+      for (const file of files) {
+        const { page } = await visit(tab, file);
+        await page.addScriptTag({ path: axePath });
+        const found = await page.evaluate(async () => {
+          const r = await window.axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+            resultTypes: ['violations'],
+          });
+          return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} node(s), e.g. ${v.nodes[0].target.join(' ')}` +
+            (v.nodes[0].any[0] ? ` - ${v.nodes[0].any[0].message}` : ''));
+        });
+        pages++;
+        if (found.length) {
+          shotFailures++;
+          console.log(`FAIL  axe ${scheme}  ${rel(file)}`);
+          for (const f of found) console.log(`        - ${f}`);
+        }
+      }
+      console.log(`axe   ${scheme}: ${pages} page(s) checked (WCAG 2.1 A and AA, contrast included)`);
+      await ctx.close();
+    }
+  }
+
   // Reader interactions, from file:// as a reader opens a downloaded site.
   const interactions = await (async () => {
     const problems = [];
@@ -378,14 +413,25 @@ try {
     console.log('FAIL  index.html  missing: the site needs a front page');
   } else {
     mkdirSync(shotDir, { recursive: true });
-    const shots = [
-      ['index-desktop.png', { viewport: DESKTOP, colorScheme: 'light' }],
-      ['index-phone.png', { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light' }],
-      ['index-desktop-dark.png', { viewport: DESKTOP, colorScheme: 'dark' }],
-    ];
-    for (const [fname, opts] of shots) {
+    // The front page, the first chapter and the first model page, at both
+    // widths in both themes.
+    const names = readdirSync(siteDir).sort();
+    const chapter = names.find((n) => /^0?1-.*\.html$/.test(n)) || names.find((n) => n.endsWith('.html') && n !== 'index.html' && !n.startsWith('model-'));
+    const model = names.find((n) => n.startsWith('model-') && n.endsWith('.html'));
+    const targets = [['index', index]];
+    if (chapter) targets.push(['chapter', path.join(siteDir, chapter)]);
+    if (model) targets.push(['model', path.join(siteDir, model)]);
+    const shots = [];
+    for (const [label, file] of targets) {
+      for (const scheme of ['light', 'dark']) {
+        const suffix = scheme === 'dark' ? '-dark' : '';
+        shots.push([`${label}-desktop${suffix}.png`, file, { viewport: DESKTOP, colorScheme: scheme }]);
+        shots.push([`${label}-phone${suffix}.png`, file, { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: scheme }]);
+      }
+    }
+    for (const [fname, file, opts] of shots) {
       const ctx = await newContext(browser, opts);
-      const { page, problems } = await visit(await openTab(ctx), index);
+      const { page, problems } = await visit(await openTab(ctx), file);
       const out = path.join(shotDir, fname);
       await page.screenshot({ path: out, fullPage: true });
       await ctx.close();

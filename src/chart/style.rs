@@ -23,9 +23,6 @@ pub fn init_font() {
     });
 }
 
-/// Chart size in SVG pixels.
-pub const SIZE: (u32, u32) = (760, 440);
-
 /// Paul Tol's "vibrant" scheme: distinct for colour-blind readers, legible on light and dark.
 pub const PALETTE: [RGBColor; 6] = [
     RGBColor(0, 119, 187),
@@ -49,8 +46,8 @@ pub const GRID: RGBColor = RGBColor(221, 221, 221);
 pub const PAPER: RGBColor = RGBColor(255, 255, 255);
 
 /// Adds `<title>`, `<desc>`, a viewBox and dark-mode rules to plotters' SVG.
-pub fn finish(svg: &str, title: &str, desc: &str) -> String {
-    let (w, h) = SIZE;
+pub fn finish(svg: &str, frame: super::Frame, title: &str, desc: &str) -> String {
+    let (w, h) = (frame.width, frame.height);
     let Some(open_end) = svg.find('>') else {
         return svg.to_string();
     };

@@ -258,23 +258,46 @@ pub fn chart_figure(ws: &Workspace, c: &ChartArgs) -> crate::Result<String> {
         &chart.title,
         &chart.alt,
         chart.svg,
+        Some(chart.svg_narrow),
         chart.csv,
     ))
 }
 
-/// Registers `charts/STEM.svg` and `data/chart-STEM.csv` and returns the `<figure>` showing them.
+/// Registers `charts/STEM.svg` (and `charts/STEM-narrow.svg`, the phone
+/// variant) and `data/chart-STEM.csv`, and returns the `<figure>` showing
+/// them: a `<picture>` picks the narrow chart on narrow screens.
 pub fn publish_figure(
     ws: &Workspace,
     stem: &str,
     title: &str,
     alt: &str,
     svg: String,
+    narrow: Option<String>,
     csv: String,
 ) -> String {
+    let size = |svg: &str, attr: &str| {
+        svg.split(&format!(" {attr}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("0")
+            .to_string()
+    };
+    let (w, h) = (size(&svg, "width"), size(&svg, "height"));
+    let source = match &narrow {
+        Some(n) => format!(
+            "<source media=\"(max-width: 600px)\" srcset=\"charts/{stem}-narrow.svg\" width=\"{}\" height=\"{}\">",
+            size(n, "width"),
+            size(n, "height")
+        ),
+        None => String::new(),
+    };
     ws.assets.put(format!("charts/{stem}.svg"), svg);
+    if let Some(n) = narrow {
+        ws.assets.put(format!("charts/{stem}-narrow.svg"), n);
+    }
     ws.assets.put(format!("data/chart-{stem}.csv"), csv);
     format!(
-        "<figure class=\"chart\"><img src=\"charts/{stem}.svg\" alt=\"{}\" width=\"760\" height=\"440\"><figcaption>{} <a href=\"data/chart-{stem}.csv\" download>data (CSV)</a></figcaption></figure>",
+        "<figure class=\"chart\"><picture>{source}<img src=\"charts/{stem}.svg\" alt=\"{}\" width=\"{w}\" height=\"{h}\"></picture><figcaption>{} <a href=\"data/chart-{stem}.csv\" download>data (CSV)</a></figcaption></figure>",
         escape(alt),
         escape(title),
     )

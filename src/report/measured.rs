@@ -393,8 +393,8 @@ fn time_table(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> String
 }
 
 fn figure(ws: &Workspace, stem: &str, title: &str, alt: &str, svg: String, csv: String) -> String {
-    let svg = crate::chart::style::finish(&svg, title, alt);
-    crate::report::functions::publish_figure(ws, stem, title, alt, svg, csv)
+    let svg = crate::chart::style::finish(&svg, crate::chart::WIDE, title, alt);
+    crate::report::functions::publish_figure(ws, stem, title, alt, svg, None, csv)
 }
 
 /// (intensity, GFLOP/s, layer path) of one measured layer.
@@ -431,7 +431,7 @@ fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<S
     let ymax = c.fma_peak_gflops.max(1.0) * 2.0;
     let ymin = (c.read_bandwidth_gbs * xmin).max(0.01) / 2.0;
     let title = "Roofline: every conv and linear layer, measured at batch 1";
-    let svg = draw(|root| {
+    let svg = draw(crate::chart::WIDE, |root| {
         let mut ch = ChartBuilder::on(root)
             .caption(title, (FAMILY, 18).into_font().color(&INK))
             .margin(12)
@@ -507,7 +507,7 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
     let c = &b.ceilings;
     let bmax = pts.last().map_or(64, |p| p.0) as f64 * 1.5;
     let title = "VGG-19 fc6 from batch 1 to 64: from memory-bound to compute-bound";
-    let svg = draw(|root| {
+    let svg = draw(crate::chart::WIDE, |root| {
         let mut ch = ChartBuilder::on(root)
             .caption(title, (FAMILY, 16).into_font().color(&INK))
             .margin(12)

@@ -319,6 +319,82 @@ try {
   await desktop.close();
   await phone.close();
 
+  // Charts: inside each SVG no two texts overlap and none leaves the
+  // viewBox; on every page, at both widths, the smallest chart text is
+  // shown at 12 CSS px or more (font size x shown width / drawn width).
+  const chartDir = path.join(siteDir, 'charts');
+  const minFont = new Map();
+  if (existsSync(chartDir)) {
+    const ctx = await newContext(browser, { viewport: DESKTOP, colorScheme: 'light' });
+    const tab = await openTab(ctx);
+    for (const f of readdirSync(chartDir).filter((n) => n.endsWith('.svg')).sort()) {
+      const file = path.join(chartDir, f);
+      const { page } = await visit(tab, file);
+      const r = await page.evaluate(() => {
+        const svg = document.documentElement;
+        const vb = svg.viewBox.baseVal;
+        const texts = [...document.querySelectorAll('text')].filter((t) => t.textContent.trim());
+        // Client rectangles include rotation (the y-axis title), unlike getBBox.
+        const root = svg.getBoundingClientRect();
+        const k = vb.width / root.width;
+        const boxes = texts.map((t) => {
+          const b = t.getBoundingClientRect();
+          return { s: t.textContent.trim(), x0: vb.x + (b.left - root.left) * k, y0: vb.y + (b.top - root.top) * k,
+            x1: vb.x + (b.right - root.left) * k, y1: vb.y + (b.bottom - root.top) * k,
+            size: parseFloat(getComputedStyle(t).fontSize) };
+        });
+        const problems = [];
+        for (const b of boxes) {
+          if (b.x0 < vb.x - 0.5 || b.y0 < vb.y - 0.5 || b.x1 > vb.x + vb.width + 0.5 || b.y1 > vb.y + vb.height + 0.5) {
+            problems.push(`"${b.s}" is outside the viewBox`);
+          }
+        }
+        // Glyph boxes include line spacing; shrink them a little before comparing.
+        const pad = 1.5;
+        for (let i = 0; i < boxes.length; i++) {
+          for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i], b = boxes[j];
+            if (a.x0 + pad < b.x1 - pad && b.x0 + pad < a.x1 - pad && a.y0 + pad < b.y1 - pad && b.y0 + pad < a.y1 - pad) {
+              problems.push(`"${a.s}" overlaps "${b.s}"`);
+            }
+          }
+        }
+        return { problems: problems.slice(0, 5), min: Math.min(...boxes.map((b) => b.size)), width: vb.width };
+      });
+      minFont.set(f, r);
+      if (r.problems.length) {
+        shotFailures++;
+        console.log(`FAIL  chart ${f}`);
+        for (const pr of r.problems) console.log(`        - ${pr}`);
+      }
+    }
+    await ctx.close();
+    for (const [label, opts] of [['desktop', { viewport: DESKTOP, colorScheme: 'light' }],
+      ['phone', { viewport: PHONE, isMobile: true, hasTouch: true, colorScheme: 'light' }]]) {
+      const c = await newContext(browser, opts);
+      const tab2 = await openTab(c);
+      let shown = 0;
+      for (const file of files) {
+        const { page } = await visit(tab2, file);
+        const imgs = await page.evaluate(() => [...document.querySelectorAll('figure.chart img')].map((i) => ({
+          src: decodeURIComponent((i.currentSrc || i.src).split('/').pop()), width: i.getBoundingClientRect().width })));
+        for (const im of imgs) {
+          const info = minFont.get(im.src);
+          if (!info) continue;
+          shown++;
+          const px = info.min * im.width / info.width;
+          if (px < 12) {
+            shotFailures++;
+            console.log(`FAIL  ${label} ${rel(file)}: chart ${im.src} shows text at ${px.toFixed(1)} px (< 12)`);
+          }
+        }
+      }
+      console.log(`charts ${label}: ${shown} chart(s) on pages checked for text of 12 CSS px or more`);
+      await c.close();
+    }
+    console.log(`charts: ${minFont.size} SVG file(s) checked for overlapping and clipped text`);
+  }
+
   // Accessibility with axe-core (offline): every page, light and dark.
   const axePath = path.join(nodeDir, 'node_modules', 'axe-core', 'axe.min.js');
   if (!existsSync(axePath)) {

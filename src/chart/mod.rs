@@ -87,8 +87,10 @@ pub const NARROW: Frame = Frame {
     narrow: true,
 };
 
-/// Axis labels, legend and point labels: 13 px, shown at >= 12 CSS px.
-pub const TEXT: u32 = 13;
+/// Axis labels, legend and point labels. plotters writes a font of size
+/// N as `font-size` 0.806 N in the SVG, so 16 is drawn at 12.9 px and shown
+/// at 12 CSS px or more on either frame.
+pub const TEXT: u32 = 16;
 
 /// How one chart is drawn: its frame, its title, and the models' colours.
 pub(crate) struct Look<'a> {
@@ -143,7 +145,7 @@ pub(crate) fn head<'a>(
     title: &str,
     entries: &[(String, RGBColor, bool)],
 ) -> Result<Area<'a>> {
-    let size = if look.frame.narrow { 15 } else { 18 };
+    let size = if look.frame.narrow { 19 } else { 22 };
     let title_font = font(size);
     // Titles too wide for the frame wrap onto a second line.
     let mut lines: Vec<String> = vec![String::new()];
@@ -523,12 +525,13 @@ fn layers(list: Series, metric: Metric, look: &Look) -> Result<Chart> {
         capital(metric.label())
     ));
     let entries = model_entries(list, look, true);
+    let shown = std::cell::RefCell::new(std::collections::BTreeSet::new());
     let svg = draw(look.frame, |root| {
         let body = head(root, look, &title, &entries)?;
         let mut c = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(if look.frame.narrow { 52 } else { 70 })
+            .y_label_area_size(if look.frame.narrow { 70 } else { 84 })
             .build_cartesian_2d(
                 1f64..n as f64,
                 ((min / 2.0).max(1.0)..max * 2.0).log_scale(),
@@ -543,7 +546,21 @@ fn layers(list: Series, metric: Metric, look: &Look) -> Result<Chart> {
             })
             .x_labels(look.ticks(10))
             .y_labels(look.ticks(10))
-            .y_label_formatter(&|v| si(*v as u64, 0))
+            // A log axis labels its powers of ten only (not 70M, 80M, 90M),
+            // each once (plotters may give the same key point twice).
+            .y_label_formatter(&|v| {
+                let exp = v.log10();
+                let label = if (exp - exp.round()).abs() < 1e-9 {
+                    si(v.round() as u64, 0)
+                } else {
+                    String::new()
+                };
+                if label.is_empty() || shown.borrow_mut().insert(label.clone()) {
+                    label
+                } else {
+                    String::new()
+                }
+            })
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(plot_err)?;
@@ -619,7 +636,7 @@ fn cumulative(list: Series, metric: Metric, look: &Look) -> Result<Chart> {
         let mut c = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(if look.frame.narrow { 44 } else { 60 })
+            .y_label_area_size(if look.frame.narrow { 56 } else { 64 })
             .build_cartesian_2d(0f64..100f64, 0f64..100f64)
             .map_err(plot_err)?;
         styled_mesh!(c, TEXT)
@@ -835,7 +852,7 @@ fn scatter(list: Series, look: &Look) -> Result<Chart> {
         let mut c = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(if look.frame.narrow { 44 } else { 60 })
+            .y_label_area_size(if look.frame.narrow { 56 } else { 64 })
             .build_cartesian_2d(0f64..xmax.max(0.001), 0f64..ymax.max(0.001))
             .map_err(plot_err)?;
         styled_mesh!(c, TEXT)
@@ -860,8 +877,8 @@ fn scatter(list: Series, look: &Look) -> Result<Chart> {
         let spots = place_labels(
             &pixels,
             (xr.start, yr.start, xr.end, yr.end),
-            TEXT as f64 * 0.62,
-            TEXT as i32 + 2,
+            TEXT as f64 * 0.806 * 0.62,
+            (TEXT as f64 * 0.806) as i32 + 3,
         );
         for ((p, a), spot) in pts.iter().zip(list).zip(&spots) {
             let col = look.colour(&a.id);
@@ -945,7 +962,7 @@ fn resolution(
         let mut c = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(if look.frame.narrow { 44 } else { 60 })
+            .y_label_area_size(if look.frame.narrow { 56 } else { 64 })
             .build_cartesian_2d(xmin..xmax, 0f64..ymax.max(0.001))
             .map_err(plot_err)?;
         styled_mesh!(c, TEXT)

@@ -147,7 +147,10 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 /// The rendered error for a file holding `bytes`, with its folder as DIR.
 fn error_of(bytes: &[u8]) -> String {
-    let dir = scratch("err");
+    // A folder per call: tests run in parallel and must not share a file.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch(&format!("err{n}"));
     let path = dir.join("bad.onnx");
     std::fs::write(&path, bytes).unwrap();
     let err = onnx::load(&path, "bad").unwrap_err().render();

@@ -11,6 +11,7 @@ pub mod chart;
 pub mod config;
 pub mod count;
 pub mod error;
+pub mod escape;
 pub mod init;
 pub mod model;
 pub mod numfmt;

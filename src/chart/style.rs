@@ -5,7 +5,7 @@ use std::sync::Once;
 
 use plotters::style::{FontStyle, RGBColor};
 
-use crate::report::assets::escape;
+use crate::escape::escape;
 
 /// DejaVu Sans, shipped in `assets/fonts` (licence beside it): text is
 /// measured with the same font on every machine, so SVG bytes are identical.

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tera::{Kwargs, State, Tera, Value};
 
-use crate::chart::{self, ChartArgs};
 use crate::count::convention::Convention;
 use crate::count::output::By;
 use crate::count::{Analysis, Kind, Layer, Totals};
 use crate::numfmt::{fixed, percent, si, thousands};
 use crate::report::assets::escape;
+use crate::report::charts::ChartArgs;
 use crate::report::number::{self, Num};
 use crate::report::{tables, Workspace};
 
@@ -250,7 +250,7 @@ struct Precision {
 
 /// The `<figure>` for a chart, registering its SVG and CSV with the build.
 pub fn chart_figure(ws: &Workspace, c: &ChartArgs) -> crate::Result<String> {
-    let chart = chart::render(&ws.ledger, c)?;
+    let chart = crate::report::charts::render(&ws.ledger, c)?;
     let stem = chart.file.trim_end_matches(".svg");
     Ok(publish_figure(
         ws,

@@ -7,14 +7,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use plotters::prelude::*;
 use serde::Deserialize;
 use tera::{Kwargs, State, Tera, Value};
 
 use crate::bench::plan::{batched, workload_of};
 use crate::bench::{BenchReport, KernelResult, Variant};
-use crate::chart::style::{color, INK};
-use crate::chart::{draw, legend, plot_err, styled_mesh};
+use crate::chart::roofline::RoofPoint;
 use crate::count::{Analysis, Kind, Layer, Totals};
 use crate::error::{Error, Result};
 use crate::numfmt::{fixed, percent};
@@ -405,9 +403,6 @@ fn figure(
     crate::report::functions::publish_figure(ws, stem, title, alt, svg, Some(narrow), csv)
 }
 
-/// (intensity, GFLOP/s, layer path) of one measured layer.
-type RoofPoint = (f64, f64, String);
-
 fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
     let c = &b.ceilings;
     let mut series: Vec<(String, Vec<RoofPoint>)> = Vec::new();
@@ -423,68 +418,15 @@ fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<S
             .collect();
         series.push((a.name.clone(), pts));
     }
-    let all: Vec<&(f64, f64, String)> = series.iter().flat_map(|s| s.1.iter()).collect();
-    let xmin = all
-        .iter()
-        .map(|p| p.0)
-        .fold(f64::INFINITY, f64::min)
-        .min(0.1)
-        / 2.0;
-    let xmax = all
-        .iter()
-        .map(|p| p.0)
-        .fold(0.0, f64::max)
-        .max(c.ridge_intensity() * 4.0)
-        * 2.0;
-    let ymax = c.fma_peak_gflops.max(1.0) * 2.0;
-    let ymin = (c.read_bandwidth_gbs * xmin).max(0.01) / 2.0;
     let title = "Roofline: every conv and linear layer, measured at batch 1";
-    let drawn = |frame: crate::chart::Frame| {
-        draw(frame, |root| {
-            let mut ch = ChartBuilder::on(&crate::chart::head(
-                root,
-                &crate::chart::Look {
-                    frame,
-                    title: None,
-                    ids: &[],
-                },
-                title,
-                &[],
-            )?)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
-            .map_err(plot_err)?;
-            styled_mesh!(ch, crate::chart::TEXT)
-                .x_desc("arithmetic intensity (FLOP per byte, log)")
-                .y_desc("GFLOP/s (log)")
-                .draw()
-                .map_err(plot_err)?;
-            let roof: Vec<(f64, f64)> = (0..=60)
-                .map(|i| {
-                    let x = xmin * (xmax / xmin).powf(i as f64 / 60.0);
-                    (x, (c.read_bandwidth_gbs * x).min(c.fma_peak_gflops))
-                })
-                .collect();
-            ch.draw_series(LineSeries::new(roof, INK.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(format!(
-                    "ceiling: {} GB/s, {} GFLOP/s",
-                    fixed(c.read_bandwidth_gbs, 1),
-                    fixed(c.fma_peak_gflops, 1)
-                ))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(2)));
-            for (i, (name, pts)) in series.iter().enumerate() {
-                let col = color(i);
-                ch.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, col.filled())))
-                    .map_err(plot_err)?
-                    .label(name.clone())
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, col.filled()));
-            }
-            legend(&mut ch, SeriesLabelPosition::LowerRight)?;
-            Ok(())
-        })
+    let drawn = |frame| {
+        crate::chart::roofline::roofline(
+            frame,
+            title,
+            c.read_bandwidth_gbs,
+            c.fma_peak_gflops,
+            &series,
+        )
     };
     let svg = drawn(crate::chart::WIDE)?;
     let narrow = drawn(crate::chart::NARROW)?;
@@ -532,67 +474,10 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
         ));
     }
     let c = &b.ceilings;
-    let bmax = pts.last().map_or(64, |p| p.0) as f64 * 1.5;
     let title = "VGG-19 fc6 from batch 1 to 64: from memory-bound to compute-bound";
-    let drawn = |frame: crate::chart::Frame| {
-        draw(frame, |root| {
-            let mut ch = ChartBuilder::on(&crate::chart::head(
-                root,
-                &crate::chart::Look {
-                    frame,
-                    title: None,
-                    ids: &[],
-                },
-                title,
-                &[],
-            )?)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (0.8f64..bmax).log_scale(),
-                (0.5f64..c.fma_peak_gflops.max(1.0) * 1.5).log_scale(),
-            )
-            .map_err(plot_err)?;
-            styled_mesh!(ch, crate::chart::TEXT)
-                .x_desc("batch size (log)")
-                .y_desc("GFLOP/s (log)")
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .draw()
-                .map_err(plot_err)?;
-            let peak = c.fma_peak_gflops;
-            ch.draw_series(LineSeries::new(
-                vec![(0.8, peak), (bmax, peak)],
-                INK.stroke_width(1),
-            ))
-            .map_err(plot_err)?
-            .label(format!("FMA peak {} GFLOP/s", fixed(peak, 1)))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(1)));
-            // Weights read once per batch: FLOPs = 2*b*in*out over in*out*4 bytes -> b/2 FLOP/B.
-            let mem: Vec<(f64, f64)> = (0..=40)
-                .map(|i| {
-                    let bsz = 0.8 * (bmax / 0.8).powf(i as f64 / 40.0);
-                    (bsz, (c.read_bandwidth_gbs * bsz / 2.0).min(peak))
-                })
-                .collect();
-            let grey = RGBColor(136, 136, 136);
-            ch.draw_series(LineSeries::new(mem, grey.stroke_width(1)))
-                .map_err(plot_err)?
-                .label("roofline for weights read once per batch")
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], grey.stroke_width(1))
-                });
-            let col = color(0);
-            let line: Vec<(f64, f64)> = pts.iter().map(|p| (p.0 as f64, p.1)).collect();
-            ch.draw_series(LineSeries::new(line.clone(), col.stroke_width(2)))
-                .map_err(plot_err)?
-                .label("measured fc6 (SIMD)")
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], col.stroke_width(2)));
-            ch.draw_series(line.iter().map(|p| Circle::new(*p, 4, col.filled())))
-                .map_err(plot_err)?;
-            legend(&mut ch, SeriesLabelPosition::LowerRight)?;
-            Ok(())
-        })
+    let line: Vec<(usize, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+    let drawn = |frame| {
+        crate::chart::batch::batch(frame, title, c.read_bandwidth_gbs, c.fma_peak_gflops, &line)
     };
     let svg = drawn(crate::chart::WIDE)?;
     let narrow = drawn(crate::chart::NARROW)?;

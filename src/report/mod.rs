@@ -7,6 +7,7 @@
 //! syntax (that is `model`) and draws no charts itself (that is `chart`).
 
 pub mod assets;
+pub mod charts;
 pub mod functions;
 pub mod ledger;
 pub mod links;
@@ -27,10 +28,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::chart::ChartArgs;
 use crate::count::output::By;
 use crate::error::{Error, Result};
 use crate::numfmt::{si, thousands};
+use crate::report::charts::ChartArgs;
 use assets::Assets;
 use ledger::Ledger;
 use page::Page;

@@ -71,76 +71,51 @@ impl Convention {
     }
 
     /// The count in 128 bits, so that the tools' extra terms cannot overflow.
-    ///
-    /// Every kind has its own arm in each tool's rule, so that a new kind
-    /// cannot fall into a silent 0: the compiler asks for it here.
     fn count_wide(self, layer: &Layer) -> u128 {
         let out = u128::from(product(&layer.cost.output).unwrap_or(0));
         let input = u128::from(layer.inputs.first().map_or(0, |s| product(s).unwrap_or(0)));
         let module = !layer.functional;
         let macs = u128::from(layer.cost.macs);
         let affine = |a: bool, with: u128, without: u128| input * if a { with } else { without };
+        let seen = Seen::of(layer);
         match self {
             Convention::Torchvision => macs,
-            Convention::Fvcore => match &layer.op {
-                Op::Conv { .. } | Op::Linear { .. } => macs,
+            Convention::Fvcore => match seen {
+                Seen::Conv | Seen::Linear { .. } => macs,
                 // fvcore has no handler for torch's fused attention kernel.
-                Op::Merge {
-                    merge: Merge::Matmul,
-                } => {
-                    if layer.fused {
+                Seen::Matmul { fused } => {
+                    if fused {
                         0
                     } else {
                         macs
                     }
                 }
-                Op::BatchNorm { affine: a } => affine(*a, 2, 1),
-                Op::LayerNorm { affine: a, .. } => affine(*a, 5, 4),
-                Op::Adaptive {
-                    pool: PoolKind::Avg,
-                    ..
-                } => input,
+                Seen::BatchNorm { affine: a } => affine(a, 2, 1),
+                Seen::LayerNorm { affine: a } => affine(a, 5, 4),
+                Seen::AdaptivePool { avg: true, .. } => input,
                 // No handler: counted as 0, as fvcore does (it warns).
-                Op::Adaptive {
-                    pool: PoolKind::Max,
-                    ..
-                }
-                | Op::Pool { .. }
-                | Op::Mean { .. }
-                | Op::Activation { .. }
-                | Op::Merge { .. }
-                | Op::Param { .. }
-                | Op::RelativeBias { .. } => 0,
-                // Data movement: no arithmetic.
-                Op::Flatten
-                | Op::Dropout
-                | Op::Identity
-                | Op::Permute { .. }
-                | Op::Reshape { .. }
-                | Op::Tokens
-                | Op::Select { .. }
-                | Op::Chunk { .. }
-                | Op::Shuffle { .. }
-                | Op::PatchMerge
-                | Op::ZeroPad { .. }
-                | Op::Attention { .. } => 0,
+                Seen::AdaptivePool { avg: false, .. }
+                | Seen::Pool { .. }
+                | Seen::Activation(_)
+                | Seen::Elementwise
+                | Seen::DataMovement => 0,
             },
             Convention::Ptflops | Convention::PtflopsDefault => {
                 let twice = self == Convention::PtflopsDefault;
-                match &layer.op {
-                    Op::Conv { .. } if module => macs + u128::from(layer.cost.bias_adds),
-                    Op::Linear {
+                match seen {
+                    Seen::Conv if module => macs + u128::from(layer.cost.bias_adds),
+                    Seen::Linear {
                         out: features,
                         bias,
-                    } if module => macs + if *bias { u128::from(*features) } else { 0 },
-                    Op::BatchNorm { affine: a } | Op::LayerNorm { affine: a, .. } if module => {
-                        affine(*a, 2, 1)
+                    } if module => macs + if bias { u128::from(features) } else { 0 },
+                    Seen::BatchNorm { affine: a } | Seen::LayerNorm { affine: a } if module => {
+                        affine(a, 2, 1)
                     }
-                    Op::Conv { .. }
-                    | Op::Linear { .. }
-                    | Op::BatchNorm { .. }
-                    | Op::LayerNorm { .. } => 0,
-                    Op::Activation { act, .. } => {
+                    Seen::Conv
+                    | Seen::Linear { .. }
+                    | Seen::BatchNorm { .. }
+                    | Seen::LayerNorm { .. } => 0,
+                    Seen::Activation(act) => {
                         let hooked = matches!(
                             act,
                             Activation::Relu
@@ -162,80 +137,112 @@ impl Convention {
                             );
                         out * (u128::from(hooked && module) + u128::from(patched))
                     }
-                    Op::Pool { .. } | Op::Adaptive { .. } => {
+                    Seen::Pool { .. } | Seen::AdaptivePool { .. } => {
                         input * (u128::from(module) + u128::from(twice))
                     }
                     // The default mode patches torch.matmul (not the fused kernel).
-                    Op::Merge {
-                        merge: Merge::Matmul,
-                    } => {
-                        if twice && !layer.fused {
+                    Seen::Matmul { fused } => {
+                        if twice && !fused {
                             macs
                         } else {
                             0
                         }
                     }
-                    Op::Merge { .. }
-                    | Op::Mean { .. }
-                    | Op::Param { .. }
-                    | Op::RelativeBias { .. }
-                    | Op::Flatten
-                    | Op::Dropout
-                    | Op::Identity
-                    | Op::Permute { .. }
-                    | Op::Reshape { .. }
-                    | Op::Tokens
-                    | Op::Select { .. }
-                    | Op::Chunk { .. }
-                    | Op::Shuffle { .. }
-                    | Op::PatchMerge
-                    | Op::ZeroPad { .. }
-                    | Op::Attention { .. } => 0,
+                    Seen::Elementwise | Seen::DataMovement => 0,
                 }
             }
-            Convention::Thop => match &layer.op {
+            Convention::Thop => match seen {
                 _ if !module => 0,
-                Op::Conv { .. } | Op::Linear { .. } => macs,
-                Op::BatchNorm { affine: a } | Op::LayerNorm { affine: a, .. } => affine(*a, 4, 2),
-                Op::Adaptive {
-                    pool: PoolKind::Avg,
-                    size,
-                } => {
+                Seen::Conv | Seen::Linear { .. } => macs,
+                Seen::BatchNorm { affine: a } | Seen::LayerNorm { affine: a } => affine(a, 4, 2),
+                Seen::AdaptivePool { avg: true, size } => {
                     let [h, w] = [layer.inputs[0][1], layer.inputs[0][2]];
                     let area = (h as f64 / size[0] as f64) * (w as f64 / size[1] as f64);
                     ((area + 1.0) * out as f64) as u128
                 }
-                Op::Pool {
-                    pool: PoolKind::Avg,
-                    ..
-                } => out,
+                Seen::Pool { avg: true } => out,
                 // Module hooks only: functional ops and tensors count 0.
-                Op::Pool {
-                    pool: PoolKind::Max,
-                    ..
-                }
-                | Op::Adaptive {
-                    pool: PoolKind::Max,
-                    ..
-                }
-                | Op::Activation { .. }
-                | Op::Merge { .. }
-                | Op::Mean { .. }
-                | Op::Param { .. }
-                | Op::RelativeBias { .. }
-                | Op::Flatten
-                | Op::Dropout
-                | Op::Identity
-                | Op::Permute { .. }
-                | Op::Reshape { .. }
-                | Op::Tokens
-                | Op::Select { .. }
-                | Op::Chunk { .. }
-                | Op::Shuffle { .. }
-                | Op::PatchMerge
-                | Op::ZeroPad { .. }
-                | Op::Attention { .. } => 0,
+                Seen::Pool { avg: false }
+                | Seen::AdaptivePool { avg: false, .. }
+                | Seen::Activation(_)
+                | Seen::Matmul { .. }
+                | Seen::Elementwise
+                | Seen::DataMovement => 0,
             },
+        }
+    }
+}
+
+/// What the profilers can tell layers apart by. Every [`Op`] maps to one
+/// class here, in one exhaustive match, so a new kind is classified (and
+/// each tool's rule then covers it) before anything counts it.
+#[derive(Debug, Clone, Copy)]
+enum Seen {
+    Conv,
+    Linear {
+        out: u64,
+        bias: bool,
+    },
+    /// A product of two activations; `fused` inside torch's attention kernel.
+    Matmul {
+        fused: bool,
+    },
+    BatchNorm {
+        affine: bool,
+    },
+    LayerNorm {
+        affine: bool,
+    },
+    Activation(Activation),
+    Pool {
+        avg: bool,
+    },
+    AdaptivePool {
+        avg: bool,
+        size: [u64; 2],
+    },
+    /// Adds, products, concatenation, means and learnable tensors.
+    Elementwise,
+    /// Reshaping and moving data: no arithmetic.
+    DataMovement,
+}
+
+impl Seen {
+    fn of(layer: &Layer) -> Seen {
+        match &layer.op {
+            Op::Conv { .. } => Seen::Conv,
+            Op::Linear { out, bias } => Seen::Linear {
+                out: *out,
+                bias: *bias,
+            },
+            Op::Merge {
+                merge: Merge::Matmul,
+            } => Seen::Matmul { fused: layer.fused },
+            Op::BatchNorm { affine } => Seen::BatchNorm { affine: *affine },
+            Op::LayerNorm { affine, .. } => Seen::LayerNorm { affine: *affine },
+            Op::Activation { act, .. } => Seen::Activation(*act),
+            Op::Pool { pool, .. } => Seen::Pool {
+                avg: *pool == PoolKind::Avg,
+            },
+            Op::Adaptive { pool, size } => Seen::AdaptivePool {
+                avg: *pool == PoolKind::Avg,
+                size: *size,
+            },
+            Op::Merge { .. } | Op::Mean { .. } | Op::Param { .. } | Op::RelativeBias { .. } => {
+                Seen::Elementwise
+            }
+            Op::Flatten
+            | Op::Dropout
+            | Op::Identity
+            | Op::Permute { .. }
+            | Op::Reshape { .. }
+            | Op::Tokens
+            | Op::Select { .. }
+            | Op::Chunk { .. }
+            | Op::Shuffle { .. }
+            | Op::PatchMerge
+            | Op::ZeroPad { .. }
+            | Op::Attention { .. } => Seen::DataMovement,
         }
     }
 }

@@ -179,3 +179,25 @@ fn residual_paths_are_named_and_projections_counted() {
         (64 * 128 + 256) + (128 * 256 + 512) + (256 * 512 + 1024)
     );
 }
+
+#[test]
+fn downsampling_counterfactuals_equal_torch() {
+    // tests/fixtures/downsampling_reference.json: the torchvision models
+    // modified the same way, counted by torch (make_downsampling_reference.py).
+    let text = std::fs::read_to_string("tests/fixtures/downsampling_reference.json").unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    for name in ["resnet34_no_downsample", "vgg19_early_downsample"] {
+        let a = count(name, None);
+        assert_eq!(a.total.params, field(&r[name], "params"), "{name} params");
+        assert_eq!(a.total.macs, field(&r[name], "macs"), "{name} macs");
+    }
+    // The parameters are their base's; only the operations move.
+    assert_eq!(
+        count("resnet34_no_downsample", None).total.params,
+        count("resnet34", None).total.params
+    );
+    assert_eq!(
+        count("vgg19_early_downsample", None).total.params,
+        count("vgg19", None).total.params
+    );
+}

@@ -68,6 +68,13 @@ pub fn gflops<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     in_range(d, "a rate in GFLOP/s", MIN_RATE, MAX_GFLOPS)
 }
 
+/// An optional compute peak (an instruction set the machine may lack).
+pub fn opt_gflops<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Rate(#[serde(deserialize_with = "gflops")] f64);
+    Ok(Option::<Rate>::deserialize(d)?.map(|r| r.0))
+}
+
 /// A bandwidth ceiling.
 pub fn gbs<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     in_range(d, "a bandwidth in GB/s", MIN_RATE, MAX_GBS)

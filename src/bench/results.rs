@@ -33,7 +33,8 @@ pub struct BenchReport {
 pub struct Machine {
     /// CPU model name from /proc/cpuinfo ("unknown" if unreadable).
     pub cpu_model: String,
-    /// Instruction-set features the SIMD variant used: ["avx2","fma"] or ["portable"].
+    /// Instruction-set features the SIMD variant used (["avx2","fma"] or
+    /// ["portable"]), plus "avx512f" where the FMA ceiling was measured with it.
     pub features: Vec<String>,
     /// Logical CPUs available to the process.
     pub cores: usize,
@@ -56,9 +57,16 @@ pub struct Machine {
 /// Measured single-thread machine ceilings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceilings {
-    /// Peak fp32 FMA throughput with SIMD, 12 independent accumulators (GFLOP/s).
+    /// Peak fp32 FMA throughput of the best instruction set this machine
+    /// has, 12 independent accumulators (GFLOP/s): every "% of peak" is of this.
     #[serde(deserialize_with = "checked::gflops")]
     pub fma_peak_gflops: f64,
+    /// The same with 256-bit AVX2 FMAs, where the machine has them.
+    #[serde(default, deserialize_with = "checked::opt_gflops")]
+    pub fma_peak_avx2_gflops: Option<f64>,
+    /// The same with 512-bit AVX-512F FMAs, where the machine has them.
+    #[serde(default, deserialize_with = "checked::opt_gflops")]
+    pub fma_peak_avx512_gflops: Option<f64>,
     /// Peak fp32 scalar FMA throughput (GFLOP/s).
     #[serde(deserialize_with = "checked::gflops")]
     pub fma_scalar_gflops: f64,

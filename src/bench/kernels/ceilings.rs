@@ -28,6 +28,58 @@ pub fn fma_peak(isa: Isa, iters: u64) -> f32 {
     }
 }
 
+/// Whether this machine runs AVX-512F.
+pub fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// FLOPs done by [`fma_peak_avx512`] for `iters` iterations.
+pub fn fma_peak_avx512_flops(iters: u64) -> f64 {
+    iters as f64 * FMA_ACCUMULATORS as f64 * 16.0 * 2.0
+}
+
+/// Run `iters` iterations of 12 independent 512-bit FMAs; `None` without AVX-512F.
+pub fn fma_peak_avx512(iters: u64) -> Option<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() {
+        // SAFETY: avx512f checked just above.
+        return Some(unsafe { avx512::fma_peak(iters) });
+    }
+    let _ = iters;
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::FMA_ACCUMULATORS;
+    use std::arch::x86_64::*;
+
+    /// 12 independent `vfmadd` on zmm registers per iteration.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn fma_peak(iters: u64) -> f32 {
+        let b = _mm512_set1_ps(std::hint::black_box(0.999));
+        let c = _mm512_set1_ps(std::hint::black_box(0.001));
+        let mut acc = [_mm512_setzero_ps(); FMA_ACCUMULATORS];
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                *a = _mm512_fmadd_ps(*a, b, c);
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for a in acc {
+            s = _mm512_add_ps(s, a);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+}
+
 /// FLOPs done by [`fma_scalar`] for `iters` iterations.
 pub fn fma_scalar_flops(iters: u64) -> f64 {
     iters as f64 * FMA_ACCUMULATORS as f64 * 2.0

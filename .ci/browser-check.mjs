@@ -17,7 +17,8 @@
 //   - give every outermost <svg> a non-empty <title> child or aria-label(ledby)
 //     and every <img> a non-empty alt (or title), unless marked decorative
 //     with aria-hidden="true";
-//   - show no MathML <merror> (LaTeX that did not parse);
+//   - show no MathML <merror> (LaTeX that did not parse), and show display
+//     math at text size, centred;
 //   - not overflow horizontally at phone width (390x844, mobile viewport):
 //     document.scrollingElement.scrollWidth <= 391.
 // axe-core runs on every page in light and dark (WCAG 2.1 A/AA, contrast
@@ -147,6 +148,21 @@ function domChecks() {
   // not fail the build): the reader would see an error message.
   for (const el of document.querySelectorAll('merror')) {
     problems.push(`math error shown to the reader: "${el.textContent.replace(/\s+/g, " ").trim().slice(0, 120)}"`);
+  }
+
+  // Display math at text size and centred in its column.
+  const bodySize = parseFloat(getComputedStyle(document.body).fontSize);
+  for (const m of document.querySelectorAll('math[display="block"]')) {
+    const size = parseFloat(getComputedStyle(m).fontSize);
+    if (size < bodySize * 0.95) problems.push(`display math at ${size}px, smaller than the ${bodySize}px text`);
+    const row = m.firstElementChild;
+    if (row && m.getBoundingClientRect().width > 0) {
+      const box = m.getBoundingClientRect(), inner = row.getBoundingClientRect();
+      const left = inner.left - box.left, right = box.right - inner.right;
+      if (inner.width < box.width - 4 && Math.abs(left - right) > 4) {
+        problems.push(`display math not centred (${left.toFixed(0)}px left, ${right.toFixed(0)}px right)`);
+      }
+    }
   }
 
   return {

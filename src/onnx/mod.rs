@@ -480,6 +480,17 @@ fn axis(a: i64, rank: usize) -> std::result::Result<usize, String> {
     }
 }
 
+/// `axes` resolved against `rank`, sorted, each once.
+fn sorted_axes(axes: &[i64], rank: usize) -> std::result::Result<Vec<usize>, String> {
+    let mut at = axes
+        .iter()
+        .map(|a| axis(*a, rank))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    at.sort_unstable();
+    at.dedup();
+    Ok(at)
+}
+
 fn to_u64(values: &[i64], what: &str) -> std::result::Result<Vec<u64>, String> {
     values
         .iter()
@@ -650,13 +661,14 @@ impl<'a> Importer<'a> {
         }
     }
 
-    fn shape_err(&self, message: String) -> Error {
-        self.fail(message)
+    /// Axes given as an attribute (opsets < 13/18) or as input 1 (later).
+    fn axes_of(&self, node: &'a proto::Node) -> Option<Vec<i64>> {
+        attr_ints(node, "axes").or_else(|| self.opt_val(node, 1).and_then(|v| v.ints))
     }
 
     fn node(&mut self, node: &'a proto::Node) -> Result<Vec<Val<'a>>> {
         let op = node.op_type.as_str();
-        let e = |m: String| self.shape_err(m);
+        let e = |m: String| self.fail(m);
         match op {
             "Conv" => {
                 let w = self.weight(node, 1, "weight")?;
@@ -829,13 +841,7 @@ impl<'a> Importer<'a> {
             }
             "ReduceMean" => {
                 let x = self.val(node, 0)?;
-                let axes = match attr_ints(node, "axes") {
-                    Some(a) => a,
-                    None => self
-                        .opt_val(node, 1)
-                        .and_then(|v| v.ints)
-                        .unwrap_or_default(),
-                };
+                let axes = self.axes_of(node).unwrap_or_default();
                 let rank = x.shape.len();
                 let mut dims = Vec::new();
                 for a in &axes {
@@ -1179,18 +1185,11 @@ impl<'a> Importer<'a> {
             }
             "Unsqueeze" | "Squeeze" => {
                 let x = self.val(node, 0)?;
-                let axes =
-                    attr_ints(node, "axes").or_else(|| self.opt_val(node, 1).and_then(|v| v.ints));
+                let axes = self.axes_of(node);
                 let mut shape = x.shape.clone();
                 if op == "Unsqueeze" {
                     let axes = axes.ok_or_else(|| e("Unsqueeze without axes".into()))?;
-                    let rank = shape.len() + axes.len();
-                    let mut at: Vec<usize> = axes
-                        .iter()
-                        .map(|a| axis(*a, rank))
-                        .collect::<std::result::Result<_, _>>()
-                        .map_err(e)?;
-                    at.sort_unstable();
+                    let at = sorted_axes(&axes, shape.len() + axes.len()).map_err(e)?;
                     for a in at {
                         if a > shape.len() {
                             return Err(e("Unsqueeze axis out of range".into()));
@@ -1200,14 +1199,7 @@ impl<'a> Importer<'a> {
                 } else {
                     match axes {
                         Some(axes) => {
-                            let rank = shape.len();
-                            let mut at: Vec<usize> = axes
-                                .iter()
-                                .map(|a| axis(*a, rank))
-                                .collect::<std::result::Result<_, _>>()
-                                .map_err(e)?;
-                            at.sort_unstable();
-                            at.dedup();
+                            let at = sorted_axes(&axes, shape.len()).map_err(e)?;
                             for a in at.into_iter().rev() {
                                 if shape[a] != 1 {
                                     return Err(e(format!(

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use super::highlight;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// One entry of a page's table of contents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -302,7 +304,31 @@ pub fn render(markdown: &str, slugs: &BTreeMap<String, String>) -> Result<Render
 
     let mut out = Vec::with_capacity(events.len());
     let mut refs = Vec::new();
+    // A fenced block in a language `highlight` knows: its name and text so far.
+    let mut code: Option<(String, String)> = None;
     for (event, range) in events.into_iter().zip(ranges) {
+        match (&mut code, &event) {
+            (None, Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))) => {
+                let lang = info.split([' ', ',']).next().unwrap_or("");
+                if highlight::languages().any(|l| l == lang) {
+                    code = Some((lang.to_string(), String::new()));
+                    continue;
+                }
+            }
+            (Some((_, text)), Event::Text(t)) => {
+                text.push_str(t);
+                continue;
+            }
+            (Some((lang, text)), Event::End(TagEnd::CodeBlock)) => {
+                let html = highlight::highlight(lang, text).unwrap_or_default();
+                out.push(Event::Html(
+                    format!("<pre><code class=\"language-{lang}\">{html}</code></pre>\n").into(),
+                ));
+                code = None;
+                continue;
+            }
+            _ => {}
+        }
         let located = |mut e: MathError| {
             let inner = markdown[range.clone()].find(&e.latex).unwrap_or(0);
             e.offset = Some(range.start + inner);
@@ -387,6 +413,17 @@ mod tests {
             .into_iter()
             .collect();
         render(markdown, &slugs)
+    }
+
+    #[test]
+    fn fenced_code_in_a_known_language_is_highlighted_and_others_are_escaped() {
+        let r = render_plain("```toml\n# a\nx = 1\n```\n\n```text\n<b> $x$\n```\n").unwrap();
+        assert_eq!(
+            r.html,
+            "<pre><code class=\"language-toml\"><span class=\"tok-c\"># a</span>\n\
+             <span class=\"tok-v\">x</span> = <span class=\"tok-n\">1</span>\n</code></pre>\n\
+             <pre><code class=\"language-text\">&lt;b&gt; $x$\n</code></pre>\n"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod charts;
 pub mod functions;
+pub mod highlight;
 pub mod ledger;
 pub mod links;
 pub mod markdown;
@@ -698,6 +699,7 @@ fn model_page(
             "weight_mb": crate::numfmt::fixed(t.params as f64 * 4.0 / 1e6, 1),
             "activation_mb": crate::numfmt::fixed(t.activations as f64 * 4.0 / 1e6, 1),
             "source_file": source_file,
+            "source_html": source_text.as_deref().and_then(|t| highlight::highlight("toml", t)),
             "source": source_text,
             "notes": a.notes,
         }),

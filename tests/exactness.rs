@@ -181,14 +181,19 @@ fn residual_paths_are_named_and_projections_counted() {
 }
 
 #[test]
-fn downsampling_counterfactuals_equal_torch() {
-    // tests/fixtures/downsampling_reference.json: the torchvision models
-    // modified the same way, counted by torch (make_downsampling_reference.py).
-    let text = std::fs::read_to_string("tests/fixtures/downsampling_reference.json").unwrap();
+fn counterfactuals_equal_torch() {
+    // tests/fixtures/counterfactual_reference.json: the torchvision models
+    // modified the same way, counted by torch (make_counterfactual_reference.py).
+    let text = std::fs::read_to_string("tests/fixtures/counterfactual_reference.json").unwrap();
     let r: Value = serde_json::from_str(&text).unwrap();
-    for name in ["resnet34_no_downsample", "vgg19_early_downsample"] {
+    for name in [
+        "resnet34_no_downsample",
+        "vgg19_early_downsample",
+        "resnet34_concat",
+    ] {
         let a = count(name, None);
         assert_eq!(a.total.params, field(&r[name], "params"), "{name} params");
+        assert_eq!(a.total.buffers, field(&r[name], "buffers"), "{name} buffers");
         assert_eq!(a.total.macs, field(&r[name], "macs"), "{name} macs");
     }
     // The parameters are their base's; only the operations move.

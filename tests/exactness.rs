@@ -193,7 +193,11 @@ fn counterfactuals_equal_torch() {
     ] {
         let a = count(name, None);
         assert_eq!(a.total.params, field(&r[name], "params"), "{name} params");
-        assert_eq!(a.total.buffers, field(&r[name], "buffers"), "{name} buffers");
+        assert_eq!(
+            a.total.buffers,
+            field(&r[name], "buffers"),
+            "{name} buffers"
+        );
         assert_eq!(a.total.macs, field(&r[name], "macs"), "{name} macs");
     }
     // The parameters are their base's; only the operations move.

@@ -14,6 +14,8 @@
 //! keeps one colour on every chart (its place among all models).
 
 pub mod batch;
+pub mod block;
+pub mod canvas;
 pub mod cumulative;
 pub mod frame;
 pub mod layers;
@@ -22,6 +24,7 @@ pub mod resolution;
 pub mod roofline;
 pub mod scatter;
 pub mod sections;
+pub mod structure;
 pub mod style;
 
 use plotters::prelude::RGBColor;

@@ -45,12 +45,21 @@ pub const GRID: RGBColor = RGBColor(221, 221, 221);
 /// Background.
 pub const PAPER: RGBColor = RGBColor(255, 255, 255);
 
-/// Adds `<title>`, `<desc>`, a viewBox and dark-mode rules to plotters' SVG.
-pub fn finish(svg: &str, frame: super::Frame, title: &str, desc: &str) -> String {
-    let (w, h) = (frame.width, frame.height);
+/// Adds `<title>`, `<desc>`, a viewBox and dark-mode rules to plotters' SVG,
+/// at the size it was drawn (a chart may be taller than its frame).
+pub fn finish(svg: &str, title: &str, desc: &str) -> String {
     let Some(open_end) = svg.find('>') else {
         return svg.to_string();
     };
+    let size = |attr: &str| {
+        svg[..open_end]
+            .split(&format!(" {attr}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("0")
+            .to_string()
+    };
+    let (w, h) = (size("width"), size("height"));
     let head = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\
 <title>{}</title><desc>{}</desc>\

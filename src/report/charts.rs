@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use crate::chart::{
-    cumulative, layers, params_by_kind, resolution, scatter, sections, style, Chart, Frame, Look,
-    Metric, NARROW, WIDE,
+    block, cumulative, layers, params_by_kind, resolution, scatter, sections, style, Chart, Frame,
+    Look, Metric, NARROW, WIDE,
 };
 use crate::error::{Error, Result};
 use crate::report::ledger::Ledger;
@@ -31,12 +31,14 @@ pub struct ChartArgs {
     /// Input sizes for `resolution` (default 112, 160, 224, 320, 448).
     #[serde(default, deserialize_with = "crate::report::number::opt_whole_list")]
     pub sizes: Option<Vec<u64>>,
+    /// The block a `block` diagram draws, e.g. `stage1/block1`.
+    pub block: Option<String>,
     /// Overrides the default title.
     pub title: Option<String>,
 }
 
 /// Chart kinds, for messages.
-pub const KINDS: &str = "params_by_kind, layers, cumulative, sections, scatter, resolution";
+pub const KINDS: &str = "params_by_kind, layers, cumulative, sections, scatter, resolution, block";
 
 /// Draws the chart a page asked for.
 pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
@@ -94,6 +96,12 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
             "sections" => sections::sections(&list, metric, &look),
             "scatter" => scatter::scatter(&list, &look),
             "resolution" => resolution::resolution(&curves, &sizes, metric, &look),
+            "block" => {
+                let path = args.block.as_deref().ok_or_else(|| {
+                    arg_err("kind=\"block\" needs `block`, the block's path, e.g. block=\"stage1/block1\"".into())
+                })?;
+                block::block(&list, path, &look)
+            }
             other => Err(arg_err(format!(
                 "unknown chart kind `{other}` (kinds: {KINDS})"
             ))),
@@ -108,11 +116,14 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
     ) {
         name = format!("{name}-{}", metric.slug());
     }
+    if let Some(path) = &args.block {
+        name = format!("{name}-{}", path.replace('/', "-"));
+    }
     if args.models.is_some() {
         name = format!("{name}-{}", models.join("-"));
     }
     chart.file = format!("{name}.svg");
-    chart.svg = style::finish(&chart.svg, WIDE, &chart.title, &chart.alt);
-    chart.svg_narrow = style::finish(&chart.svg_narrow, NARROW, &chart.title, &chart.alt);
+    chart.svg = style::finish(&chart.svg, &chart.title, &chart.alt);
+    chart.svg_narrow = style::finish(&chart.svg_narrow, &chart.title, &chart.alt);
     Ok(chart)
 }

@@ -398,8 +398,8 @@ fn figure(
     (svg, narrow): (String, String),
     csv: String,
 ) -> String {
-    let svg = crate::chart::style::finish(&svg, crate::chart::WIDE, title, alt);
-    let narrow = crate::chart::style::finish(&narrow, crate::chart::NARROW, title, alt);
+    let svg = crate::chart::style::finish(&svg, title, alt);
+    let narrow = crate::chart::style::finish(&narrow, title, alt);
     crate::report::functions::publish_figure(ws, stem, title, alt, svg, Some(narrow), csv)
 }
 

@@ -723,6 +723,7 @@ fn model_page(
                 models: Some(vec![id.to_string()]),
                 metric: Some(metric.into()),
                 sizes: None,
+                block: None,
                 title: None,
             },
         )

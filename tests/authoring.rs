@@ -240,7 +240,7 @@ fn check_builds_in_memory_and_reports_warnings() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         err,
-        "warning: model `resnet18` is never referenced by a page (it still gets model-resnet18.html)\nwarning: pages content/index.md and content/a.md share the title `Same`\nchecked 2 pages and 2 model pages (43 files, internal links and anchors resolved): 2 warnings\n"
+        "warning: model `resnet18` is never referenced by a page (it still gets model-resnet18.html)\nwarning: pages content/index.md and content/a.md share the title `Same`\nchecked 2 pages and 2 model pages (49 files, internal links and anchors resolved): 2 warnings\n"
     );
     assert!(!p.site().exists(), "check writes nothing");
     let (code, _, err) = p.run(&["check", "--strict"]);

@@ -102,7 +102,7 @@ impl Drawing {
         let main_w = all_steps
             .clone()
             .map(|s| box_size(&s.lines).0)
-            .chain(merge.iter().map(|m| box_size(&[m.clone()]).0))
+            .chain(merge.iter().map(|m| box_size(std::slice::from_ref(m)).0))
             .max()
             .unwrap_or(60);
         let label_w = all_steps
@@ -300,14 +300,15 @@ pub fn block(list: Series, path: &str, look: &Look) -> Result<Chart> {
                     Unit::Block(b) => Some(b.path),
                     Unit::Layer(_) => None,
                 })
-                .take(8)
+                .take(9)
                 .collect();
+            let more = if blocks.len() > 8 { ", ..." } else { "" };
             return Err(Error::Render {
                 message: format!(
                     "model `{}` has no block `{path}` (blocks: {}{})",
                     a.id,
-                    blocks.join(", "),
-                    if blocks.len() == 8 { ", ..." } else { "" }
+                    blocks[..blocks.len().min(8)].join(", "),
+                    more
                 ),
                 span: None,
                 location: None,

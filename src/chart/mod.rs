@@ -13,6 +13,7 @@
 //! legend sit above the plot, so a legend never covers data; each model
 //! keeps one colour on every chart (its place among all models).
 
+pub mod architecture;
 pub mod batch;
 pub mod block;
 pub mod canvas;
@@ -24,6 +25,7 @@ pub mod resolution;
 pub mod roofline;
 pub mod scatter;
 pub mod sections;
+pub mod stages;
 pub mod structure;
 pub mod style;
 

@@ -23,14 +23,18 @@ pub fn init_font() {
     });
 }
 
-/// Paul Tol's "vibrant" scheme: distinct for colour-blind readers, legible on light and dark.
-pub const PALETTE: [RGBColor; 6] = [
+/// Paul Tol's "vibrant" scheme, then three of his "muted" colours that
+/// differ from it: distinct for colour-blind readers, legible on light and dark.
+pub const PALETTE: [RGBColor; 9] = [
     RGBColor(0, 119, 187),
     RGBColor(238, 119, 51),
     RGBColor(0, 153, 136),
     RGBColor(204, 51, 17),
     RGBColor(51, 187, 238),
     RGBColor(238, 51, 119),
+    RGBColor(170, 68, 153),
+    RGBColor(153, 153, 51),
+    RGBColor(17, 119, 51),
 ];
 
 /// Colour of series `i`.

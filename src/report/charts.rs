@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use crate::chart::{
-    block, cumulative, layers, params_by_kind, resolution, scatter, sections, style, Chart, Frame,
-    Look, Metric, NARROW, WIDE,
+    architecture, block, cumulative, layers, params_by_kind, resolution, scatter, sections, stages,
+    style, Chart, Frame, Look, Metric, NARROW, WIDE,
 };
 use crate::error::{Error, Result};
 use crate::report::ledger::Ledger;
@@ -38,7 +38,7 @@ pub struct ChartArgs {
 }
 
 /// Chart kinds, for messages.
-pub const KINDS: &str = "params_by_kind, layers, cumulative, sections, scatter, resolution, block";
+pub const KINDS: &str = "params_by_kind, layers, cumulative, sections, scatter, resolution, block, stages, architecture";
 
 /// Draws the chart a page asked for.
 pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
@@ -63,7 +63,7 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
     if sizes.is_empty() || sizes.contains(&0) {
         return Err(arg_err("`sizes` must be positive input sizes".into()));
     }
-    let ids = ledger.names();
+    let ids = ledger.colour_order();
     // Resolution curves: each model counted at each size.
     let mut curves: Vec<resolution::Curve> = Vec::new();
     if args.kind == "resolution" {
@@ -96,6 +96,13 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
             "sections" => sections::sections(&list, metric, &look),
             "scatter" => scatter::scatter(&list, &look),
             "resolution" => resolution::resolution(&curves, &sizes, metric, &look),
+            "stages" => stages::stages(&list, &look),
+            "architecture" => match &list[..] {
+                [a] => architecture::architecture(a, &look),
+                _ => Err(arg_err(
+                    "kind=\"architecture\" draws one model: give `models` one name".into(),
+                )),
+            },
             "block" => {
                 let path = args.block.as_deref().ok_or_else(|| {
                     arg_err("kind=\"block\" needs `block`, the block's path, e.g. block=\"stage1/block1\"".into())

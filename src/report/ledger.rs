@@ -22,6 +22,8 @@ pub struct Ledger {
     cache: Mutex<Cache>,
     /// Models asked for since the last [`Ledger::take_asked`].
     asked: Mutex<std::collections::BTreeSet<String>>,
+    /// Every model, in the order that gives each its chart colour.
+    colour_order: Vec<String>,
 }
 
 impl Ledger {
@@ -33,6 +35,7 @@ impl Ledger {
             specs,
             cache: Mutex::new(BTreeMap::new()),
             asked: Mutex::new(Default::default()),
+            colour_order: Vec::new(),
         };
         for name in ledger.names() {
             ledger.analysis(&name, None)?;
@@ -43,6 +46,37 @@ impl Ledger {
     /// Model names, sorted.
     pub fn names(&self) -> Vec<String> {
         self.specs.keys().cloned().collect()
+    }
+
+    /// Every model in colour order: first those that `texts` (the pages, in
+    /// reading order) name in quotes, in the order they are first named,
+    /// then the rest by name. The models a site compares first get the
+    /// palette's first, distinct colours, and each keeps its colour on
+    /// every chart.
+    pub fn order_colours_by<'t>(&mut self, texts: impl IntoIterator<Item = &'t str>) {
+        let mut order: Vec<String> = Vec::new();
+        for text in texts {
+            for quoted in text.split('"').skip(1).step_by(2) {
+                if self.specs.contains_key(quoted) && !order.iter().any(|o| o == quoted) {
+                    order.push(quoted.to_string());
+                }
+            }
+        }
+        for name in self.specs.keys() {
+            if !order.contains(name) {
+                order.push(name.clone());
+            }
+        }
+        self.colour_order = order;
+    }
+
+    /// Every model, in the order that gives each its chart colour.
+    pub fn colour_order(&self) -> Vec<String> {
+        if self.colour_order.is_empty() {
+            self.names()
+        } else {
+            self.colour_order.clone()
+        }
     }
 
     /// A model by name.

@@ -250,11 +250,12 @@ fn read_pages(content: &Path) -> Result<Vec<Page>> {
 
 /// Renders every output file in memory: relative path -> bytes.
 pub fn render(opts: &BuildOptions) -> Result<(BTreeMap<String, Vec<u8>>, Summary)> {
-    let ledger = Ledger::load(&opts.content.join("models"))?;
+    let mut ledger = Ledger::load(&opts.content.join("models"))?;
     let mut pages = read_pages(&opts.content)?;
     if let Some(order) = &opts.chapters {
         pages = reorder(pages, order, &opts.content)?;
     }
+    ledger.order_colours_by(pages.iter().map(Page::body));
     for page in &pages {
         if let Some(id) = page.slug.strip_prefix("model-") {
             if ledger.model(id).is_ok() {
@@ -731,6 +732,7 @@ fn model_page(
     ctx.insert("chart_layers_params", &chart("layers", "params")?);
     ctx.insert("chart_layers_macs", &chart("layers", "macs")?);
     ctx.insert("chart_cumulative", &chart("cumulative", "params")?);
+    ctx.insert("chart_architecture", &chart("architecture", "params")?);
     ws.assets.put(source_file, source_bytes);
     render_layout(tera, "model.html", &ctx, files)
 }

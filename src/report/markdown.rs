@@ -186,6 +186,38 @@ const OPTIONS: Options = Options::ENABLE_TABLES
     .union(Options::ENABLE_MATH)
     .union(Options::ENABLE_SMART_PUNCTUATION);
 
+/// For each table, in order, the text of its header cells, `Model, Layer, ...`.
+fn table_labels(events: &[Event]) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut head: Option<Vec<String>> = None;
+    for e in events {
+        match e {
+            Event::Start(Tag::TableHead) => head = Some(Vec::new()),
+            Event::Start(Tag::TableCell) => {
+                if let Some(cells) = &mut head {
+                    cells.push(String::new());
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(cell) = head.as_mut().and_then(|c| c.last_mut()) {
+                    cell.push_str(t);
+                }
+            }
+            Event::End(TagEnd::TableHead) => {
+                let cells = head.take().unwrap_or_default();
+                let cells: Vec<&str> = cells
+                    .iter()
+                    .map(|c| c.trim())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                labels.push(cells.join(", "));
+            }
+            _ => {}
+        }
+    }
+    labels
+}
+
 /// Maps a byte offset in the Markdown that Tera rendered back to the page
 /// body it came from: the same offset when Tera changed nothing, else the
 /// same column of the one body line equal to the rendered line.
@@ -304,6 +336,8 @@ pub fn render(markdown: &str, slugs: &BTreeMap<String, String>) -> Result<Render
 
     let mut out = Vec::with_capacity(events.len());
     let mut refs = Vec::new();
+    // Each table scrolls inside its own focusable box, named by its header.
+    let mut table_labels = table_labels(&events).into_iter();
     // A fenced block in a language `highlight` knows: its name and text so far.
     let mut code: Option<(String, String)> = None;
     for (event, range) in events.into_iter().zip(ranges) {
@@ -314,6 +348,21 @@ pub fn render(markdown: &str, slugs: &BTreeMap<String, String>) -> Result<Render
                     code = Some((lang.to_string(), String::new()));
                     continue;
                 }
+            }
+            (None, Event::Start(Tag::Table(_))) => {
+                let label = table_labels.next().unwrap_or_default();
+                out.push(Event::Html(
+                    format!(
+                        "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Table: {}\">",
+                        crate::escape::escape(&label)
+                    )
+                    .into(),
+                ));
+            }
+            (None, Event::End(TagEnd::Table)) => {
+                out.push(event);
+                out.push(Event::Html("</div>\n".into()));
+                continue;
             }
             (Some((_, text)), Event::Text(t)) => {
                 text.push_str(t);
@@ -441,7 +490,12 @@ mod tests {
         let r =
             render_plain("| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [x](other.md#y)[^1] [n](none.md) [e](https://a.b/c.md).\n\n[^1]: note\n")
                 .unwrap();
-        assert!(r.html.contains("<table>"));
+        assert!(
+            r.html.contains("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Table: a, b\"><table>"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("</table>\n</div>"), "{}", r.html);
         assert!(r.html.contains("href=\"the-other.html#y\""), "{}", r.html);
         assert!(
             r.html.contains("href=\"none.md\""),

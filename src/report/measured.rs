@@ -72,6 +72,12 @@ pub fn layer_seconds(bench: &BenchReport, layer: &Layer) -> (f64, bool) {
     (bytes / bw, false)
 }
 
+/// A conv or linear layer with no measurement of its shape: its time in
+/// [`layer_seconds`] is a guess, not a measurement.
+pub fn guessed(bench: &BenchReport, layer: &Layer) -> bool {
+    layer.cost.macs > 0 && result_for(bench, layer, 1).is_none()
+}
+
 fn fail(message: impl std::fmt::Display) -> tera::Error {
     tera::Error::message(message.to_string())
 }
@@ -108,6 +114,11 @@ struct TimeArgs {
     model: String,
     kind: Option<String>,
     layer: Option<String>,
+    section: Option<String>,
+    /// `true`: only the conv and linear layers whose shape was not measured,
+    /// and whose time is therefore a guess at the triad bandwidth.
+    #[serde(default)]
+    guessed: bool,
 }
 
 /// Registers `measured`, `machine`, `ceiling`, `kernel`, `model_time`, `kernel_table`,
@@ -211,9 +222,31 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
                         .as_ref()
                         .is_none_or(|p| l.path.ends_with(&format!("/{p}")))
                 })
+                .filter(|l| a.section.as_ref().is_none_or(|s| l.section == *s))
+                .filter(|l| !a.guessed || guessed(b, l))
                 .map(|l| layer_seconds(b, l).0)
                 .sum();
             Ok(total)
+        },
+    );
+    let w = ws.clone();
+    tera.register_function(
+        "guessed_macs",
+        move |kw: Kwargs, _: &State| -> std::result::Result<u64, tera::Error> {
+            let model: String = kw
+                .must_get("model")
+                .map_err(|e| fail(format!("guessed_macs(): {e}")))?;
+            let b = need(&w)?;
+            let an = w
+                .ledger
+                .analysis(&model, None)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(an
+                .layers
+                .iter()
+                .filter(|l| guessed(b, l))
+                .map(|l| l.cost.macs)
+                .sum())
         },
     );
     let w = ws.clone();
@@ -288,7 +321,7 @@ fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {
         let class = if num { " class=\"num\"" } else { "" };
         h.push_str(&format!("<th scope=\"col\"{class}>{c}</th>"));
     }
-    h.push_str("</tr></thead><tbody>");
+    h.push_str("</tr></thead>");
     let mut csv = String::from("name,layer,variant,batch,workload,median_s,gflops,gbs,intensity,bound,fraction_of_ceiling,speedup_vs_scalar\n");
     for k in &b.kernels {
         csv.push_str(&format!(
@@ -309,10 +342,28 @@ fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {
             k.fraction_of_ceiling,
             k.speedup_vs_scalar.map_or(String::new(), |s| s.to_string())
         ));
-        if k.variant != Variant::Simd {
-            continue;
+    }
+    // The SIMD rows, grouped by the model their layer belongs to.
+    let mut groups: Vec<(&str, Vec<&crate::bench::KernelResult>)> = Vec::new();
+    for k in b.kernels.iter().filter(|k| k.variant == Variant::Simd) {
+        let model = k.name.split_once('/').map_or("", |x| x.0);
+        match groups.iter_mut().find(|g| g.0 == model) {
+            Some(g) => g.1.push(k),
+            None => groups.push((model, vec![k])),
         }
+    }
+    for (model, kernels) in groups {
+        let name = ws
+            .ledger
+            .analysis(model, None)
+            .map_or_else(|_| model.to_string(), |a| a.name.clone());
         h.push_str(&format!(
+            "<tbody><tr class=\"group\"><th scope=\"colgroup\" colspan=\"10\">{} ({} kernels)</th></tr>",
+            escape(if name.is_empty() { "other" } else { &name }),
+            kernels.len()
+        ));
+        for k in kernels {
+            h.push_str(&format!(
             "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
             escape(&k.workload),
@@ -328,8 +379,10 @@ fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {
             percent(k.fraction_of_ceiling, 0),
             k.speedup_vs_scalar.map_or("n/a".into(), |s| format!("{}x", fixed(s, 1)))
         ));
+        }
+        h.push_str("</tbody>");
     }
-    h.push_str("</tbody></table></div>");
+    h.push_str("</table></div>");
     ws.assets.put("data/kernels.csv", csv);
     ws.assets.put(
         "data/bench.json",

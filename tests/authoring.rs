@@ -388,3 +388,44 @@ fn every_broken_link_is_reported_in_one_run() {
         "{err}"
     );
 }
+
+#[test]
+fn a_part_starts_its_own_list_in_the_navigation_and_the_index() {
+    let p = Project::new(
+        "author-parts",
+        &[
+            ("index.md", "+++\ntitle = \"Home\"\n+++\nx\n"),
+            ("01-a.md", "+++\ntitle = \"A\"\n+++\na\n"),
+            (
+                "02-b.md",
+                "+++\ntitle = \"B\"\npart = \"Appendix\"\n+++\nb\n",
+            ),
+            ("03-c.md", "+++\ntitle = \"C\"\n+++\nc\n"),
+        ],
+    );
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(p.site().join("03-c.html")).unwrap();
+    let start = page.find("<p class=\"nav-head\">Contents</p>").unwrap();
+    let end = start
+        + page[start..]
+            .find("<p class=\"nav-head\">Models</p>")
+            .unwrap();
+    assert_eq!(
+        &page[start..end],
+        "<p class=\"nav-head\">Contents</p>\n\
+         <ol class=\"chapters\">\n\
+         <li><a href=\"01-a.html\">A</a></li>\n\
+         </ol>\n\
+         <p class=\"nav-part\">Appendix</p>\n\
+         <ol class=\"chapters\" start=\"2\">\n\
+         <li><a href=\"02-b.html\">B</a></li>\n\
+         <li><a href=\"03-c.html\" aria-current=\"page\">C</a></li>\n\
+         </ol>\n"
+    );
+    let index = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(
+        index.contains("<h3>Appendix</h3>\n<ol class=\"index-chapters\" start=\"2\">\n<li><a href=\"02-b.html\">B</a></li>\n<li><a href=\"03-c.html\">C</a></li>\n</ol>"),
+        "{index}"
+    );
+}

@@ -103,7 +103,7 @@ pub struct Workspace {
     pub bench: Option<Arc<crate::bench::BenchReport>>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct NavItem {
     href: String,
     title: String,
@@ -568,6 +568,10 @@ fn base_context(
             current: Some(p.slug.as_str()) == current,
         })
         .collect();
+    ctx.insert(
+        "nav_parts",
+        &parts(&chapters[window.clone()], window.start, &nav),
+    );
     ctx.insert("nav", &nav);
     ctx.insert(
         "nav_more",
@@ -593,6 +597,36 @@ fn base_context(
     ctx.insert("nav_models", &few_models);
     ctx.insert("nav_models_more", &(!few_models).then_some(models.len()));
     ctx
+}
+
+/// Consecutive chapters of one part of the book (the first part has no title).
+#[derive(Serialize)]
+struct NavPart<T> {
+    /// The `part` of its first page.
+    title: Option<String>,
+    /// The number of its first chapter, 1 for the book's first.
+    start: usize,
+    items: Vec<T>,
+}
+
+/// `items` (one per page of `pages`, the book's chapters from number
+/// `first + 1`) split where a page starts a `part`. A window that begins
+/// inside a part is titled by the part it began in.
+fn parts<T: Clone>(pages: &[&Page], first: usize, items: &[T]) -> Vec<NavPart<T>> {
+    let mut out: Vec<NavPart<T>> = Vec::new();
+    for (i, (page, item)) in pages.iter().zip(items).enumerate() {
+        if out.is_empty() || page.front.part.is_some() {
+            out.push(NavPart {
+                title: page.front.part.clone(),
+                start: first + i + 1,
+                items: Vec::new(),
+            });
+        }
+        if let Some(part) = out.last_mut() {
+            part.items.push(item.clone());
+        }
+    }
+    out
 }
 
 /// Models of one family in the sidebar.
@@ -638,6 +672,8 @@ const NAV_ALL: usize = 60;
 
 /// What the index layout adds: every chapter and every model.
 fn index_context(ctx: &mut Context, chapters: &[&Page], models: &[ModelItem]) {
+    let links: Vec<Link> = chapters.iter().map(|p| page_link(p)).collect();
+    ctx.insert("chapter_parts", &parts(chapters, 0, &links));
     ctx.insert(
         "chapters",
         &chapters.iter().map(|p| page_link(p)).collect::<Vec<_>>(),

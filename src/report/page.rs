@@ -32,6 +32,10 @@ pub struct FrontMatter {
     /// Show a table of contents (default yes).
     #[serde(default = "yes")]
     pub toc: bool,
+    /// Starts a part of the book under this heading, e.g. `"Appendix"`: the
+    /// navigation lists this page and the ones after it (until the next
+    /// `part`) in a list of their own.
+    pub part: Option<String>,
 }
 
 fn yes() -> bool {

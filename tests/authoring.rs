@@ -334,8 +334,12 @@ fn a_big_book_has_a_windowed_sidebar_and_linear_output() {
     let page = |slug: &str| std::fs::read_to_string(p.site().join(format!("{slug}.html"))).unwrap();
     let middle = page("100-p");
     let side =
-        &middle[middle.find("<ol class=\"chapters\">").unwrap()..middle.find("</ol>").unwrap()];
+        &middle[middle.find("<ol class=\"chapters\"").unwrap()..middle.find("</ol>").unwrap()];
     assert_eq!(side.matches("<li>").count(), 60, "{side}");
+    assert!(
+        side.starts_with("<ol class=\"chapters\" start=\"71\">\n<li><a href=\"070-p.html\">"),
+        "the window keeps the chapters' numbers: {side}"
+    );
     assert!(
         side.contains("href=\"100-p.html\" aria-current=\"page\""),
         "{side}"

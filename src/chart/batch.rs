@@ -23,7 +23,7 @@ pub fn batch(
             &crate::chart::Look {
                 frame,
                 title: None,
-                ids: &[],
+                colours: &Default::default(),
             },
             title,
             &[],

@@ -119,7 +119,7 @@ pub fn diagram(
     let sized = Look {
         frame,
         title: look.title,
-        ids: look.ids,
+        colours: look.colours,
     };
     let svg = draw(frame, |root| {
         let body = head(root, &sized, title, entries)?;

@@ -39,13 +39,16 @@ pub const NARROW: Frame = Frame {
 /// at 12 CSS px or more on either frame.
 pub const TEXT: u32 = 16;
 
+/// Model id -> its place in the palette, the same on every chart of a site.
+pub type Colours = std::collections::BTreeMap<String, usize>;
+
 /// How one chart is drawn: its frame, its title, and the models' colours.
 pub struct Look<'a> {
     pub frame: Frame,
     /// `title=` from the page, which replaces the default.
     pub title: Option<&'a str>,
-    /// Every model id, in the order that gives each its colour.
-    pub ids: &'a [String],
+    /// Each model's place in the palette (models not listed take the first).
+    pub colours: &'a Colours,
 }
 
 impl Look<'_> {
@@ -56,7 +59,7 @@ impl Look<'_> {
 
     /// A model's colour, the same on every chart of the site.
     pub(crate) fn colour(&self, id: &str) -> RGBColor {
-        color(self.ids.iter().position(|i| i == id).unwrap_or(0))
+        color(self.colours.get(id).copied().unwrap_or(0))
     }
 
     /// Ticks on an axis of `wide` labels when wide.

@@ -36,7 +36,7 @@ pub fn roofline(
             &crate::chart::Look {
                 frame,
                 title: None,
-                ids: &[],
+                colours: &Default::default(),
             },
             title,
             &[],

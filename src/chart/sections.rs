@@ -54,7 +54,7 @@ pub fn sections(list: Series, metric: Metric, look: &Look) -> Result<Chart> {
     let look = &Look {
         frame,
         title: look.title,
-        ids: look.ids,
+        colours: look.colours,
     };
     let svg = draw(look.frame, |root| {
         let body = head(root, look, &title, &entries)?;

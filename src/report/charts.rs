@@ -63,7 +63,7 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
     if sizes.is_empty() || sizes.contains(&0) {
         return Err(arg_err("`sizes` must be positive input sizes".into()));
     }
-    let ids = ledger.colour_order();
+    let colours = ledger.colours();
     // Resolution curves: each model counted at each size.
     let mut curves: Vec<resolution::Curve> = Vec::new();
     if args.kind == "resolution" {
@@ -87,7 +87,7 @@ pub fn render(ledger: &Ledger, args: &ChartArgs) -> Result<Chart> {
         let look = Look {
             frame,
             title: args.title.as_deref(),
-            ids: &ids,
+            colours: &colours,
         };
         match args.kind.as_str() {
             "params_by_kind" => params_by_kind::params_by_kind(&list, &look),

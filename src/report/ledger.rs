@@ -22,8 +22,8 @@ pub struct Ledger {
     cache: Mutex<Cache>,
     /// Models asked for since the last [`Ledger::take_asked`].
     asked: Mutex<std::collections::BTreeSet<String>>,
-    /// Every model, in the order that gives each its chart colour.
-    colour_order: Vec<String>,
+    /// Each model's place in the chart palette.
+    colours: crate::chart::frame::Colours,
 }
 
 impl Ledger {
@@ -35,7 +35,7 @@ impl Ledger {
             specs,
             cache: Mutex::new(BTreeMap::new()),
             asked: Mutex::new(Default::default()),
-            colour_order: Vec::new(),
+            colours: Default::default(),
         };
         for name in ledger.names() {
             ledger.analysis(&name, None)?;
@@ -67,15 +67,26 @@ impl Ledger {
                 order.push(name.clone());
             }
         }
-        self.colour_order = order;
+        self.colours = order
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i))
+            .collect();
     }
 
-    /// Every model, in the order that gives each its chart colour.
-    pub fn colour_order(&self) -> Vec<String> {
-        if self.colour_order.is_empty() {
-            self.names()
+    /// Each model's place in the chart palette: by [`Ledger::order_colours_by`],
+    /// or by name until that is called.
+    pub fn colours(&self) -> std::borrow::Cow<'_, crate::chart::frame::Colours> {
+        if self.colours.is_empty() {
+            std::borrow::Cow::Owned(
+                self.specs
+                    .keys()
+                    .enumerate()
+                    .map(|(i, id)| (id.clone(), i))
+                    .collect(),
+            )
         } else {
-            self.colour_order.clone()
+            std::borrow::Cow::Borrowed(&self.colours)
         }
     }
 

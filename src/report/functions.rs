@@ -219,6 +219,9 @@ struct TableArgs {
     model: String,
     by: Option<String>,
     input: Option<Vec<Num>>,
+    /// With `by="layer"`: one folded `<details>` table per section.
+    #[serde(default)]
+    fold: bool,
 }
 
 #[derive(Deserialize)]
@@ -425,13 +428,24 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
     let w = ws.clone();
     tera.register_function("table", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
         let t: TableArgs = args(&kw, "table")?;
-        let html = tables::model_table(
-            &w.ledger,
-            &w.assets,
-            &t.model,
-            by(t.by.as_deref())?,
-            dims(&t.input)?.as_deref(),
-        )
+        let by = by(t.by.as_deref())?;
+        let html = match (t.fold, by) {
+            (true, By::Layer) if t.input.is_none() => {
+                tables::layers_by_section(&w.ledger, &w.assets, &t.model)
+            }
+            (true, _) => {
+                return Err(fail(
+                    "table(): `fold=true` folds the layers by section: use it with by=\"layer\" and no `input`",
+                ))
+            }
+            (false, by) => tables::model_table(
+                &w.ledger,
+                &w.assets,
+                &t.model,
+                by,
+                dims(&t.input)?.as_deref(),
+            ),
+        }
         .map_err(|e| fail(e.to_string()))?;
         Ok(Value::safe_string(&html))
     });

@@ -17,9 +17,9 @@ use crate::numfmt::{fixed, percent, si, thousands};
 use crate::report::assets::escape;
 use crate::report::charts::ChartArgs;
 use crate::report::number::{self, Num};
-use crate::report::{tables, Workspace};
+use crate::report::{measured, tables, Workspace};
 
-type TeraResult<T> = Result<T, tera::Error>;
+pub(crate) type TeraResult<T> = Result<T, tera::Error>;
 
 fn fail(message: impl std::fmt::Display) -> tera::Error {
     tera::Error::message(message.to_string())
@@ -331,105 +331,218 @@ fn whole(v: &Value, filter: &str) -> TeraResult<(bool, u64)> {
     }
 }
 
-/// Registers every function and filter on `tera`.
+/// A page function: the build's shared state and the call's arguments.
+type Function = fn(&Workspace, &Kwargs) -> TeraResult<Value>;
+
+/// A filter: the value and the call's arguments.
+type Filter = fn(&Value, &Kwargs) -> TeraResult<Value>;
+
+/// Wraps a function of any result type as a [`Function`].
+macro_rules! function {
+    ($f:path) => {
+        |w: &Workspace, kw: &Kwargs| $f(w, kw).map(Value::from)
+    };
+}
+
+/// Every page function, by name: the one list `register` reads, and that
+/// error messages and the README's table follow.
+pub const FUNCTIONS: &[(&str, Function)] = &[
+    ("params", function!(params)),
+    ("macs", function!(macs)),
+    ("flops", function!(flops)),
+    ("buffers", function!(buffers)),
+    ("activations", function!(activations)),
+    ("layers", function!(layers)),
+    ("share", function!(share)),
+    ("ratio", function!(ratio)),
+    ("convention", function!(convention)),
+    ("name", function!(name)),
+    ("shape", function!(shape)),
+    ("table", function!(table)),
+    ("diff", function!(diff)),
+    ("compare", function!(compare)),
+    ("conventions", function!(conventions)),
+    ("top_layers", function!(top_layers)),
+    ("chart", function!(chart)),
+    ("measured", function!(measured::measured)),
+    ("machine", function!(measured::machine)),
+    ("ceiling", function!(measured::ceiling)),
+    ("kernel", function!(measured::kernel)),
+    ("model_time", function!(measured::model_time)),
+    ("guessed_macs", function!(measured::guessed_macs)),
+    ("kernel_table", function!(measured::kernel_table)),
+    ("time_table", function!(measured::time_table)),
+    ("roofline", function!(measured::roofline)),
+    ("batch_chart", function!(measured::batch_chart)),
+];
+
+/// Every filter, by name.
+pub const FILTERS: &[(&str, Filter)] = &[
+    ("num", |v, kw| num(v, kw).map(Value::from)),
+    ("si", |v, kw| si_filter(v, kw).map(Value::from)),
+    ("pct", |v, kw| pct(v, kw).map(Value::from)),
+    ("fixed", |v, kw| fixed_filter(v, kw).map(Value::from)),
+];
+
+/// Registers every function and filter of the two lists on `tera`.
 pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
-    for quantity in [
-        "params",
-        "macs",
-        "flops",
-        "buffers",
-        "activations",
-        "layers",
-    ] {
+    for &(name, f) in FUNCTIONS {
         let w = ws.clone();
-        tera.register_function(quantity, move |kw: Kwargs, _: &State| -> TeraResult<u64> {
-            let s: Select = args(&kw, quantity)?;
-            if s.of.is_some() {
-                return Err(fail(format!("{quantity}() takes no `of`")));
-            }
-            let (_, t) = selected(&w, &s)?;
-            metric(&t, Some(quantity))
-        });
+        tera.register_function(name, move |kw: Kwargs, _: &State| f(&w, &kw));
     }
-    let w = ws.clone();
-    tera.register_function("share", move |kw: Kwargs, _: &State| -> TeraResult<f64> {
-        let s: Select = args(&kw, "share")?;
-        let (a, t) = selected(&w, &s)?;
-        Ok(Totals::share(
-            metric(&t, s.of.as_deref())?,
-            metric(&a.total, s.of.as_deref())?,
+    for &(name, f) in FILTERS {
+        tera.register_filter(name, move |v: Value, kw: Kwargs, _: &State| f(&v, &kw));
+    }
+}
+
+/// `params(...)`, `macs(...)` and the other totals: one quantity of a model,
+/// a section, a kind or a layer.
+fn quantity(w: &Workspace, kw: &Kwargs, quantity: &str) -> TeraResult<u64> {
+    let s: Select = args(kw, quantity)?;
+    if s.of.is_some() {
+        return Err(fail(format!("{quantity}() takes no `of`")));
+    }
+    let (_, t) = selected(w, &s)?;
+    metric(&t, Some(quantity))
+}
+
+fn params(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "params")
+}
+fn macs(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "macs")
+}
+fn flops(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "flops")
+}
+fn buffers(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "buffers")
+}
+fn activations(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "activations")
+}
+fn layers(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    quantity(w, kw, "layers")
+}
+
+/// `| num`: a whole number with thousands separators.
+fn num(v: &Value, _: &Kwargs) -> TeraResult<String> {
+    let (negative, n) = whole(v, "num")?;
+    Ok(format!(
+        "{}{}",
+        if negative { "-" } else { "" },
+        thousands(n)
+    ))
+}
+
+/// `| si(precision=1)`: `143.7M`.
+fn si_filter(v: &Value, kw: &Kwargs) -> TeraResult<String> {
+    let p: Precision = args(kw, "si")?;
+    let (negative, n) = whole(v, "si")?;
+    Ok(format!(
+        "{}{}",
+        if negative { "-" } else { "" },
+        si(n, precision(p.precision, 1)?)
+    ))
+}
+
+/// `| pct(precision=1)`: a fraction as a percentage.
+fn pct(v: &Value, kw: &Kwargs) -> TeraResult<String> {
+    let p: Precision = args(kw, "pct")?;
+    Ok(percent(float(v, "pct")?, precision(p.precision, 1)?))
+}
+
+/// `| fixed(precision=2)`: a number with fixed decimals.
+fn fixed_filter(v: &Value, kw: &Kwargs) -> TeraResult<String> {
+    let p: Precision = args(kw, "fixed")?;
+    Ok(fixed(float(v, "fixed")?, precision(p.precision, 2)?))
+}
+
+/// A filter's input as a float (any number).
+fn float(v: &Value, filter: &str) -> TeraResult<f64> {
+    v.as_number()
+        .map(|n| n.as_float())
+        .ok_or_else(|| fail(format!("`{filter}` needs a number, got {v}")))
+}
+
+/// `share(...)` in pages.
+pub fn share(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
+    let s: Select = args(kw, "share")?;
+    let (a, t) = selected(w, &s)?;
+    Ok(Totals::share(
+        metric(&t, s.of.as_deref())?,
+        metric(&a.total, s.of.as_deref())?,
+    ))
+}
+
+/// `ratio(...)` in pages.
+pub fn ratio(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
+    let r: Ratio = args(kw, "ratio")?;
+    let input = dims(&r.input)?;
+    let get = |m: &str| -> TeraResult<u64> {
+        let a = w
+            .ledger
+            .analysis(m, input.as_deref())
+            .map_err(|e| fail(e.to_string()))?;
+        metric(&a.total, r.of.as_deref())
+    };
+    let (x, y) = (get(&r.a)?, get(&r.b)?);
+    if y == 0 {
+        return Err(fail(format!(
+            "ratio(): `{}` has zero of that quantity",
+            r.b
+        )));
+    }
+    Ok(x as f64 / y as f64)
+}
+
+/// `convention(...)` in pages.
+pub fn convention(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    let c: ConventionArgs = args(kw, "convention")?;
+    let conv = Convention::from_name(&c.tool).ok_or_else(|| {
+        let names: Vec<&str> = Convention::ALL.iter().map(|c| c.name()).collect();
+        fail(format!(
+            "unknown tool `{}` (tools: {})",
+            c.tool,
+            names.join(", ")
         ))
-    });
-    let w = ws.clone();
-    tera.register_function("ratio", move |kw: Kwargs, _: &State| -> TeraResult<f64> {
-        let r: Ratio = args(&kw, "ratio")?;
-        let input = dims(&r.input)?;
-        let get = |m: &str| -> TeraResult<u64> {
-            let a = w
-                .ledger
-                .analysis(m, input.as_deref())
-                .map_err(|e| fail(e.to_string()))?;
-            metric(&a.total, r.of.as_deref())
-        };
-        let (x, y) = (get(&r.a)?, get(&r.b)?);
-        if y == 0 {
-            return Err(fail(format!(
-                "ratio(): `{}` has zero of that quantity",
-                r.b
-            )));
-        }
-        Ok(x as f64 / y as f64)
-    });
-    let w = ws.clone();
-    tera.register_function(
-        "convention",
-        move |kw: Kwargs, _: &State| -> TeraResult<u64> {
-            let c: ConventionArgs = args(&kw, "convention")?;
-            let conv = Convention::from_name(&c.tool).ok_or_else(|| {
-                let names: Vec<&str> = Convention::ALL.iter().map(|c| c.name()).collect();
-                fail(format!(
-                    "unknown tool `{}` (tools: {})",
-                    c.tool,
-                    names.join(", ")
-                ))
-            })?;
-            let a = w
-                .ledger
-                .analysis(&c.model, None)
-                .map_err(|e| fail(e.to_string()))?;
-            a.convention_total(conv).map_err(|e| fail(e.to_string()))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function("name", move |kw: Kwargs, _: &State| -> TeraResult<String> {
-        let m: ModelOnly = args(&kw, "name")?;
-        // Model files may come from others: their text is escaped, never markup.
-        Ok(escape(
-            &w.ledger
-                .analysis(&m.model, None)
-                .map_err(|e| fail(e.to_string()))?
-                .name,
-        ))
-    });
-    let w = ws.clone();
-    tera.register_function(
-        "shape",
-        move |kw: Kwargs, _: &State| -> TeraResult<String> {
-            let l: LayerArgs = args(&kw, "shape")?;
-            let input = dims(&l.input)?;
-            let a = w
-                .ledger
-                .analysis(&l.model, input.as_deref())
-                .map_err(|e| fail(e.to_string()))?;
-            let layer = find_layer(&a, &l.layer)?;
-            Ok(crate::count::op::shape_str(&layer.cost.output))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function("table", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-        let t: TableArgs = args(&kw, "table")?;
-        let by = by(t.by.as_deref())?;
-        let html = match (t.fold, by) {
+    })?;
+    let a = w
+        .ledger
+        .analysis(&c.model, None)
+        .map_err(|e| fail(e.to_string()))?;
+    a.convention_total(conv).map_err(|e| fail(e.to_string()))
+}
+
+/// `name(...)` in pages.
+pub fn name(w: &Workspace, kw: &Kwargs) -> TeraResult<String> {
+    let m: ModelOnly = args(kw, "name")?;
+    // Model files may come from others: their text is escaped, never markup.
+    Ok(escape(
+        &w.ledger
+            .analysis(&m.model, None)
+            .map_err(|e| fail(e.to_string()))?
+            .name,
+    ))
+}
+
+/// `shape(...)` in pages.
+pub fn shape(w: &Workspace, kw: &Kwargs) -> TeraResult<String> {
+    let l: LayerArgs = args(kw, "shape")?;
+    let input = dims(&l.input)?;
+    let a = w
+        .ledger
+        .analysis(&l.model, input.as_deref())
+        .map_err(|e| fail(e.to_string()))?;
+    let layer = find_layer(&a, &l.layer)?;
+    Ok(crate::count::op::shape_str(&layer.cost.output))
+}
+
+/// `table(...)` in pages.
+pub fn table(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let t: TableArgs = args(kw, "table")?;
+    let by = by(t.by.as_deref())?;
+    let html = match (t.fold, by) {
             (true, By::Layer) if t.input.is_none() => {
                 tables::layers_by_section(&w.ledger, &w.assets, &t.model)
             }
@@ -447,99 +560,54 @@ pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
             ),
         }
         .map_err(|e| fail(e.to_string()))?;
-        Ok(Value::safe_string(&html))
-    });
-    let w = ws.clone();
-    tera.register_function("diff", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-        let d: DiffArgs = args(&kw, "diff")?;
-        let html = tables::diff_table(&w.ledger, &w.assets, &d.a, &d.b)
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(Value::safe_string(&html))
-    });
-    let w = ws.clone();
-    tera.register_function(
-        "compare",
-        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-            let m: ModelsArgs = args(&kw, "compare")?;
-            let html = tables::compare_table(&w.ledger, &w.assets, &m.models)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(Value::safe_string(&html))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "conventions",
-        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-            let m: ModelsArgs = args(&kw, "conventions")?;
-            let html = tables::conventions_table(&w.ledger, &w.assets, &m.models)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(Value::safe_string(&html))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "top_layers",
-        move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-            let t: TopArgs = args(&kw, "top_layers")?;
-            let of = t.of.as_deref().unwrap_or("params");
-            if !matches!(of, "params" | "macs") {
-                return Err(fail(format!(
-                    "top_layers(): unknown `of` value `{of}` (params, macs)"
-                )));
-            }
-            let limit = t
-                .limit
-                .map_or(Ok(5), |n| n.whole("limit", 1, 10_000))
-                .map_err(fail)?;
-            let html = tables::top_layers_table(&w.ledger, &w.assets, &t.model, of, limit as usize)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(Value::safe_string(&html))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function("chart", move |kw: Kwargs, _: &State| -> TeraResult<Value> {
-        let c: ChartArgs = args(&kw, "chart")?;
-        let html = chart_figure(&w, &c).map_err(|e| fail(e.to_string()))?;
-        Ok(Value::safe_string(&html))
-    });
+    Ok(Value::safe_string(&html))
+}
 
-    crate::report::measured::register(tera, ws);
+/// `diff(...)` in pages.
+pub fn diff(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let d: DiffArgs = args(kw, "diff")?;
+    let html =
+        tables::diff_table(&w.ledger, &w.assets, &d.a, &d.b).map_err(|e| fail(e.to_string()))?;
+    Ok(Value::safe_string(&html))
+}
 
-    tera.register_filter(
-        "num",
-        |v: Value, _: Kwargs, _: &State| -> TeraResult<String> {
-            let (negative, n) = whole(&v, "num")?;
-            Ok(format!(
-                "{}{}",
-                if negative { "-" } else { "" },
-                thousands(n)
-            ))
-        },
-    );
-    tera.register_filter(
-        "si",
-        |v: Value, kw: Kwargs, _: &State| -> TeraResult<String> {
-            let p: Precision = args(&kw, "si")?;
-            let (negative, n) = whole(&v, "si")?;
-            Ok(format!(
-                "{}{}",
-                if negative { "-" } else { "" },
-                si(n, precision(p.precision, 1)?)
-            ))
-        },
-    );
-    tera.register_filter(
-        "pct",
-        |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
-            let p: Precision = args(&kw, "pct")?;
-            Ok(percent(v, precision(p.precision, 1)?))
-        },
-    );
-    tera.register_filter(
-        "fixed",
-        |v: f64, kw: Kwargs, _: &State| -> TeraResult<String> {
-            let p: Precision = args(&kw, "fixed")?;
-            Ok(fixed(v, precision(p.precision, 2)?))
-        },
-    );
+/// `compare(...)` in pages.
+pub fn compare(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let m: ModelsArgs = args(kw, "compare")?;
+    let html =
+        tables::compare_table(&w.ledger, &w.assets, &m.models).map_err(|e| fail(e.to_string()))?;
+    Ok(Value::safe_string(&html))
+}
+
+/// `conventions(...)` in pages.
+pub fn conventions(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let m: ModelsArgs = args(kw, "conventions")?;
+    let html = tables::conventions_table(&w.ledger, &w.assets, &m.models)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Value::safe_string(&html))
+}
+
+/// `top_layers(...)` in pages.
+pub fn top_layers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let t: TopArgs = args(kw, "top_layers")?;
+    let of = t.of.as_deref().unwrap_or("params");
+    if !matches!(of, "params" | "macs") {
+        return Err(fail(format!(
+            "top_layers(): unknown `of` value `{of}` (params, macs)"
+        )));
+    }
+    let limit = t
+        .limit
+        .map_or(Ok(5), |n| n.whole("limit", 1, 10_000))
+        .map_err(fail)?;
+    let html = tables::top_layers_table(&w.ledger, &w.assets, &t.model, of, limit as usize)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Value::safe_string(&html))
+}
+
+/// `chart(...)` in pages.
+pub fn chart(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let c: ChartArgs = args(kw, "chart")?;
+    let html = chart_figure(w, &c).map_err(|e| fail(e.to_string()))?;
+    Ok(Value::safe_string(&html))
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use tera::{Kwargs, State, Tera, Value};
+use tera::{Kwargs, Value};
 
 use crate::bench::plan::{batched, workload_of};
 use crate::bench::{BenchReport, KernelResult, Variant};
@@ -17,6 +17,7 @@ use crate::count::{Analysis, Kind, Layer, Totals};
 use crate::error::{Error, Result};
 use crate::numfmt::{fixed, percent};
 use crate::report::assets::escape;
+use crate::report::functions::TeraResult;
 use crate::report::Workspace;
 
 /// Reads the cached results, if the file exists; a value out of range or
@@ -121,173 +122,6 @@ struct TimeArgs {
     guessed: bool,
 }
 
-/// Registers `measured`, `machine`, `ceiling`, `kernel`, `model_time`, `kernel_table`,
-/// `time_table`, `roofline` and `batch_chart`.
-pub fn register(tera: &mut Tera, ws: Arc<Workspace>) {
-    let w = ws.clone();
-    tera.register_function("measured", move |_: Kwargs, _: &State| w.bench.is_some());
-    let w = ws.clone();
-    tera.register_function(
-        "machine",
-        move |_: Kwargs, _: &State| -> std::result::Result<String, tera::Error> {
-            let b = need(&w)?;
-            let m = &b.machine;
-            // bench.json may come from another machine's owner: escaped text.
-            Ok(escape(&format!(
-                "{}, {} cores, {} ({} build, {}), measured {}{}",
-                m.cpu_model,
-                m.cores,
-                m.features.join("+"),
-                m.build_profile,
-                m.os,
-                m.date.get(..10).unwrap_or(&m.date),
-                if b.quick { " (quick budgets)" } else { "" }
-            )))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "ceiling",
-        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
-            let a: CeilingArgs = kw
-                .deserialize()
-                .map_err(|e| fail(format!("ceiling(): {e}")))?;
-            let c = &need(&w)?.ceilings;
-            let value = serde_json::to_value(c)
-                .ok()
-                .and_then(|v| v.get(&a.name).and_then(serde_json::Value::as_f64));
-            value.ok_or_else(|| {
-                let names = serde_json::to_value(c)
-                    .ok()
-                    .and_then(|v| {
-                        v.as_object()
-                            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-                    })
-                    .unwrap_or_default();
-                fail(format!("unknown ceiling `{}` (ceilings: {names})", a.name))
-            })
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "kernel",
-        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
-            let a: KernelArgs = kw
-                .deserialize()
-                .map_err(|e| fail(format!("kernel(): {e}")))?;
-            let b = need(&w)?;
-            let variant = a.variant.as_deref().unwrap_or("simd");
-            let k = b
-                .kernels
-                .iter()
-                .find(|k| {
-                    (k.name == a.kernel || k.name.ends_with(&format!("/{}", a.kernel)))
-                        && k.variant.as_str() == variant
-                })
-                .ok_or_else(|| fail(format!("no measured kernel `{}` ({variant})", a.kernel)))?;
-            let field = a.field.as_deref().unwrap_or("gflops");
-            let v = serde_json::to_value(k)
-                .ok()
-                .and_then(|v| v.get(field).and_then(serde_json::Value::as_f64));
-            v.ok_or_else(|| fail(format!("kernel(): unknown numeric field `{field}`")))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "model_time",
-        move |kw: Kwargs, _: &State| -> std::result::Result<f64, tera::Error> {
-            let a: TimeArgs = kw
-                .deserialize()
-                .map_err(|e| fail(format!("model_time(): {e}")))?;
-            let b = need(&w)?;
-            let an = w
-                .ledger
-                .analysis(&a.model, None)
-                .map_err(|e| fail(e.to_string()))?;
-            let kind = match a.kind.as_deref() {
-                None => None,
-                Some(k) => Some(
-                    Kind::ALL
-                        .into_iter()
-                        .find(|x| x.as_str() == k)
-                        .ok_or_else(|| fail(format!("unknown kind `{k}`")))?,
-                ),
-            };
-            let total: f64 = an
-                .layers
-                .iter()
-                .filter(|l| kind.is_none_or(|k| l.op.kind() == k))
-                .filter(|l| {
-                    a.layer
-                        .as_ref()
-                        .is_none_or(|p| l.path.ends_with(&format!("/{p}")))
-                })
-                .filter(|l| a.section.as_ref().is_none_or(|s| l.section == *s))
-                .filter(|l| !a.guessed || guessed(b, l))
-                .map(|l| layer_seconds(b, l).0)
-                .sum();
-            Ok(total)
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "guessed_macs",
-        move |kw: Kwargs, _: &State| -> std::result::Result<u64, tera::Error> {
-            let model: String = kw
-                .must_get("model")
-                .map_err(|e| fail(format!("guessed_macs(): {e}")))?;
-            let b = need(&w)?;
-            let an = w
-                .ledger
-                .analysis(&model, None)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(an
-                .layers
-                .iter()
-                .filter(|l| guessed(b, l))
-                .map(|l| l.cost.macs)
-                .sum())
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "kernel_table",
-        move |_: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            Ok(Value::safe_string(&kernel_table(&w, need(&w)?)))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "time_table",
-        move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            let list = models_arg(&w, &kw, "time_table")?;
-            let b = need(&w)?;
-            Ok(Value::safe_string(&time_table(&w, b, &list)))
-        },
-    );
-    let w = ws.clone();
-    tera.register_function(
-        "roofline",
-        move |kw: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            let list = models_arg(&w, &kw, "roofline")?;
-            let b = need(&w)?;
-            roofline(&w, b, &list)
-                .map(|h| Value::safe_string(&h))
-                .map_err(|e| fail(e.to_string()))
-        },
-    );
-    let w = ws;
-    tera.register_function(
-        "batch_chart",
-        move |_: Kwargs, _: &State| -> std::result::Result<Value, tera::Error> {
-            let b = need(&w)?;
-            batch_chart(&w, b)
-                .map(|h| Value::safe_string(&h))
-                .map_err(|e| fail(e.to_string()))
-        },
-    );
-}
-
 /// The `models=[...]` argument of a function, counted.
 fn models_arg(
     ws: &Workspace,
@@ -304,7 +138,7 @@ fn models_arg(
         .map_err(|e| fail(e.to_string()))
 }
 
-fn kernel_table(ws: &Workspace, b: &BenchReport) -> String {
+fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
     let mut h = String::from("<div class=\"table-wrap\"><table><caption>Measured kernels, single thread <span class=\"downloads\"><a href=\"data/bench.json\" download>JSON</a> <a href=\"data/kernels.csv\" download>CSV</a></span></caption><thead><tr>");
     for (c, num) in [
         ("Kernel", false),
@@ -402,7 +236,7 @@ pub fn duration(s: f64) -> String {
     }
 }
 
-fn time_table(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> String {
+fn time_table_html(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> String {
     let mut h = String::from("<div class=\"table-wrap\"><table><caption>Where the time goes at batch 1 (sum of measured kernels; other layers estimated at the triad bandwidth) <span class=\"downloads\"><a href=\"data/time-by-section.csv\" download>CSV</a></span></caption><thead><tr><th scope=\"col\">Model / section</th><th scope=\"col\" class=\"num\">Params share</th><th scope=\"col\" class=\"num\">MACs share</th><th scope=\"col\" class=\"num\">Time</th><th scope=\"col\" class=\"num\">Time share</th></tr></thead><tbody>");
     let mut csv =
         String::from("model,section,params,macs,seconds,measured_layers,estimated_layers\n");
@@ -456,7 +290,7 @@ fn figure(
     crate::report::functions::publish_figure(ws, stem, title, alt, svg, Some(narrow), csv)
 }
 
-fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
+fn roofline_figure(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<String> {
     let c = &b.ceilings;
     let mut series: Vec<(String, Vec<RoofPoint>)> = Vec::new();
     for a in list {
@@ -510,7 +344,7 @@ fn roofline(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> Result<S
     ))
 }
 
-fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
+fn batch_figure(ws: &Workspace, b: &BenchReport) -> Result<String> {
     let mut pts: Vec<(usize, f64, f64)> = b
         .kernels
         .iter()
@@ -553,4 +387,151 @@ fn batch_chart(ws: &Workspace, b: &BenchReport) -> Result<String> {
         (svg, narrow),
         csv,
     ))
+}
+
+/// `measured(...)` in pages.
+pub fn measured(w: &Workspace, _: &Kwargs) -> TeraResult<bool> {
+    Ok(w.bench.is_some())
+}
+
+/// `machine(...)` in pages.
+pub fn machine(w: &Workspace, _: &Kwargs) -> TeraResult<String> {
+    let b = need(w)?;
+    let m = &b.machine;
+    // bench.json may come from another machine's owner: escaped text.
+    Ok(escape(&format!(
+        "{}, {} cores, {} ({} build, {}), measured {}{}",
+        m.cpu_model,
+        m.cores,
+        m.features.join("+"),
+        m.build_profile,
+        m.os,
+        m.date.get(..10).unwrap_or(&m.date),
+        if b.quick { " (quick budgets)" } else { "" }
+    )))
+}
+
+/// `ceiling(...)` in pages.
+pub fn ceiling(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
+    let a: CeilingArgs = kw
+        .deserialize()
+        .map_err(|e| fail(format!("ceiling(): {e}")))?;
+    let c = &need(w)?.ceilings;
+    let value = serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.get(&a.name).and_then(serde_json::Value::as_f64));
+    value.ok_or_else(|| {
+        let names = serde_json::to_value(c)
+            .ok()
+            .and_then(|v| {
+                v.as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+            })
+            .unwrap_or_default();
+        fail(format!("unknown ceiling `{}` (ceilings: {names})", a.name))
+    })
+}
+
+/// `kernel(...)` in pages.
+pub fn kernel(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
+    let a: KernelArgs = kw
+        .deserialize()
+        .map_err(|e| fail(format!("kernel(): {e}")))?;
+    let b = need(w)?;
+    let variant = a.variant.as_deref().unwrap_or("simd");
+    let k = b
+        .kernels
+        .iter()
+        .find(|k| {
+            (k.name == a.kernel || k.name.ends_with(&format!("/{}", a.kernel)))
+                && k.variant.as_str() == variant
+        })
+        .ok_or_else(|| fail(format!("no measured kernel `{}` ({variant})", a.kernel)))?;
+    let field = a.field.as_deref().unwrap_or("gflops");
+    let v = serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.get(field).and_then(serde_json::Value::as_f64));
+    v.ok_or_else(|| fail(format!("kernel(): unknown numeric field `{field}`")))
+}
+
+/// `model_time(...)` in pages.
+pub fn model_time(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
+    let a: TimeArgs = kw
+        .deserialize()
+        .map_err(|e| fail(format!("model_time(): {e}")))?;
+    let b = need(w)?;
+    let an = w
+        .ledger
+        .analysis(&a.model, None)
+        .map_err(|e| fail(e.to_string()))?;
+    let kind = match a.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            Kind::ALL
+                .into_iter()
+                .find(|x| x.as_str() == k)
+                .ok_or_else(|| fail(format!("unknown kind `{k}`")))?,
+        ),
+    };
+    let total: f64 = an
+        .layers
+        .iter()
+        .filter(|l| kind.is_none_or(|k| l.op.kind() == k))
+        .filter(|l| {
+            a.layer
+                .as_ref()
+                .is_none_or(|p| l.path.ends_with(&format!("/{p}")))
+        })
+        .filter(|l| a.section.as_ref().is_none_or(|s| l.section == *s))
+        .filter(|l| !a.guessed || guessed(b, l))
+        .map(|l| layer_seconds(b, l).0)
+        .sum();
+    Ok(total)
+}
+
+/// `guessed_macs(...)` in pages.
+pub fn guessed_macs(w: &Workspace, kw: &Kwargs) -> TeraResult<u64> {
+    let model: String = kw
+        .must_get("model")
+        .map_err(|e| fail(format!("guessed_macs(): {e}")))?;
+    let b = need(w)?;
+    let an = w
+        .ledger
+        .analysis(&model, None)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(an
+        .layers
+        .iter()
+        .filter(|l| guessed(b, l))
+        .map(|l| l.cost.macs)
+        .sum())
+}
+
+/// `kernel_table(...)` in pages.
+pub fn kernel_table(w: &Workspace, _: &Kwargs) -> TeraResult<Value> {
+    Ok(Value::safe_string(&kernel_table_html(w, need(w)?)))
+}
+
+/// `time_table(...)` in pages.
+pub fn time_table(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let list = models_arg(w, kw, "time_table")?;
+    let b = need(w)?;
+    Ok(Value::safe_string(&time_table_html(w, b, &list)))
+}
+
+/// `roofline(...)` in pages.
+pub fn roofline(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let list = models_arg(w, kw, "roofline")?;
+    let b = need(w)?;
+    roofline_figure(w, b, &list)
+        .map(|h| Value::safe_string(&h))
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// `batch_chart(...)` in pages.
+pub fn batch_chart(w: &Workspace, _: &Kwargs) -> TeraResult<Value> {
+    let b = need(w)?;
+    batch_figure(w, b)
+        .map(|h| Value::safe_string(&h))
+        .map_err(|e| fail(e.to_string()))
 }

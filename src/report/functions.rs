@@ -611,3 +611,187 @@ pub fn chart(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
     let html = chart_figure(w, &c).map_err(|e| fail(e.to_string()))?;
     Ok(Value::safe_string(&html))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each function and filter of the lists, called by name from a
+    //! template, as a page calls it, on the shipped ResNet-18 and VGG-11
+    //! and the committed bench results.
+
+    use super::*;
+    use crate::report::ledger::Ledger;
+
+    fn workspace() -> Arc<Workspace> {
+        static WS: std::sync::OnceLock<Arc<Workspace>> = std::sync::OnceLock::new();
+        WS.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("netledger-fn-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            for m in ["resnet18", "vgg11"] {
+                std::fs::copy(
+                    format!("content/models/{m}.toml"),
+                    dir.join(format!("{m}.toml")),
+                )
+                .unwrap();
+            }
+            let ledger = Ledger::load(&dir).unwrap();
+            let bench =
+                crate::report::measured::load(std::path::Path::new("content/data/bench.json"))
+                    .unwrap()
+                    .map(Arc::new);
+            Arc::new(Workspace {
+                ledger,
+                assets: Default::default(),
+                bench,
+            })
+        })
+        .clone()
+    }
+
+    /// Renders `template` with every function and filter registered.
+    fn render(template: &str) -> Result<String, String> {
+        let mut tera = Tera::new();
+        register(&mut tera, workspace());
+        tera.render_str(template, &tera::Context::new(), false)
+            .map_err(|e| {
+                let mut m = e.to_string();
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    m = format!("{m}: {s}");
+                    src = s.source();
+                }
+                m
+            })
+    }
+
+    fn ok(template: &str) -> String {
+        render(template).unwrap_or_else(|e| panic!("{template}: {e}"))
+    }
+
+    #[test]
+    fn every_listed_name_is_registered_once() {
+        let mut names: Vec<&str> = FUNCTIONS
+            .iter()
+            .map(|f| f.0)
+            .chain(FILTERS.iter().map(|f| f.0))
+            .collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(ok(r#"{{ params(model="resnet18") }}"#), "11689512");
+        assert_eq!(
+            ok(r#"{{ macs(model="resnet18", section="stage1") }}"#),
+            "462422016"
+        );
+        assert_eq!(ok(r#"{{ buffers(model="resnet18") }}"#), "9620");
+        assert_eq!(ok(r#"{{ layers(model="vgg11", kind="linear") }}"#), "3");
+        assert_eq!(
+            ok(r#"{{ params(model="vgg11", layer="head/fc8") }}"#),
+            "4097000"
+        );
+        assert_eq!(
+            ok(r#"{{ flops(model="resnet18", section="head") }}"#),
+            "1050088"
+        );
+        assert_eq!(
+            ok(r#"{{ activations(model="resnet18", layer="head/fc") }}"#),
+            "1000"
+        );
+        assert!(render(r#"{{ params(model="resnet18", of="macs") }}"#)
+            .unwrap_err()
+            .contains("params() takes no `of`"));
+    }
+
+    #[test]
+    fn share_ratio_convention_name_shape() {
+        assert_eq!(
+            ok(r#"{{ share(model="vgg11", section="head") | pct }}"#),
+            "93.1%"
+        );
+        assert_eq!(
+            ok(r#"{{ ratio(a="vgg11", b="resnet18") | fixed(precision=3) }}"#),
+            "11.366"
+        );
+        assert_eq!(
+            ok(r#"{{ convention(model="vgg11", tool="torchvision") }}"#),
+            "7609090048"
+        );
+        assert!(render(r#"{{ convention(model="vgg11", tool="x") }}"#)
+            .unwrap_err()
+            .contains("unknown tool `x`"));
+        assert_eq!(ok(r#"{{ name(model="resnet18") }}"#), "ResNet-18");
+        assert_eq!(
+            ok(r#"{{ shape(model="resnet18", layer="stem/pool1") }}"#),
+            "1x64x56x56"
+        );
+    }
+
+    #[test]
+    fn tables_and_charts_are_markup_with_their_downloads() {
+        let t = ok(r#"{{ table(model="resnet18", by="section") }}"#);
+        assert!(t.starts_with("<div class=\"table-wrap\""), "{t}");
+        assert!(t.contains("<td class=\"num\">11,689,512</td>"), "{t}");
+        assert!(
+            ok(r#"{{ table(model="resnet18", by="layer", fold=true) }}"#)
+                .contains("<details class=\"section-layers\"><summary><strong>stem</strong>")
+        );
+        assert!(
+            render(r#"{{ table(model="resnet18", by="kind", fold=true) }}"#)
+                .unwrap_err()
+                .contains("`fold=true` folds the layers by section")
+        );
+        assert!(ok(r#"{{ diff(a="resnet18", b="vgg11") }}"#).contains("<table"));
+        assert!(ok(r#"{{ compare(models=["resnet18", "vgg11"]) }}"#).contains("ResNet-18"));
+        assert!(ok(r#"{{ conventions(models=["vgg11"]) }}"#).contains("fvcore"));
+        let top = ok(r#"{{ top_layers(model="vgg11", limit=1) }}"#);
+        assert!(top.contains("fc6") && !top.contains("fc7"), "{top}");
+        let c = ok(r#"{{ chart(kind="architecture", models=["resnet18"]) }}"#);
+        assert!(
+            c.starts_with("<figure class=\"chart\"><picture><source media=\"(max-width: 600px)\" srcset=\"charts/architecture-resnet18-narrow.svg\""),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn measured_functions_read_the_bench_results() {
+        assert_eq!(ok("{{ measured() }}"), "true");
+        assert!(ok("{{ machine() }}").contains("cores"));
+        assert!(ok(r#"{{ ceiling(name="fma_peak_gflops") > 1 }}"#) == "true");
+        assert!(render(r#"{{ ceiling(name="nope") }}"#)
+            .unwrap_err()
+            .contains("unknown ceiling `nope`"));
+        assert_eq!(
+            ok(r#"{{ kernel(kernel="vgg19/head/fc6", field="median_s") > 0 }}"#),
+            "true"
+        );
+        assert_eq!(ok(r#"{{ guessed_macs(model="resnet18") }}"#), "0");
+        assert_eq!(
+            ok(r#"{{ model_time(model="resnet18", kind="conv") < model_time(model="resnet18") }}"#),
+            "true"
+        );
+        assert!(ok("{{ kernel_table() }}").contains("<tr class=\"group\">"));
+        assert!(ok(r#"{{ time_table(models=["resnet18"]) }}"#).contains("resnet18 stage1"));
+        assert!(ok(r#"{{ roofline(models=["resnet18"]) }}"#).contains("<figure class=\"chart\">"));
+        assert!(ok("{{ batch_chart() }}").contains("<figure class=\"chart\">"));
+    }
+
+    #[test]
+    fn filters() {
+        assert_eq!(ok("{{ 1234567 | num }}"), "1,234,567");
+        assert_eq!(ok("{{ -1234 | num }}"), "-1,234");
+        assert_eq!(ok("{{ 143667240 | si }}"), "143.7M");
+        assert_eq!(ok("{{ 1814073344 | si(precision=2) }}"), "1.81G");
+        assert_eq!(ok("{{ 0.7150 | pct }}"), "71.5%");
+        assert_eq!(ok("{{ 1 | pct(precision=0) }}"), "100%");
+        assert_eq!(ok("{{ 6.6049 | fixed(precision=1) }}"), "6.6");
+        assert_eq!(ok("{{ 2 | fixed }}"), "2.00");
+        assert_eq!(ok("{{ 1.5 | num }}"), "2", "rounded to a whole number");
+        assert!(render(r#"{{ "x" | num }}"#)
+            .unwrap_err()
+            .contains("`num` needs a number"));
+    }
+}

@@ -22,6 +22,16 @@ pub enum Model {
 impl Model {
     /// Loads a model: a path to a `.toml` or `.onnx` file, or a name in `dir`.
     pub fn load(name_or_path: &str, dir: &Path) -> Result<Model> {
+        Model::load_with(name_or_path, dir, None)
+    }
+
+    /// [`Model::load`], counting a model file without an `input` at
+    /// `default_input` (ONNX graphs always carry theirs).
+    pub fn load_with(
+        name_or_path: &str,
+        dir: &Path,
+        default_input: Option<&[u64]>,
+    ) -> Result<Model> {
         let onnx_path = if name_or_path.ends_with(".onnx") {
             Some(PathBuf::from(name_or_path))
         } else if !name_or_path.contains('/') && !name_or_path.ends_with(".toml") {
@@ -32,7 +42,11 @@ impl Model {
         };
         match onnx_path {
             Some(path) => Self::load_onnx(&path),
-            None => Ok(Model::File(Arc::new(model::load(name_or_path, dir)?))),
+            None => Ok(Model::File(Arc::new(model::load_with(
+                name_or_path,
+                dir,
+                default_input,
+            )?))),
         }
     }
 
@@ -146,11 +160,16 @@ pub fn names(dir: &Path) -> Result<Vec<String>> {
 
 /// Loads every model in `dir`, model files through one memoising loader.
 pub fn load_all(dir: &Path) -> Result<BTreeMap<String, Model>> {
+    load_all_with(dir, None)
+}
+
+/// [`load_all`], counting model files without an `input` at `default_input`.
+pub fn load_all_with(dir: &Path, default_input: Option<&[u64]>) -> Result<BTreeMap<String, Model>> {
     let mut out = BTreeMap::new();
     if !dir.is_dir() {
         return Ok(out);
     }
-    let mut loader = model::Loader::default();
+    let mut loader = model::Loader::with_default_input(default_input.map(<[u64]>::to_vec));
     for name in names(dir)? {
         let onnx = dir.join(format!("{name}.onnx"));
         let m = if onnx.is_file() {

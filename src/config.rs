@@ -37,6 +37,9 @@ pub struct Config {
     pub out: Option<PathBuf>,
     /// Models that get a page of their own (default: every model).
     pub model_pages: Option<Vec<String>>,
+    /// The input shape, without the batch, of model files that declare
+    /// none, e.g. `[3, 224, 224]`.
+    pub input: Option<toml::Spanned<Vec<u64>>>,
     /// Page files (relative to `content`) in navigation order; pages not
     /// listed follow, by weight and file name.
     pub chapters: Option<Vec<toml::Spanned<String>>>,
@@ -163,12 +166,60 @@ pub fn parse(source: Source) -> Result<Config> {
             ));
         }
     }
+    if let Some(input) = &config.input {
+        let shape = input.get_ref();
+        if shape.is_empty() || shape.contains(&0) || shape.len() > 4 {
+            return Err(Error::syntax_hint(
+                source.span(input.span().start, input.span().end),
+                "`input` must be a shape of 1 to 4 positive sizes, without the batch",
+                "e.g. input = [3, 224, 224]",
+            ));
+        }
+    }
     Ok(config)
+}
+
+impl Config {
+    /// The default input shape of model files, if set.
+    pub fn input(&self) -> Option<Vec<u64>> {
+        self.input.as_ref().map(|i| i.get_ref().clone())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_input_is_a_positive_shape() {
+        let ok = parse(Source::new("netledger.toml", "input = [3, 32, 32]\n")).unwrap();
+        assert_eq!(ok.input(), Some(vec![3, 32, 32]));
+        for bad in [
+            "input = []\n",
+            "input = [3, 0, 32]\n",
+            "input = [1, 2, 3, 4, 5]\n",
+        ] {
+            let err = parse(Source::new("netledger.toml", bad)).unwrap_err();
+            assert_eq!(
+                err.span().unwrap().position(),
+                "netledger.toml:1:9",
+                "{bad}"
+            );
+            assert_eq!(
+                err.to_string(),
+                "`input` must be a shape of 1 to 4 positive sizes, without the batch",
+                "{bad}"
+            );
+        }
+        let err = parse(Source::new("netledger.toml", "input = [3, -1]\n")).unwrap_err();
+        assert!(
+            err.span()
+                .unwrap()
+                .position()
+                .starts_with("netledger.toml:1:"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn unknown_keys_point_at_the_key() {

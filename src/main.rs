@@ -224,11 +224,13 @@ fn build_options(project: &Project, args: SiteArgs) -> netledger::report::BuildO
         site: c.site(),
         model_pages: c.model_pages.clone(),
         chapters: project.chapters(),
+        input: c.input(),
     }
 }
 
 fn run(cli: Cli) -> Result<()> {
     let project = Project::open(&cli.root)?;
+    let default_input = project.config.input();
     let models_dir = |flag: Option<PathBuf>| {
         flag.unwrap_or_else(|| {
             project
@@ -276,7 +278,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
             allow_channels,
         } => {
-            let model = Model::load(&model, &models_dir(models))?;
+            let model = Model::load_with(&model, &models_dir(models), default_input.as_deref())?;
             if let (Some(input), false, Some(spec)) = (&input, allow_channels, model.spec()) {
                 netledger::count::check_input_channels(spec, &input.0)?;
             }
@@ -302,8 +304,8 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let dir = models_dir(models);
             let input = input.as_ref().map(|s| s.0.as_slice());
-            let a = Model::load(&a, &dir)?.analyze(input)?;
-            let b = Model::load(&b, &dir)?.analyze(input)?;
+            let a = Model::load_with(&a, &dir, default_input.as_deref())?.analyze(input)?;
+            let b = Model::load_with(&b, &dir, default_input.as_deref())?.analyze(input)?;
             let d = netledger::count::diff::diff(&a, &b);
             emit(&match format {
                 Format::Table => d.table(),
@@ -312,7 +314,9 @@ fn run(cli: Cli) -> Result<()> {
             });
             Ok(())
         }
-        Command::Models { models, format } => list_models(&models_dir(models), format),
+        Command::Models { models, format } => {
+            list_models(&models_dir(models), default_input.as_deref(), format)
+        }
         Command::Bench {
             quick,
             filter,
@@ -369,8 +373,8 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn list_models(dir: &Path, format: Format) -> Result<()> {
-    let rows = netledger::catalog::load_all(dir)?
+fn list_models(dir: &Path, default_input: Option<&[u64]>, format: Format) -> Result<()> {
+    let rows = netledger::catalog::load_all_with(dir, default_input)?
         .values()
         .map(|m| m.analyze(None))
         .collect::<Result<Vec<_>>>()?;

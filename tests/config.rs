@@ -156,3 +156,42 @@ fn chapters_in_netledger_toml_set_the_navigation_order() {
         "error: `chapters` names `z.md`, which is not a page in content (pages: a.md, b.md)\n --> netledger.toml:1:21\n  |\n1 | chapters = [\"c.md\", \"z.md\"]\n  |                     ^^^^^^\n"
     );
 }
+
+#[test]
+fn the_default_input_counts_model_files_that_declare_none() {
+    let p = Project::new(
+        "config-input",
+        &[(
+            "index.md",
+            "+++\ntitle = \"I\"\n+++\n{{ macs(model=\"tiny\") }} {{ shape(model=\"tiny\", layer=\"body/conv1\") }}\n",
+        )],
+    );
+    p.write(
+        "content/models/tiny.toml",
+        "name = \"Tiny\"\n[[section]]\nname = \"body\"\nlayers = [\"conv 8 k3 p1\"]\n",
+    );
+    // Without a default, the model file is incomplete.
+    let (code, err) = netledger(&p.root, &["count", "tiny"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("missing `input`")
+            && err.contains("or set a default `input` in netledger.toml"),
+        "{err}"
+    );
+    p.write("netledger.toml", "input = [3, 32, 32]\n");
+    let (code, out, err) = run_in(&p.root, &["count", "tiny", "--by", "section"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Tiny (tiny), input 1x3x32x32\n"), "{out}");
+    // 8 x 3 x 3 x 3 x 32 x 32 multiply-accumulates.
+    assert!(out.contains("MACs:                221,184\n"), "{out}");
+    let (code, err) = netledger(&p.root, &["build", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let index = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(index.contains("<p>221184 1x8x32x32</p>"), "{index}");
+    // A model's own input wins over the default.
+    assert!(
+        std::fs::read_to_string(p.site().join("model-resnet18.html"))
+            .unwrap()
+            .contains("input 3x224x224")
+    );
+}

@@ -76,7 +76,16 @@ pub struct Block {
 
 /// Resolves `name_or_path` (a model name in `dir`, or a path to a `.toml`) and loads it.
 pub fn load(name_or_path: &str, dir: &Path) -> Result<ModelSpec> {
-    Loader::default()
+    load_with(name_or_path, dir, None)
+}
+
+/// [`load`], counting a file without an `input` at `default_input`.
+pub fn load_with(
+    name_or_path: &str,
+    dir: &Path,
+    default_input: Option<&[u64]>,
+) -> Result<ModelSpec> {
+    Loader::with_default_input(default_input.map(<[u64]>::to_vec))
         .load(name_or_path, dir)
         .map(|s| (*s).clone())
 }
@@ -115,6 +124,8 @@ pub fn model_names(dir: &Path) -> Result<Vec<String>> {
 pub struct Loader {
     /// Merged specs by canonical file path.
     done: BTreeMap<PathBuf, Arc<ModelSpec>>,
+    /// The input of model files that declare none (`input` in netledger.toml).
+    default_input: Option<Vec<u64>>,
 }
 
 /// One parsed file of an `extends` chain, not yet merged with its base.
@@ -125,6 +136,14 @@ struct Parsed {
 }
 
 impl Loader {
+    /// A loader that counts model files without an `input` at `input`.
+    pub fn with_default_input(input: Option<Vec<u64>>) -> Loader {
+        Loader {
+            default_input: input,
+            ..Loader::default()
+        }
+    }
+
     /// Resolves `name_or_path` (a model name in `dir`, or a path to a `.toml`) and loads it.
     pub fn load(&mut self, name_or_path: &str, dir: &Path) -> Result<Arc<ModelSpec>> {
         let as_path = Path::new(name_or_path);
@@ -146,7 +165,7 @@ impl Loader {
             None => None,
             Some(extends) => Some(self.load_path(&resolve_extends(&parsed, extends)?)?),
         };
-        merge(parsed, base.as_deref()).map(Arc::new)
+        merge(parsed, base.as_deref(), self.default_input.as_deref()).map(Arc::new)
     }
 
     /// Loads the model file at `path`, following its `extends` chain.
@@ -190,7 +209,11 @@ impl Loader {
             keys[i] = k;
         }
         while let Some(parsed) = pending.pop() {
-            let spec = Arc::new(merge(parsed, base.as_deref())?);
+            let spec = Arc::new(merge(
+                parsed,
+                base.as_deref(),
+                self.default_input.as_deref(),
+            )?);
             self.done.insert(keys[pending.len()].clone(), spec.clone());
             base = Some(spec);
         }
@@ -270,7 +293,11 @@ fn resolve_extends(parsed: &Parsed, extends: &toml::Spanned<String>) -> Result<P
 }
 
 /// Merges one file onto its (already merged) base.
-fn merge(parsed: Parsed, base: Option<&ModelSpec>) -> Result<ModelSpec> {
+fn merge(
+    parsed: Parsed,
+    base: Option<&ModelSpec>,
+    default_input: Option<&[u64]>,
+) -> Result<ModelSpec> {
     let Parsed { path, source, file } = parsed;
     let id = path
         .file_stem()
@@ -289,20 +316,22 @@ fn merge(parsed: Parsed, base: Option<&ModelSpec>) -> Result<ModelSpec> {
         }
     };
 
-    let (input, input_span) = match (&file.input, &base) {
-        (Some(input), _) => (
-            parse_input(&source, input)?,
-            source.span(input.span().start, input.span().end),
-        ),
-        (None, Some(b)) => (b.input.clone(), b.input_span.clone()),
-        (None, None) => {
-            return Err(Error::syntax_hint(
-                source.span(0, 0),
-                "missing `input`",
-                "add e.g. `input = [3, 224, 224]`",
-            ))
-        }
-    };
+    let (input, input_span) =
+        match (&file.input, &base) {
+            (Some(input), _) => (
+                parse_input(&source, input)?,
+                source.span(input.span().start, input.span().end),
+            ),
+            (None, Some(b)) => (b.input.clone(), b.input_span.clone()),
+            (None, None) => match default_input {
+                Some(input) => (input.to_vec(), source.span(0, 0)),
+                None => return Err(Error::syntax_hint(
+                    source.span(0, 0),
+                    "missing `input`",
+                    "add e.g. `input = [3, 224, 224]`, or set a default `input` in netledger.toml",
+                )),
+            },
+        };
 
     let mut blocks = base.as_ref().map(|b| b.blocks.clone()).unwrap_or_default();
     for (block_name, block) in &file.blocks {

@@ -9,4 +9,4 @@ pub mod item;
 pub mod load;
 pub mod op;
 
-pub use load::{load, load_path, model_names, Block, Loader, ModelSpec, Section};
+pub use load::{load, load_path, load_with, model_names, Block, Loader, ModelSpec, Section};

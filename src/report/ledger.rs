@@ -29,7 +29,12 @@ pub struct Ledger {
 impl Ledger {
     /// Loads and counts every `*.toml` and `*.onnx` in `dir`; any error stops the build.
     pub fn load(dir: &Path) -> Result<Ledger> {
-        let specs = catalog::load_all(dir)?;
+        Ledger::load_with(dir, None)
+    }
+
+    /// [`Ledger::load`], counting model files without an `input` at `default_input`.
+    pub fn load_with(dir: &Path, default_input: Option<&[u64]>) -> Result<Ledger> {
+        let specs = catalog::load_all_with(dir, default_input)?;
         let ledger = Ledger {
             dir: dir.to_path_buf(),
             specs,

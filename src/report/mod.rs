@@ -51,6 +51,8 @@ pub struct BuildOptions {
     pub model_pages: Option<Vec<String>>,
     /// Navigation order from `netledger.toml` (`None`: weights, then names).
     pub chapters: Option<Vec<crate::config::Chapter>>,
+    /// The input of model files that declare none (`input` in `netledger.toml`).
+    pub input: Option<Vec<u64>>,
 }
 
 impl BuildOptions {
@@ -64,6 +66,7 @@ impl BuildOptions {
             site: Default::default(),
             model_pages: None,
             chapters: None,
+            input: None,
         }
     }
 }

@@ -60,7 +60,7 @@ struct RenderedPage {
 impl Site {
     /// Reads the pages, counts the models, loads the templates.
     pub fn open(opts: &BuildOptions) -> Result<Site> {
-        let mut ledger = Ledger::load(&opts.content.join("models"))?;
+        let mut ledger = Ledger::load_with(&opts.content.join("models"), opts.input.as_deref())?;
         let mut pages = read_pages(&opts.content)?;
         if let Some(order) = &opts.chapters {
             pages = reorder(pages, order, &opts.content)?;

@@ -303,13 +303,13 @@ pub fn block(list: Series, path: &str, look: &Look) -> Result<Chart> {
                 .take(9)
                 .collect();
             let more = if blocks.len() > 8 { ", ..." } else { "" };
+            let known = if blocks.is_empty() {
+                "it has no blocks".to_string()
+            } else {
+                format!("blocks: {}{more}", blocks[..blocks.len().min(8)].join(", "))
+            };
             return Err(Error::Render {
-                message: format!(
-                    "model `{}` has no block `{path}` (blocks: {}{})",
-                    a.id,
-                    blocks[..blocks.len().min(8)].join(", "),
-                    more
-                ),
+                message: format!("model `{}` has no block `{path}` ({known})", a.id),
                 span: None,
                 location: None,
             });

@@ -229,6 +229,11 @@ async function openTab(ctx) {
   page.on('requestfailed', (req) => {
     if (state.blocked.has(req.url())) return;
     const failure = req.failure();
+    // A <picture> that switches source when the viewport is resized aborts
+    // the image it no longer needs: that file exists (a missing one fails
+    // with ERR_FILE_NOT_FOUND, which is still reported, and vnu and lychee
+    // check every reference).
+    if (failure && failure.errorText === 'net::ERR_ABORTED' && /\.svg$/.test(req.url())) return;
     state.problems.push(`request failed: ${req.url()} (${failure ? failure.errorText : 'unknown'})`);
   });
   page.on('response', (res) => {

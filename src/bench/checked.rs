@@ -75,6 +75,13 @@ pub fn opt_gflops<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
     Ok(Option::<Rate>::deserialize(d)?.map(|r| r.0))
 }
 
+/// An optional bandwidth ceiling (absent in older result files).
+pub fn opt_gbs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Rate(#[serde(deserialize_with = "gbs")] f64);
+    Ok(Option::<Rate>::deserialize(d)?.map(|r| r.0))
+}
+
 /// A bandwidth ceiling.
 pub fn gbs<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     in_range(d, "a bandwidth in GB/s", MIN_RATE, MAX_GBS)

@@ -95,6 +95,13 @@ pub struct Ceilings {
     /// Read bandwidth from an L2-resident buffer (GB/s).
     #[serde(deserialize_with = "checked::gbs")]
     pub read_bandwidth_l2_gbs: f64,
+    /// Read bandwidth from an L3-resident buffer, where the machine has an
+    /// L3 (GB/s).
+    #[serde(default, deserialize_with = "checked::opt_gbs")]
+    pub read_bandwidth_l3_gbs: Option<f64>,
+    /// Cache sizes by level (L1 data, L2, L3) in bytes, as the OS reports them.
+    #[serde(default)]
+    pub cache_bytes: Vec<u64>,
     /// Bytes of the big buffers used for the DRAM measurements.
     pub dram_buffer_bytes: u64,
 }

@@ -283,8 +283,15 @@ fn measure_ceilings(isa: Isa, quick: bool) -> Result<(Ceilings, bool), BenchErro
     small.fill(1.0);
     let four_small = read(&small, 4);
     drop(small);
+    let caches = cache_sizes();
     let l1 = read(&vec![1.0f32; 4096], 4);
     let l2 = read(&vec![1.0f32; 96 << 10], 4);
+    // A quarter of the L3: well above the L2, well inside the L3.
+    let l3 = caches
+        .get(2)
+        .map(|&l3| (l3 / 4 / 4) as usize)
+        .filter(|&n| n * 4 > caches.get(1).copied().unwrap_or(1 << 20) as usize * 2)
+        .map(|n| read(&vec![1.0f32; n], 4));
     Ok((
         Ceilings {
             fma_peak_gflops: fma_peak,
@@ -299,10 +306,48 @@ fn measure_ceilings(isa: Isa, quick: bool) -> Result<(Ceilings, bool), BenchErro
             read_bandwidth_fc6_gbs: fc6,
             read_bandwidth_l1_gbs: l1,
             read_bandwidth_l2_gbs: l2,
+            read_bandwidth_l3_gbs: l3,
+            cache_bytes: caches,
             dram_buffer_bytes: bytes as u64,
         },
         huge,
     ))
+}
+
+/// Sizes of the L1 data, L2 and L3 caches of CPU 0 in bytes, as Linux
+/// reports them in sysfs (fewer, or none, elsewhere).
+fn cache_sizes() -> Vec<u64> {
+    let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let mut by_level: Vec<(u64, u64)> = Vec::new();
+    for i in 0..8 {
+        let read = |f: &str| std::fs::read_to_string(dir.join(format!("index{i}/{f}"))).ok();
+        let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size"))
+        else {
+            continue;
+        };
+        if kind.trim() == "Instruction" {
+            continue;
+        }
+        let size = size.trim();
+        let bytes = match size.strip_suffix('K') {
+            Some(k) => k.parse::<u64>().ok().map(|k| k << 10),
+            None => match size.strip_suffix('M') {
+                Some(m) => m.parse::<u64>().ok().map(|m| m << 20),
+                None => size.parse().ok(),
+            },
+        };
+        if let (Ok(level), Some(bytes)) = (level.trim().parse::<u64>(), bytes) {
+            by_level.push((level, bytes));
+        }
+    }
+    by_level.sort_unstable();
+    by_level.dedup_by_key(|l| l.0);
+    by_level
+        .iter()
+        .enumerate()
+        .take_while(|(i, l)| l.0 == *i as u64 + 1)
+        .map(|(_, l)| l.1)
+        .collect()
 }
 
 struct Ctx {
@@ -655,7 +700,7 @@ pub fn summary_table(r: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "ceilings: FMA peak {:.1} GFLOP/s (scalar {:.1}); read {:.1} GB/s (fc6 rows; 1 stream {:.1}, 4 streams {:.1}, 4 streams 4K pages {:.1}); triad {:.1} GB/s; L1 {:.0} GB/s, L2 {:.0} GB/s; ridge {:.1} FLOP/B",
+        "ceilings: FMA peak {:.1} GFLOP/s (scalar {:.1}); read {:.1} GB/s (fc6 rows; 1 stream {:.1}, 4 streams {:.1}, 4 streams 4K pages {:.1}); triad {:.1} GB/s; L1 {:.0} GB/s, L2 {:.0} GB/s, L3 {}; ridge {:.1} FLOP/B",
         c.fma_peak_gflops,
         c.fma_scalar_gflops,
         c.read_bandwidth_gbs,
@@ -665,6 +710,8 @@ pub fn summary_table(r: &BenchReport) -> String {
         c.triad_bandwidth_gbs,
         c.read_bandwidth_l1_gbs,
         c.read_bandwidth_l2_gbs,
+        c.read_bandwidth_l3_gbs
+            .map_or_else(|| "not measured".to_string(), |g| format!("{g:.0} GB/s")),
         c.ridge_intensity()
     );
     let _ = writeln!(

@@ -10,12 +10,16 @@ use crate::numfmt::fixed;
 /// (intensity, GFLOP/s, layer path) of one measured layer.
 pub type RoofPoint = (f64, f64, String);
 
-/// Draws the roofline of `series` (model name, its points) under a memory
-/// ceiling of `read_gbs` GB/s and a compute ceiling of `peak` GFLOP/s.
+/// Draws the roofline of `series` (model name, its points) under a DRAM
+/// ceiling of `read_gbs` GB/s, the roofs of the caches (`caches`: name and
+/// read GB/s, dashed) and a compute ceiling of `peak` GFLOP/s: a hierarchical
+/// roofline, so that a layer whose data fits a cache sits under that cache's
+/// roof instead of above the DRAM one.
 pub fn roofline(
     frame: Frame,
     title: &str,
     read_gbs: f64,
+    caches: &[(String, f64)],
     peak: f64,
     series: &[(String, Vec<RoofPoint>)],
 ) -> Result<String> {
@@ -57,10 +61,27 @@ pub fn roofline(
                 (x, (read_gbs * x).min(peak))
             })
             .collect();
+        for (k, (name, gbs)) in caches.iter().enumerate() {
+            // Lighter for the faster, smaller caches.
+            let shade = [170u8, 140, 110][k.min(2)];
+            let grey = RGBColor(shade, shade, shade);
+            let line: Vec<(f64, f64)> = (0..=60)
+                .map(|i| {
+                    let x = xmin * (xmax / xmin).powf(i as f64 / 60.0);
+                    (x, (gbs * x).min(peak))
+                })
+                .collect();
+            ch.draw_series(DashedLineSeries::new(line, 6, 4, grey.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(format!("{name} roof: {} GB/s", fixed(*gbs, 0)))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], grey.stroke_width(2))
+                });
+        }
         ch.draw_series(LineSeries::new(roof, INK.stroke_width(2)))
             .map_err(plot_err)?
             .label(format!(
-                "ceiling: {} GB/s, {} GFLOP/s",
+                "DRAM: {} GB/s, peak {} GFLOP/s",
                 fixed(read_gbs, 1),
                 fixed(peak, 1)
             ))

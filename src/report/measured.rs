@@ -306,20 +306,30 @@ fn roofline_figure(ws: &Workspace, b: &BenchReport, list: &[Arc<Analysis>]) -> R
         series.push((a.name.clone(), pts));
     }
     let title = "Roofline: every conv and linear layer, measured at batch 1";
+    // The memory hierarchy's roofs, fastest first; DRAM is the main ceiling.
+    let mut caches = vec![("L1".to_string(), c.read_bandwidth_l1_gbs)];
+    caches.push(("L2".to_string(), c.read_bandwidth_l2_gbs));
+    caches.extend(c.read_bandwidth_l3_gbs.map(|g| ("L3".to_string(), g)));
     let drawn = |frame| {
         crate::chart::roofline::roofline(
             frame,
             title,
             c.read_bandwidth_gbs,
+            &caches,
             c.fma_peak_gflops,
             &series,
         )
     };
     let svg = drawn(crate::chart::WIDE)?;
     let narrow = drawn(crate::chart::NARROW)?;
+    let cache_roofs: Vec<String> = caches
+        .iter()
+        .map(|(name, g)| format!("{name} {} GB/s", fixed(*g, 1)))
+        .collect();
     let mut alt = format!(
-        "Log-log roofline. Measured ceilings: {} GB/s memory read, {} GFLOP/s FMA peak, ridge at {} FLOP per byte. ",
+        "Log-log roofline. Measured ceilings: {} GB/s DRAM read ({}), {} GFLOP/s FMA peak, ridge at {} FLOP per byte. ",
         fixed(c.read_bandwidth_gbs, 1),
+        cache_roofs.join(", "),
         fixed(c.fma_peak_gflops, 1),
         fixed(c.ridge_intensity(), 1)
     );

@@ -48,6 +48,10 @@ pub struct Site {
     slugs: BTreeMap<String, String>,
     /// Files under `content/static/`.
     static_dir: std::path::PathBuf,
+    /// Indices into `pages` of the chapters (every page but the index).
+    chapters: Vec<usize>,
+    /// A chapter's slug -> its place among the chapters.
+    chapter_at: std::collections::HashMap<String, usize>,
 }
 
 /// A rendered page and the links into the site it makes (with their offset
@@ -143,7 +147,17 @@ impl Site {
                 (file.to_string_lossy().replace('\\', "/"), p.slug.clone())
             })
             .collect();
+        let chapters: Vec<usize> = (0..pages.len())
+            .filter(|&i| pages[i].slug != "index")
+            .collect();
+        let chapter_at = chapters
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| (pages[i].slug.clone(), n))
+            .collect();
         Ok(Site {
+            chapters,
+            chapter_at,
             ws,
             tera,
             templates: template_files,
@@ -160,8 +174,8 @@ impl Site {
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut refs = Vec::new();
         self.ws.ledger.take_asked();
-        for page in &self.pages {
-            let rendered = self.page(page)?;
+        let rendered = in_parallel(&self.pages, |p| self.page(p))?;
+        for (page, rendered) in self.pages.iter().zip(rendered) {
             refs.extend(rendered.refs.into_iter().map(|(r, at)| (page, r, at)));
             files.insert(format!("{}.html", page.slug), rendered.html.into_bytes());
         }
@@ -170,11 +184,9 @@ impl Site {
         }
         // Models the pages used; model pages, which use every model, come after.
         let referenced = self.ws.ledger.take_asked();
-        for item in &self.models {
-            files.insert(
-                format!("model-{}.html", item.id),
-                self.model_page(&item.id)?.into_bytes(),
-            );
+        let model_pages = in_parallel(&self.models, |m| self.model_page(&m.id))?;
+        for (item, html) in self.models.iter().zip(model_pages) {
+            files.insert(format!("model-{}.html", item.id), html.into_bytes());
         }
         for (name, bytes) in &self.templates.files {
             files.insert(name.clone(), bytes.clone());
@@ -194,13 +206,18 @@ impl Site {
 
     /// The chapters: every page but the index.
     fn chapters(&self) -> Vec<&Page> {
-        self.pages.iter().filter(|p| p.slug != "index").collect()
+        self.chapters.iter().map(|&i| &self.pages[i]).collect()
+    }
+
+    /// The chapter at place `n`.
+    fn chapter(&self, n: usize) -> Option<&Page> {
+        self.chapters.get(n).map(|&i| &self.pages[i])
     }
 
     /// What every layout sees: the site, chapter navigation, model list, and
     /// the page's own file name (`path`) and `canonical` address.
     fn layout_context(&self, current: Option<&str>, path: &str) -> Context {
-        let chapters = self.chapters();
+        let count = self.chapters.len();
         let mut ctx = Context::new();
         ctx.insert("site_title", &self.info.title);
         ctx.insert("site", &self.info);
@@ -215,15 +232,16 @@ impl Site {
         // small: beyond NAV_ALL it shows the chapters around the current one
         // and links to the index's full lists, so a big book's output grows
         // linearly.
-        let position = current.and_then(|c| chapters.iter().position(|p| p.slug == c));
-        let window = if chapters.len() <= NAV_ALL {
-            0..chapters.len()
+        let position = current.and_then(|c| self.chapter_at.get(c).copied());
+        let window = if count <= NAV_ALL {
+            0..count
         } else {
             let at = position.unwrap_or(0);
-            let start = at.saturating_sub(NAV_ALL / 2).min(chapters.len() - NAV_ALL);
+            let start = at.saturating_sub(NAV_ALL / 2).min(count - NAV_ALL);
             start..start + NAV_ALL
         };
-        let nav: Vec<NavItem> = chapters[window.clone()]
+        let shown: Vec<&Page> = window.clone().filter_map(|n| self.chapter(n)).collect();
+        let nav: Vec<NavItem> = shown
             .iter()
             .map(|p| NavItem {
                 href: format!("{}.html", p.slug),
@@ -231,15 +249,9 @@ impl Site {
                 current: Some(p.slug.as_str()) == current,
             })
             .collect();
-        ctx.insert(
-            "nav_parts",
-            &parts(&chapters[window.clone()], window.start, &nav),
-        );
+        ctx.insert("nav_parts", &parts(&shown, window.start, &nav));
         ctx.insert("nav", &nav);
-        ctx.insert(
-            "nav_more",
-            &(window.len() < chapters.len()).then_some(chapters.len()),
-        );
+        ctx.insert("nav_more", &(window.len() < count).then_some(count));
         let few_models = self.models.len() <= NAV_ALL;
         let mut families: Vec<NavFamily> = Vec::new();
         for m in self.models.iter().filter(|_| few_models) {
@@ -313,8 +325,7 @@ impl Site {
                 )
             })
             .collect();
-        let chapters = self.chapters();
-        let position = chapters.iter().position(|p| p.slug == page.slug);
+        let position = self.chapter_at.get(&page.slug).copied();
         let path = format!("{}.html", page.slug);
         let mut ctx = self.layout_context(Some(&page.slug), &path);
         ctx.insert("title", &page.front.title);
@@ -332,14 +343,11 @@ impl Site {
             "prev",
             &position
                 .and_then(|i| i.checked_sub(1))
-                .and_then(|i| chapters.get(i))
-                .map(|p| page_link(p)),
+                .and_then(|i| self.chapter(i))
+                .map(page_link),
         );
-        let next = match position {
-            Some(i) => chapters.get(i + 1),
-            None => chapters.first(),
-        };
-        ctx.insert("next", &next.map(|p| page_link(p)));
+        let next = self.chapter(position.map_or(0, |i| i + 1));
+        ctx.insert("next", &next.map(page_link));
         let layout = if page.slug == "index" {
             self.index_context(&mut ctx);
             "index.html"
@@ -361,7 +369,7 @@ impl Site {
         ctx.insert("content", "");
         ctx.insert("toc", &Vec::<TocEntry>::new());
         ctx.insert("prev", &None::<Link>);
-        ctx.insert("next", &self.chapters().first().map(|p| page_link(p)));
+        ctx.insert("next", &self.chapter(0).map(page_link));
         self.layout("index.html", &ctx)
     }
 
@@ -439,6 +447,44 @@ impl Site {
             templates::tera_error(&e, src, 0, &format!("rendering layout {layout}"))
         })
     }
+}
+
+/// `f` of every item, in order, the items split over the machine's cores.
+/// The output does not depend on the split: each item is rendered alone, and
+/// what renderings share (counted models, charts, downloads) is keyed, not
+/// ordered. The first error, in item order, wins.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    let results: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Render {
+                        message: "a renderer thread stopped unexpectedly".into(),
+                        span: None,
+                        location: None,
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// `3x224x224`.

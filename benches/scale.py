@@ -12,7 +12,12 @@ layouts (title and content, no menu); mdBook's default theme lists every
 chapter on every page, as netledger did before its sidebar window. Needs a
 release build (cargo build --release). Not part of CI.
 
-    python3 benches/scale.py [--runs 3] [--sizes 10,100,1000,5000]
+    python3 benches/scale.py [--runs 3] [--sizes 10,100,1000,5000] [--dir DIR]
+
+The books are written under --dir (default: the system's temp folder). On
+the dev VM, file creation times swing by 3-4x from run to run and folder to
+folder (ext4 journal commits and writeback of the files just generated), for
+every tool alike: compare the tools within one run, never across runs.
 """
 import argparse
 import os
@@ -107,15 +112,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="10,100,1000,5000")
+    ap.add_argument("--dir", default=tempfile.gettempdir())
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="netledger-scale-")
+    os.makedirs(args.dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="netledger-scale-", dir=args.dir)
     try:
         sizes = list(map(int, args.sizes.split(",")))
         peers = [(tool, cmd, make) for tool, cmd, make in (
             ("mdbook", ["mdbook", "build"], mdbook_tree),
             ("hugo", ["hugo", "--quiet"], hugo_tree),
         ) if shutil.which(tool)]
-        print(f"load average at start: {os.getloadavg()}")
+        print(f"load average at start: {os.getloadavg()}; books under {work}")
         print(f"{'case':<12} {'tool':<10} {'median s':>9} {'best s':>8} {'peak MB':>8}  netledger is")
         for n in sizes + [None]:
             name = f"{n} pages" if n else "1000 models"

@@ -100,7 +100,7 @@ enum Command {
         /// Only cases whose name or layer path contains this text.
         #[arg(long)]
         filter: Option<String>,
-        /// Where to write the results [default: CONTENT/data/bench.json].
+        /// Where to write the results [default: CONTENT/data/bench/MACHINE.json, this machine's own file].
         #[arg(long)]
         out: Option<PathBuf>,
         /// Folder of model files (shapes come from vgg19, resnet34, resnet50) [default: CONTENT/models].
@@ -324,8 +324,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
         } => {
             let content = project.path(None, &project.config.content, "content");
-            let out = out.unwrap_or_else(|| content.join("data").join("bench.json"));
-            bench(quick, filter, &out, &models_dir(models))
+            bench(quick, filter, out, &content, &models_dir(models))
         }
         Command::Serve {
             site,
@@ -393,14 +392,25 @@ fn list_models(dir: &Path, default_input: Option<&[u64]>, format: Format) -> Res
     Ok(())
 }
 
-fn bench(quick: bool, filter: Option<String>, out: &Path, models: &Path) -> Result<()> {
+/// Runs the benchmarks; writes `out`, or by default this machine's own file
+/// in `CONTENT/data/bench/` (other machines' files are left alone).
+fn bench(
+    quick: bool,
+    filter: Option<String>,
+    out: Option<PathBuf>,
+    content: &Path,
+    models: &Path,
+) -> Result<()> {
     use std::io::IsTerminal;
     let opts = netledger::bench::BenchOptions {
         quick,
         filter,
         progress: std::io::stderr().is_terminal(),
     };
-    let report = netledger::bench::plan::measure(models, &opts, out)?;
+    let out = out.unwrap_or_else(|| {
+        netledger::report::measured::machine_file(content, &netledger::bench::machine_key())
+    });
+    let report = netledger::bench::plan::measure(models, &opts, &out)?;
     emit(&netledger::bench::summary_table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())

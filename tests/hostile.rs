@@ -108,7 +108,7 @@ fn tera_integers_are_numbers_wherever_numbers_are() {
 
 #[test]
 fn bench_values_are_validated_with_their_location() {
-    let good = std::fs::read_to_string("content/data/bench.json").unwrap();
+    let good = common::shipped_bench();
     // The first value of `key`, replaced by `value`.
     let set = |key: &str, value: &str| {
         let at = good.find(&format!("\"{key}\": ")).unwrap() + key.len() + 4;
@@ -342,13 +342,11 @@ fn text_from_model_files_and_bench_results_is_never_markup() {
     let page = "+++\ntitle = \"T\"\n+++\n{{ name(model=\"evil\") }} {{ machine() }}\n\n{{ table(model=\"evil\", by=\"layer\") }} {{ table(model=\"evil\", by=\"section\") }} {{ compare(models=[\"evil\"]) }} {{ top_layers(model=\"evil\") }} {{ conventions(models=[\"evil\"]) }} {{ chart(kind=\"layers\", models=[\"evil\"], metric=\"params\") }}\n";
     let p = models("inject", &[("evil.toml", evil)]);
     p.write("content/index.md", page);
-    let bench = std::fs::read_to_string("content/data/bench.json")
-        .unwrap()
-        .replacen(
-            "\"cpu_model\": \"",
-            "\"cpu_model\": \"<script>alert(3)</script>",
-            1,
-        );
+    let bench = common::shipped_bench().replacen(
+        "\"cpu_model\": \"",
+        "\"cpu_model\": \"<script>alert(3)</script>",
+        1,
+    );
     p.write("content/data/bench.json", &bench);
     let (code, err) = p.build(&[]);
     assert_eq!(code, 0, "{err}");

@@ -18,7 +18,7 @@ fn guessed_macs_and_time_by_section() {
         "content/models/tiny.toml",
         "name = \"Tiny\"\ninput = [3, 20, 20]\n[[section]]\nname = \"body\"\nlayers = [\"conv 7 k3\", \"relu\", \"gap\", \"flatten\", \"fc: linear 5\"]\n",
     );
-    let bench = std::fs::read_to_string("content/data/bench.json").unwrap();
+    let bench = common::shipped_bench();
     p.write("content/data/bench.json", &bench);
     let (code, err) = p.build(&["-q"]);
     assert_eq!(code, 0, "{err}");
@@ -26,5 +26,73 @@ fn guessed_macs_and_time_by_section() {
     assert!(
         html.contains("tiny guessed 61271 of 61271; resnet18 guessed 0; guessed time true; sections add up true; stage1 measured true"),
         "{html}"
+    );
+}
+
+#[test]
+fn each_machine_has_its_own_file_and_the_chapter_shows_them_side_by_side() {
+    let page =
+        "+++\ntitle = \"M\"\n+++\n{{ machine() }}\n\n{{ machines(models=[\"resnet18\"]) }}\n";
+    let p = Project::new("measured-machines", &[("index.md", page)]);
+    let here = common::shipped_bench();
+    let other = here
+        .replacen("\"cpu_model\": \"", "\"cpu_model\": \"Other CPU ", 1)
+        .replacen("\"date\": \"", "\"date\": \"1999", 1);
+    p.write("content/data/bench/other-cpu.json", &other);
+    p.write("content/data/bench/this.json", &here);
+    // A legacy single file of a machine that bench/ already holds is left out.
+    p.write("content/data/bench.json", &here);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    let table = &html[html.find("<table><caption>Measured machines").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table
+            .matches("<th scope=\"col\" class=\"num\">Machine ")
+            .count(),
+        2,
+        "{table}"
+    );
+    assert!(table.contains("<td class=\"num\">Other CPU "), "{table}");
+    assert!(
+        table.contains("<th scope=\"row\">ResNet-18, sum of layers at batch 1 (ms)</th>"),
+        "{table}"
+    );
+    // The chapter speaks of the most recent run, not of the 1999 one.
+    assert!(!html.contains("<p>Other CPU"), "{html}");
+}
+
+#[test]
+fn bench_writes_its_own_machines_file_and_leaves_the_others() {
+    let p = Project::new("measured-bench-out", &[]);
+    for m in ["vgg19", "resnet34", "resnet50"] {
+        p.write(
+            &format!("content/models/{m}.toml"),
+            &std::fs::read_to_string(format!("content/models/{m}.toml")).unwrap(),
+        );
+    }
+    p.write("content/data/bench/someone-else.json", "left alone");
+    let (code, _, err) = p.run(&["bench", "--quick", "--filter", "vgg19/head/fc8"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = p.root.join("content/data/bench");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("someone-else.json")).unwrap(),
+        "left alone"
+    );
+    let ours = names.iter().find(|n| *n != "someone-else.json").unwrap();
+    let report =
+        netledger::bench::results::parse(&std::fs::read_to_string(dir.join(ours)).unwrap(), &dir)
+            .unwrap();
+    assert_eq!(*ours, format!("{}.json", report.machine.key()));
+    assert!(
+        err.contains(&format!("wrote content/data/bench/{ours}")),
+        "{err}"
     );
 }

@@ -28,7 +28,7 @@ pub use kernels::Isa;
 pub use results::{
     load, save, BenchReport, Bound, Ceilings, KernelResult, Machine, Variant, SCHEMA_VERSION,
 };
-pub use runner::{case_work, run, run_with_isa, summary_table};
+pub use runner::{case_work, machine_key, run, run_with_isa, summary_table};
 
 use kernels::conv::ConvShape;
 

@@ -54,6 +54,29 @@ pub struct Machine {
     pub huge_pages: bool,
 }
 
+impl Machine {
+    /// The name of this machine's results file, without `.json`: CPU model,
+    /// instruction sets and cores, e.g. `amd-epyc-avx2-fma-avx512f-2c`. A new
+    /// run replaces only the file of its own machine.
+    pub fn key(&self) -> String {
+        let mut key = String::new();
+        let text = format!(
+            "{} {} {}c",
+            self.cpu_model,
+            self.features.join(" "),
+            self.cores
+        );
+        for c in text.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                key.push(c);
+            } else if !key.ends_with('-') && !key.is_empty() {
+                key.push('-');
+            }
+        }
+        key.trim_end_matches('-').chars().take(80).collect()
+    }
+}
+
 /// Measured single-thread machine ceilings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceilings {
@@ -254,4 +277,43 @@ pub fn parse(text: &str, path: &Path) -> Result<BenchReport, BenchError> {
         });
     }
     serde_json::from_str(text).map_err(json_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_machines_key_names_its_cpu_instruction_sets_and_cores() {
+        let m = |cpu: &str, features: &[&str], cores| Machine {
+            cpu_model: cpu.into(),
+            features: features.iter().map(|f| f.to_string()).collect(),
+            cores,
+            date: "2026-12-01T00:00:00Z".into(),
+            build_profile: "release".into(),
+            os: "linux x86_64".into(),
+            load_avg_start: None,
+            load_avg_end: None,
+            huge_pages: true,
+        };
+        assert_eq!(
+            m("AMD EPYC", &["avx2", "fma", "avx512f"], 2).key(),
+            "amd-epyc-avx2-fma-avx512f-2c"
+        );
+        assert_eq!(
+            m(
+                "Intel(R) Xeon(R) Platinum 8480+",
+                &["avx2", "fma", "avx512f"],
+                4
+            )
+            .key(),
+            "intel-r-xeon-r-platinum-8480-avx2-fma-avx512f-4c"
+        );
+        assert_eq!(
+            m("../../etc", &["portable"], 1).key(),
+            "etc-portable-1c",
+            "no path parts"
+        );
+        assert!(m(&"x".repeat(500), &[], 1).key().len() <= 80);
+    }
 }

@@ -22,6 +22,36 @@ use super::{BenchOptions, KernelCase, Workload};
 const FC6_ROWS: usize = 4096;
 const FC6_COLS: usize = 25088;
 
+/// What the kernels of `isa` use, plus the wider set the ceiling is measured with.
+fn features(isa: Isa) -> Vec<String> {
+    let mut f = isa.usable().features();
+    if ceil::avx512_available() {
+        f.push("avx512f".into());
+    }
+    f
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The key of this machine's results file ([`Machine::key`]), known before
+/// anything is measured.
+pub fn machine_key() -> String {
+    Machine {
+        cpu_model: cpu_model(),
+        features: features(Isa::detect()),
+        cores: cores(),
+        date: String::new(),
+        build_profile: String::new(),
+        os: String::new(),
+        load_avg_start: None,
+        load_avg_end: None,
+        huge_pages: false,
+    }
+    .key()
+}
+
 /// Measure the ceilings and every case (filtered) with the best available ISA.
 pub fn run(cases: &[KernelCase], opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     run_with_isa(cases, opts, Isa::detect())
@@ -67,15 +97,8 @@ pub fn run_with_isa(
     pb.finish_and_clear();
     let machine = Machine {
         cpu_model: cpu_model(),
-        features: {
-            // What the kernels use, plus the wider set the ceiling was measured with.
-            let mut f = isa.features();
-            if ceil::avx512_available() {
-                f.push("avx512f".into());
-            }
-            f
-        },
-        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        features: features(isa),
+        cores: cores(),
         date: utc_now_rfc3339(),
         build_profile: if cfg!(debug_assertions) {
             "debug"

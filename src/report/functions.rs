@@ -374,6 +374,7 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("time_table", function!(measured::time_table)),
     ("roofline", function!(measured::roofline)),
     ("batch_chart", function!(measured::batch_chart)),
+    ("machines", function!(measured::machines)),
 ];
 
 /// Every filter, by name.
@@ -634,14 +635,17 @@ mod tests {
                 .unwrap();
             }
             let ledger = Ledger::load(&dir).unwrap();
-            let bench =
-                crate::report::measured::load(std::path::Path::new("content/data/bench.json"))
+            let machines: Vec<_> =
+                crate::report::measured::load_machines(std::path::Path::new("content/data"))
                     .unwrap()
-                    .map(Arc::new);
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
             Arc::new(Workspace {
                 ledger,
                 assets: Default::default(),
-                bench,
+                bench: crate::report::measured::latest(&machines),
+                machines,
             })
         })
         .clone()

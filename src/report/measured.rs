@@ -20,6 +20,51 @@ use crate::report::assets::escape;
 use crate::report::functions::TeraResult;
 use crate::report::Workspace;
 
+/// The results file of the machine `key` in a content folder.
+pub fn machine_file(content: &Path, key: &str) -> std::path::PathBuf {
+    content
+        .join("data")
+        .join("bench")
+        .join(format!("{key}.json"))
+}
+
+/// Every machine's results in a `data/` folder: `bench/*.json` by file name,
+/// after a legacy single `bench.json` (left out when `bench/` holds a file of
+/// the same machine). Each file is checked as [`load`] checks it.
+pub fn load_machines(data: &Path) -> Result<Vec<BenchReport>> {
+    let mut out: Vec<BenchReport> = Vec::new();
+    let dir = data.join("bench");
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io("read folder", &dir, e))? {
+            let path = entry.map_err(|e| Error::io("read folder", &dir, e))?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in &files {
+        out.extend(load(path)?);
+    }
+    if let Some(legacy) = load(&data.join("bench.json"))? {
+        let key = legacy.machine.key();
+        if !out.iter().any(|r| r.machine.key() == key) {
+            out.insert(0, legacy);
+        }
+    }
+    Ok(out)
+}
+
+/// The most recent run of `machines` (the latest date; the first file on a tie).
+pub fn latest(machines: &[Arc<BenchReport>]) -> Option<Arc<BenchReport>> {
+    machines
+        .iter()
+        .rev()
+        .max_by(|a, b| a.machine.date.cmp(&b.machine.date))
+        .cloned()
+}
+
 /// Reads the cached results, if the file exists; a value out of range or
 /// bad JSON is a syntax error pointing into the file.
 pub fn load(path: &Path) -> Result<Option<BenchReport>> {
@@ -85,7 +130,7 @@ fn fail(message: impl std::fmt::Display) -> tera::Error {
 
 fn need(ws: &Workspace) -> std::result::Result<&BenchReport, tera::Error> {
     ws.bench.as_deref().ok_or_else(|| {
-        fail("no benchmark results (content/data/bench.json): run `netledger bench`, or guard with {% if measured() %}")
+        fail("no benchmark results (content/data/bench/*.json): run `netledger bench`, or guard with {% if measured() %}")
     })
 }
 
@@ -544,4 +589,113 @@ pub fn batch_chart(w: &Workspace, _: &Kwargs) -> TeraResult<Value> {
     batch_figure(w, b)
         .map(|h| Value::safe_string(&h))
         .map_err(|e| fail(e.to_string()))
+}
+
+/// `machines(models=[...])` in pages: every measured machine side by side,
+/// one column each: what it is, its ceilings, and each model's estimated
+/// forward pass from that machine's own kernels.
+pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let list = models_arg(w, kw, "machines")?;
+    if w.machines.is_empty() {
+        need(w)?;
+    }
+    let opt =
+        |v: Option<f64>, d: usize| v.map_or_else(|| "not measured".to_string(), |v| fixed(v, d));
+    type Row<'a> = (String, Box<dyn Fn(&BenchReport) -> String + 'a>);
+    let mut rows: Vec<Row> = vec![
+        (
+            "CPU".into(),
+            Box::new(|b: &BenchReport| escape(&b.machine.cpu_model)),
+        ),
+        (
+            "Instruction sets".into(),
+            Box::new(|b: &BenchReport| escape(&b.machine.features.join("+"))),
+        ),
+        (
+            "Cores".into(),
+            Box::new(|b: &BenchReport| b.machine.cores.to_string()),
+        ),
+        (
+            "Measured".into(),
+            Box::new(|b: &BenchReport| {
+                let m = &b.machine;
+                let load = m
+                    .load_avg_start
+                    .map(|l| format!(", load {}", fixed(l[0], 2)))
+                    .unwrap_or_default();
+                escape(&format!("{}{load}", m.date.get(..10).unwrap_or(&m.date)))
+            }),
+        ),
+        (
+            "FMA peak, best ISA (GFLOP/s)".into(),
+            Box::new(|b: &BenchReport| fixed(b.ceilings.fma_peak_gflops, 1)),
+        ),
+        (
+            "FMA peak, AVX2 / AVX-512 (GFLOP/s)".into(),
+            Box::new(move |b: &BenchReport| {
+                format!(
+                    "{} / {}",
+                    opt(b.ceilings.fma_peak_avx2_gflops, 1),
+                    opt(b.ceilings.fma_peak_avx512_gflops, 1)
+                )
+            }),
+        ),
+        (
+            "Read L1 / L2 / L3 (GB/s)".into(),
+            Box::new(move |b: &BenchReport| {
+                let c = &b.ceilings;
+                format!(
+                    "{} / {} / {}",
+                    fixed(c.read_bandwidth_l1_gbs, 0),
+                    fixed(c.read_bandwidth_l2_gbs, 0),
+                    opt(c.read_bandwidth_l3_gbs, 0)
+                )
+            }),
+        ),
+        (
+            "Read DRAM (GB/s)".into(),
+            Box::new(|b: &BenchReport| fixed(b.ceilings.read_bandwidth_gbs, 1)),
+        ),
+    ];
+    for a in &list {
+        let a = a.clone();
+        rows.push((
+            format!("{}, sum of layers at batch 1 (ms)", escape(&a.name)),
+            Box::new(move |b: &BenchReport| {
+                let guessed: u64 = a
+                    .layers
+                    .iter()
+                    .filter(|l| guessed(b, l))
+                    .map(|l| l.cost.macs)
+                    .sum();
+                let ms: f64 = a.layers.iter().map(|l| layer_seconds(b, l).0).sum::<f64>() * 1e3;
+                if guessed > 0 {
+                    format!(
+                        "{} ({} of MACs guessed)",
+                        fixed(ms, 0),
+                        percent(Totals::share(guessed, a.total.macs), 0)
+                    )
+                } else {
+                    fixed(ms, 0)
+                }
+            }),
+        ));
+    }
+    let mut h = String::from("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Measured machines side by side\"><table><caption>Measured machines side by side (one file each in <code>content/data/bench/</code>)</caption><thead><tr><th scope=\"col\">Figure</th>");
+    for (i, _) in w.machines.iter().enumerate() {
+        h.push_str(&format!(
+            "<th scope=\"col\" class=\"num\">Machine {}</th>",
+            i + 1
+        ));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for (label, cell) in &rows {
+        h.push_str(&format!("<tr><th scope=\"row\">{label}</th>"));
+        for b in &w.machines {
+            h.push_str(&format!("<td class=\"num\">{}</td>", cell(b)));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div>");
+    Ok(Value::safe_string(&h))
 }

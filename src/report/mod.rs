@@ -99,8 +99,12 @@ pub struct Workspace {
     pub ledger: Ledger,
     /// Files produced on the way (charts, downloads).
     pub assets: Assets,
-    /// Cached benchmark results (`content/data/bench.json`), if measured.
+    /// The benchmark results the measured chapter speaks of: the most recent
+    /// of `machines`, if any machine was measured.
     pub bench: Option<Arc<crate::bench::BenchReport>>,
+    /// Every machine's results (`content/data/bench/*.json`, and a legacy
+    /// `content/data/bench.json`), by file name.
+    pub machines: Vec<Arc<crate::bench::BenchReport>>,
 }
 
 /// Renders every output file in memory: relative path -> bytes.

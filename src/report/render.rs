@@ -84,11 +84,15 @@ impl Site {
                 }
             }
         }
-        let bench = measured::load(&opts.content.join("data").join("bench.json"))?.map(Arc::new);
+        let machines: Vec<_> = measured::load_machines(&opts.content.join("data"))?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         let ws = Arc::new(Workspace {
             ledger,
             assets: Assets::default(),
-            bench,
+            bench: measured::latest(&machines),
+            machines,
         });
         let template_files = templates::collect(&opts.templates)?;
         let mut tera = Tera::new();

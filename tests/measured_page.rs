@@ -96,3 +96,33 @@ fn bench_writes_its_own_machines_file_and_leaves_the_others() {
         "{err}"
     );
 }
+
+#[test]
+fn a_peer_file_from_a_stranger_is_checked_and_located() {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
+    let p = Project::new("measured-peers", &[("index.md", page)]);
+    p.write("content/data/bench/this.json", &common::shipped_bench());
+    let mut files: Vec<_> = std::fs::read_dir("content/data/peers")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let good = std::fs::read_to_string(&files[0]).unwrap();
+    let bad = good.replacen("\"rounds\":", "\"roundz\":", 1);
+    p.write("content/data/peers/x.json", &bad);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: invalid peer comparison: unknown field `roundz`"),
+        "{err}"
+    );
+    assert!(err.contains(" --> content/data/peers/x.json:"), "{err}");
+    let negative = good.replacen("\"torch_median_s\": ", "\"torch_median_s\": -", 1);
+    p.write("content/data/peers/x.json", &negative);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid peer comparison"), "{err}");
+    p.write("content/data/peers/x.json", &good);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+}

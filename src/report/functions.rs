@@ -375,6 +375,7 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("roofline", function!(measured::roofline)),
     ("batch_chart", function!(measured::batch_chart)),
     ("machines", function!(measured::machines)),
+    ("peers", function!(measured::peers)),
 ];
 
 /// Every filter, by name.
@@ -646,6 +647,8 @@ mod tests {
                 assets: Default::default(),
                 bench: crate::report::measured::latest(&machines),
                 machines,
+                peers: crate::report::measured::load_peers(std::path::Path::new("content/data"))
+                    .unwrap(),
             })
         })
         .clone()
@@ -781,6 +784,20 @@ mod tests {
         assert!(ok(r#"{{ time_table(models=["resnet18"]) }}"#).contains("resnet18 stage1"));
         assert!(ok(r#"{{ roofline(models=["resnet18"]) }}"#).contains("<figure class=\"chart\">"));
         assert!(ok("{{ batch_chart() }}").contains("<figure class=\"chart\">"));
+        let machines = ok(r#"{{ machines(models=["resnet18"]) }}"#);
+        assert!(
+            machines.contains("<th scope=\"row\">ResNet-18, sum of layers at batch 1 (ms)</th>"),
+            "{machines}"
+        );
+        let peers = ok(r#"{{ peers(models=["resnet18"]) }}"#);
+        assert!(
+            peers.contains("<caption>netledger against PyTorch on this machine"),
+            "{peers}"
+        );
+        assert!(
+            peers.contains("<tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">vgg19 ("),
+            "{peers}"
+        );
     }
 
     #[test]

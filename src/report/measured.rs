@@ -699,3 +699,169 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
     h.push_str("</tbody></table></div>");
     Ok(Value::safe_string(&h))
 }
+
+/// A peer comparison, as `benches/compare_torch.py` writes it: netledger's
+/// kernels and PyTorch's on the same shapes, in alternating rounds of one
+/// session, and PyTorch's whole forward passes. Files may come from others:
+/// unknown fields are errors and every time is range-checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerReport {
+    pub about: String,
+    /// The machine, named as its netledger results file is.
+    pub machine_key: String,
+    pub cpu_model: String,
+    pub date: String,
+    pub rounds: u32,
+    pub load_avg_start: [f64; 3],
+    pub load_avg_end: [f64; 3],
+    pub kernels: Vec<PeerKernel>,
+    pub forward: Vec<PeerForward>,
+}
+
+/// One shape, timed by both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerKernel {
+    /// netledger's case name, e.g. `vgg19/stage1/conv1`.
+    pub name: String,
+    pub workload: String,
+    pub batch: usize,
+    #[serde(deserialize_with = "crate::bench::checked::seconds")]
+    pub netledger_median_s: f64,
+    #[serde(deserialize_with = "crate::bench::checked::seconds")]
+    pub torch_median_s: f64,
+}
+
+/// A whole network's forward pass in PyTorch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerForward {
+    pub model: String,
+    pub batch: usize,
+    #[serde(deserialize_with = "crate::bench::checked::seconds")]
+    pub torch_median_s: f64,
+}
+
+/// Every peer comparison in a `data/` folder: `peers/*.json` by file name.
+pub fn load_peers(data: &Path) -> Result<Vec<PeerReport>> {
+    let dir = data.join("peers");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io("read folder", &dir, e))? {
+        let path = entry.map_err(|e| Error::io("read folder", &dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let source = crate::source::read(path)?;
+            serde_json::from_str(source.text()).map_err(|e| {
+                let at = source.offset(e.line(), e.column());
+                let message = e.to_string();
+                let message = message
+                    .rfind(" at line ")
+                    .map_or(&message[..], |i| &message[..i]);
+                Error::syntax(
+                    source.span(at.saturating_sub(1), at),
+                    format!("invalid peer comparison: {message}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `peers(models=[...])` in pages: the peer comparison of the machine the
+/// chapter speaks of: each shape timed by netledger and PyTorch in the same
+/// session, grouped by model, and the whole forward passes: PyTorch's,
+/// against the sum of netledger's kernels from that session (other layers
+/// at the triad bandwidth, as everywhere in the chapter).
+pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
+    let list = models_arg(w, kw, "peers")?;
+    let b = need(w)?;
+    let key = b.machine.key();
+    let Some(p) = w.peers.iter().find(|p| p.machine_key == key) else {
+        return Ok(Value::safe_string(&format!(
+            "<p>No PyTorch comparison for this machine yet: run <code>benches/compare_torch.py</code> (it writes <code>content/data/peers/{}.json</code>).</p>",
+            escape(&key)
+        )));
+    };
+    let mut h = format!(
+        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} alternating rounds ({}; load {} to {}). A ratio above 1: netledger is faster.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th></tr></thead>",
+        p.rounds,
+        escape(&p.about),
+        fixed(p.load_avg_start[0], 2),
+        fixed(p.load_avg_end[0], 2)
+    );
+    let mut groups: Vec<(&str, Vec<&PeerKernel>)> = Vec::new();
+    for k in &p.kernels {
+        let model = k.name.split_once('/').map_or("", |x| x.0);
+        match groups.iter_mut().find(|g| g.0 == model) {
+            Some(g) => g.1.push(k),
+            None => groups.push((model, vec![k])),
+        }
+    }
+    for (model, kernels) in groups {
+        let faster = kernels
+            .iter()
+            .filter(|k| k.torch_median_s > k.netledger_median_s)
+            .count();
+        h.push_str(&format!(
+            "<tbody><tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">{} ({} of {} shapes faster than PyTorch)</th></tr>",
+            escape(model),
+            faster,
+            kernels.len()
+        ));
+        for k in kernels {
+            h.push_str(&format!(
+                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}x</td></tr>",
+                escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
+                escape(&k.workload),
+                k.batch,
+                duration(k.netledger_median_s),
+                duration(k.torch_median_s),
+                fixed(k.torch_median_s / k.netledger_median_s, 2)
+            ));
+        }
+        h.push_str("</tbody>");
+    }
+    h.push_str("</table></div>");
+    // Whole networks: PyTorch's forward, and netledger's kernels of the same
+    // session summed over the model's layers.
+    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes\"><table><caption>One image, whole network, single thread: PyTorch's forward pass, and the sum of netledger's layers from the same session</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th><th scope=\"col\" class=\"num\">Layers not measured</th></tr></thead><tbody>");
+    for a in &list {
+        let Some(f) = p.forward.iter().find(|f| f.model == a.id && f.batch == 1) else {
+            continue;
+        };
+        let mut sum = 0.0;
+        let mut missing = 0usize;
+        for l in &a.layers {
+            let k = workload_of(l).and_then(|wl| {
+                let d = batched(wl, 1).describe();
+                p.kernels.iter().find(|k| k.batch == 1 && k.workload == d)
+            });
+            match (k, l.cost.macs > 0) {
+                (Some(k), _) => sum += k.netledger_median_s,
+                (None, true) => {
+                    missing += 1;
+                    sum += layer_seconds(b, l).0;
+                }
+                (None, false) => sum += layer_seconds(b, l).0,
+            }
+        }
+        h.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&a.name),
+            duration(f.torch_median_s),
+            duration(sum),
+            missing
+        ));
+    }
+    h.push_str("</tbody></table></div>");
+    Ok(Value::safe_string(&h))
+}

@@ -105,6 +105,9 @@ pub struct Workspace {
     /// Every machine's results (`content/data/bench/*.json`, and a legacy
     /// `content/data/bench.json`), by file name.
     pub machines: Vec<Arc<crate::bench::BenchReport>>,
+    /// Peer comparisons (`content/data/peers/*.json`, made by
+    /// `benches/compare_torch.py`), by file name.
+    pub peers: Vec<measured::PeerReport>,
 }
 
 /// Renders every output file in memory: relative path -> bytes.

@@ -93,6 +93,7 @@ impl Site {
             assets: Assets::default(),
             bench: measured::latest(&machines),
             machines,
+            peers: measured::load_peers(&opts.content.join("data"))?,
         });
         let template_files = templates::collect(&opts.templates)?;
         let mut tera = Tera::new();

@@ -20,6 +20,32 @@ use crate::report::assets::escape;
 use crate::report::functions::TeraResult;
 use crate::report::Workspace;
 
+/// Kernels grouped by the model their case name starts with
+/// (`vgg19/head/fc6` -> `vgg19`), in order of first appearance.
+fn by_model<'a, T>(
+    kernels: impl Iterator<Item = &'a T>,
+    name: impl Fn(&T) -> &str,
+) -> Vec<(&'a str, Vec<&'a T>)> {
+    let mut groups: Vec<(&str, Vec<&T>)> = Vec::new();
+    for k in kernels {
+        let full: &'a str = name(k);
+        let model = full.split_once('/').map_or("", |x| x.0);
+        match groups.iter_mut().find(|g| g.0 == model) {
+            Some(g) => g.1.push(k),
+            None => groups.push((model, vec![k])),
+        }
+    }
+    groups
+}
+
+/// The opening of a table's row group: `<tbody>` and its heading row.
+fn group_row(columns: usize, heading: &str) -> String {
+    format!(
+        "<tbody><tr class=\"group\"><th scope=\"colgroup\" colspan=\"{columns}\">{}</th></tr>",
+        escape(heading)
+    )
+}
+
 /// The results file of the machine `key` in a content folder.
 pub fn machine_file(content: &Path, key: &str) -> std::path::PathBuf {
     content
@@ -223,23 +249,19 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
         ));
     }
     // The SIMD rows, grouped by the model their layer belongs to.
-    let mut groups: Vec<(&str, Vec<&crate::bench::KernelResult>)> = Vec::new();
-    for k in b.kernels.iter().filter(|k| k.variant == Variant::Simd) {
-        let model = k.name.split_once('/').map_or("", |x| x.0);
-        match groups.iter_mut().find(|g| g.0 == model) {
-            Some(g) => g.1.push(k),
-            None => groups.push((model, vec![k])),
-        }
-    }
-    for (model, kernels) in groups {
+    let simd = b.kernels.iter().filter(|k| k.variant == Variant::Simd);
+    for (model, kernels) in by_model(simd, |k| &k.name) {
         let name = ws
             .ledger
             .analysis(model, None)
             .map_or_else(|_| model.to_string(), |a| a.name.clone());
-        h.push_str(&format!(
-            "<tbody><tr class=\"group\"><th scope=\"colgroup\" colspan=\"10\">{} ({} kernels)</th></tr>",
-            escape(if name.is_empty() { "other" } else { &name }),
-            kernels.len()
+        h.push_str(&group_row(
+            10,
+            &format!(
+                "{} ({} kernels)",
+                if name.is_empty() { "other" } else { &name },
+                kernels.len()
+            ),
         ));
         for k in kernels {
             h.push_str(&format!(
@@ -798,24 +820,17 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         fixed(p.load_avg_start[0], 2),
         fixed(p.load_avg_end[0], 2)
     );
-    let mut groups: Vec<(&str, Vec<&PeerKernel>)> = Vec::new();
-    for k in &p.kernels {
-        let model = k.name.split_once('/').map_or("", |x| x.0);
-        match groups.iter_mut().find(|g| g.0 == model) {
-            Some(g) => g.1.push(k),
-            None => groups.push((model, vec![k])),
-        }
-    }
-    for (model, kernels) in groups {
+    for (model, kernels) in by_model(p.kernels.iter(), |k| &k.name) {
         let faster = kernels
             .iter()
             .filter(|k| k.torch_median_s > k.netledger_median_s)
             .count();
-        h.push_str(&format!(
-            "<tbody><tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">{} ({} of {} shapes faster than PyTorch)</th></tr>",
-            escape(model),
-            faster,
-            kernels.len()
+        h.push_str(&group_row(
+            6,
+            &format!(
+                "{model} ({faster} of {} shapes faster than PyTorch)",
+                kernels.len()
+            ),
         ));
         for k in kernels {
             h.push_str(&format!(

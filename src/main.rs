@@ -324,7 +324,14 @@ fn run(cli: Cli) -> Result<()> {
             models,
         } => {
             let content = project.path(None, &project.config.content, "content");
-            bench(quick, filter, out, &content, &models_dir(models))
+            bench(
+                quick,
+                filter,
+                out,
+                &content,
+                &models_dir(models),
+                default_input.as_deref(),
+            )
         }
         Command::Serve {
             site,
@@ -400,6 +407,7 @@ fn bench(
     out: Option<PathBuf>,
     content: &Path,
     models: &Path,
+    default_input: Option<&[u64]>,
 ) -> Result<()> {
     use std::io::IsTerminal;
     let opts = netledger::bench::BenchOptions {
@@ -410,7 +418,14 @@ fn bench(
     let out = out.unwrap_or_else(|| {
         netledger::report::measured::machine_file(content, &netledger::bench::machine_key())
     });
-    let report = netledger::bench::plan::measure(models, &opts, &out)?;
+    // The plan takes the counted models, from model files or ONNX graphs.
+    let analysis = |name: &str| Model::load_with(name, models, default_input)?.analyze(None);
+    let planned = netledger::bench::plan::cases(
+        &analysis("vgg19")?,
+        &analysis("resnet34")?,
+        &analysis("resnet50")?,
+    );
+    let report = netledger::bench::plan::measure(&planned, &opts, &out)?;
     emit(&netledger::bench::summary_table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())

@@ -8,9 +8,8 @@
 use std::path::Path;
 
 use crate::bench::{BenchOptions, BenchReport, KernelCase, Workload};
-use crate::count::{analyze, Analysis, Layer, Op};
+use crate::count::{Analysis, Layer, Op};
 use crate::error::{Error, Result};
-use crate::model;
 
 /// The batch sizes of the fc6 sweep (memory-bound at 1, compute-bound by 64).
 pub const FC6_BATCHES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
@@ -131,24 +130,16 @@ pub fn cases(vgg19: &Analysis, resnet34: &Analysis, resnet50: &Analysis) -> Vec<
     cases
 }
 
-/// Plans the cases from the model files in `models`, measures them, and
-/// writes the results to `out` (atomically; checked writable before any
-/// measuring starts).
-pub fn measure(models: &Path, opts: &BenchOptions, out: &Path) -> Result<BenchReport> {
-    let analysis = |name: &str| -> Result<Analysis> { analyze(&model::load(name, models)?, None) };
-    let (vgg19, resnet34, resnet50) = (
-        analysis("vgg19")?,
-        analysis("resnet34")?,
-        analysis("resnet50")?,
-    );
-    let planned = cases(&vgg19, &resnet34, &resnet50);
+/// Measures the planned cases (see [`cases`]) and writes the results to
+/// `out` (atomically; checked writable before any measuring starts).
+pub fn measure(planned: &[KernelCase], opts: &BenchOptions, out: &Path) -> Result<BenchReport> {
     let partial = out.with_extension("json.partial");
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
     }
     std::fs::write(&partial, b"").map_err(|e| Error::io("write", &partial, e))?;
-    let report = crate::bench::run(&planned, opts)
-        .and_then(|r| crate::bench::save(&r, &partial).map(|()| r));
+    let report =
+        crate::bench::run(planned, opts).and_then(|r| crate::bench::save(&r, &partial).map(|()| r));
     match report {
         Ok(r) => {
             std::fs::rename(&partial, out).map_err(|e| Error::io("write", out, e))?;

@@ -1,0 +1,256 @@
+//! The loop nests that walk a convolution in register tiles, and the
+//! portable tile bodies; the AVX2 bodies are in `avx2.rs`.
+
+use super::*;
+
+/// Input operand of the tiles: reduction step `kk` of the tile at position
+/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + TILE_P]`.
+pub(super) struct Operand<'a> {
+    pub(super) inp: &'a [f32],
+    pub(super) offs: &'a [usize],
+}
+
+/// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
+/// bound what is written; output column `q` is operand position `origin + q`.
+/// With `wrap = Some((ow, wq))`, columns are output pixels `y * ow + x`
+/// (tiles stay inside a row) at operand position `y * wq + x`.
+pub(super) struct Dest<'a> {
+    pub(super) out: &'a mut [f32],
+    pub(super) ld: usize,
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) origin: usize,
+    pub(super) wrap: Option<(usize, usize)>,
+}
+
+/// Reduction geometry shared by the operands.
+#[derive(Clone, Copy)]
+pub(super) struct Geometry {
+    /// Reduction length cin * k * k.
+    pub(super) kred: usize,
+    /// Steps per input channel (k * k).
+    pub(super) kk: usize,
+    /// Largest offset of the main operand (bounds check).
+    pub(super) max_off: usize,
+}
+
+/// Reduction steps per cache block: one tile's input lines stay in L1, and
+/// 3x3 layers with 64 input channels (576 steps) need a single block.
+pub(super) const KC_STEPS: usize = 640;
+/// Packed-weight floats per cache block (kept in L2).
+pub(super) const W_BLOCK_FLOATS: usize = 128 << 10;
+
+/// Loop over cache blocks and tiles: reduction blocks outermost (partial
+/// sums accumulate in the output), then blocks of output channels whose
+/// weights fit in L2, then positions, then channels innermost so one tile's
+/// input lines stay in L1 for every channel block. A `tail` operand serves
+/// positions from its start on (pointwise inputs without read slack).
+pub(super) fn drive(
+    isa: Isa,
+    main: &Operand<'_>,
+    tail: Option<(usize, &Operand<'_>)>,
+    wpk: &[f32],
+    g: &Geometry,
+    d: Dest<'_>,
+) {
+    let kstep = kstep(g.kk);
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * TILE_CO)).max(1);
+    let ncb = d.rows.div_ceil(TILE_CO);
+    let mut k0 = 0;
+    while k0 < g.kred {
+        let k1 = (k0 + kstep).min(g.kred);
+        let mut cb0 = 0;
+        while cb0 < ncb {
+            let cb1 = (cb0 + cb_blk).min(ncb);
+            // Tiles never straddle a row of `row_len` columns (flat: one row).
+            let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
+            let tiles = (0..d.cols / row_len.max(1))
+                .flat_map(|y| (0..row_len).step_by(TILE_P).map(move |x| (y, x)));
+            for (y, x) in tiles {
+                let p = y * row_len + x;
+                let pos = match d.wrap {
+                    Some((_, wq)) => y * wq + x,
+                    None => d.origin + p,
+                };
+                let (op, base, max_off) = match tail {
+                    Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
+                    _ => (main, pos, g.max_off),
+                };
+                let pv = TILE_P.min(row_len - x);
+                for cb in cb0..cb1 {
+                    let c0 = cb * TILE_CO;
+                    let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];
+                    let t = Tile {
+                        base,
+                        max_off,
+                        o0: c0 * d.ld + p,
+                        ld: d.ld,
+                        cov: TILE_CO.min(d.rows - c0),
+                        pv,
+                        accumulate: k0 > 0,
+                    };
+                    run_tile(isa, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                }
+            }
+            cb0 = cb1;
+        }
+        k0 = k1;
+    }
+}
+
+/// Reduction steps per cache block of the gather path (the block's input
+/// channels and one channel block's weights stay in L1/L2).
+pub(super) const GATHER_KC: usize = 288;
+
+/// Gather-path loop: reduction blocks outermost (partial sums accumulate in
+/// `out`), then blocks of 16-channel groups whose weights fit in L2, then
+/// pixel tiles, then channel groups innermost (the tile's input lines stay
+/// in L1). `out` is [cout_pad/16][ntiles][GATHER_P][16].
+pub(super) fn gather_drive(
+    isa: Isa,
+    inp: &[f32],
+    offs: &[usize],
+    bases: &[usize],
+    wpk: &[f32],
+    g: &Geometry,
+    out: &mut [f32],
+) {
+    let kstep = (GATHER_KC / g.kk).max(1) * g.kk;
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * GATHER_CO)).max(1);
+    let ntiles = bases.len() / GATHER_P;
+    let tsz = GATHER_P * GATHER_CO;
+    let ncb = wpk.len() / (g.kred * GATHER_CO);
+    let max_base = bases.iter().copied().max().unwrap_or(0);
+    if max_base + g.max_off >= inp.len() || out.len() < ncb * ntiles * tsz {
+        debug_assert!(false, "gather operands out of bounds");
+        return;
+    }
+    let mut k0 = 0;
+    while k0 < g.kred {
+        let k1 = (k0 + kstep).min(g.kred);
+        let mut cb0 = 0;
+        while cb0 < ncb {
+            let cb1 = (cb0 + cb_blk).min(ncb);
+            for (t, tb) in bases.chunks_exact(GATHER_P).enumerate() {
+                let tb: &[usize; GATHER_P] = tb.try_into().expect("tile of bases");
+                for cb in cb0..cb1 {
+                    let w = &wpk[(cb * g.kred + k0) * GATHER_CO..(cb * g.kred + k1) * GATHER_CO];
+                    let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
+                    let offs = &offs[k0..k1];
+                    match isa {
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: avx2+fma checked by usable(); every base +
+                        // offset < inp.len() (checked above), w holds 16
+                        // floats per offset and o holds one tile.
+                        Isa::Avx2Fma => unsafe {
+                            avx2::gather_tile(inp.as_ptr(), tb, offs, w.as_ptr(), o, k0 > 0)
+                        },
+                        _ => portable_gather_tile(inp, tb, offs, w, o, k0 > 0),
+                    }
+                }
+            }
+            cb0 = cb1;
+        }
+        k0 = k1;
+    }
+}
+
+/// out[j][c] (+)= sum_kk w[kk][c] * inp[bases[j] + offs[kk]] for one tile of
+/// GATHER_P pixels x GATHER_CO channels.
+pub(super) fn portable_gather_tile(
+    inp: &[f32],
+    bases: &[usize; GATHER_P],
+    offs: &[usize],
+    w: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    let mut acc = [[0.0f32; GATHER_CO]; GATHER_P];
+    if accumulate {
+        for (a, o) in acc.iter_mut().zip(out.chunks_exact(GATHER_CO)) {
+            a.copy_from_slice(o);
+        }
+    }
+    for (&off, wk) in offs.iter().zip(w.chunks_exact(GATHER_CO)) {
+        for (a, &b) in acc.iter_mut().zip(bases) {
+            let x = inp[b + off];
+            for (av, &wv) in a.iter_mut().zip(wk) {
+                *av += x * wv;
+            }
+        }
+    }
+    for (a, o) in acc.iter().zip(out.chunks_exact_mut(GATHER_CO)) {
+        o.copy_from_slice(a);
+    }
+}
+
+/// Where one tile reads and writes.
+pub(super) struct Tile {
+    /// Position of the tile in the operand.
+    pub(super) base: usize,
+    /// Upper bound of the offsets (for the bounds check).
+    pub(super) max_off: usize,
+    /// First output element.
+    pub(super) o0: usize,
+    /// Output row stride.
+    pub(super) ld: usize,
+    /// Valid output rows (channels).
+    pub(super) cov: usize,
+    /// Valid output columns (positions).
+    pub(super) pv: usize,
+    /// Add to the output instead of overwriting it.
+    pub(super) accumulate: bool,
+}
+
+/// One TILE_CO x TILE_P tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// for c < cov, q < pv. Reads past `pv` up to TILE_P must be in bounds.
+pub(super) fn run_tile(
+    isa: Isa,
+    inp: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    out: &mut [f32],
+    t: &Tile,
+) {
+    let in_ok = t.base + t.max_off + TILE_P <= inp.len();
+    let out_ok = t.cov >= 1 && t.pv >= 1 && t.o0 + (t.cov - 1) * t.ld + t.pv <= out.len();
+    if !(in_ok && out_ok && w.len() >= offs.len() * TILE_CO) {
+        debug_assert!(false, "conv tile out of bounds");
+        return;
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avx2+fma checked by usable(); bounds checked just above.
+        Isa::Avx2Fma => unsafe {
+            avx2::tile(
+                inp.as_ptr().add(t.base),
+                offs,
+                w.as_ptr(),
+                out.as_mut_ptr().add(t.o0),
+                t,
+            )
+        },
+        _ => portable_tile(inp, offs, w, out, t),
+    }
+}
+
+pub(super) fn portable_tile(inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
+    let mut acc = [[0.0f32; TILE_P]; TILE_CO];
+    if t.accumulate {
+        for (c, a) in acc.iter_mut().enumerate().take(t.cov) {
+            a[..t.pv].copy_from_slice(&out[t.o0 + c * t.ld..][..t.pv]);
+        }
+    }
+    for (kk, &off) in offs.iter().enumerate() {
+        let x = &inp[t.base + off..t.base + off + TILE_P];
+        let wk = &w[kk * TILE_CO..kk * TILE_CO + TILE_CO];
+        for (a, &wv) in acc.iter_mut().zip(wk) {
+            for q in 0..TILE_P {
+                a[q] += wv * x[q];
+            }
+        }
+    }
+    for (c, a) in acc.iter().enumerate().take(t.cov) {
+        out[t.o0 + c * t.ld..][..t.pv].copy_from_slice(&a[..t.pv]);
+    }
+}

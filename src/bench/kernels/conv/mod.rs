@@ -1,0 +1,312 @@
+//! Conv2d at batch 1, NCHW fp32, any square kernel `k`, stride and zero
+//! padding; weights `cout x cin x k x k`. No bias.
+//!
+//! Paths ([`ConvPath`], picked per shape by [`ConvPlan::auto_path`]):
+//! * direct: implicit GEMM over a register tile of 6 output channels x 16
+//!   output positions (12 AVX2 accumulators; each reduction step (ci, kh,
+//!   kw) loads 2 input vectors and broadcasts 6 weights). The input is
+//!   copied once into zero-padded planes, split into `stride x stride`
+//!   phase planes, so for any stride the input of a step is a contiguous,
+//!   shifted vector. Flat variant: positions are flat on the phase-plane
+//!   width (junk columns dropped on copy-out, output computed in row chunks
+//!   that stay in L2); row variant: tiles follow output rows and are stored
+//!   straight into the output (for `ow` a multiple of 16).
+//! * gather: 16 output channels (2 vectors) x 6 pixels of the flattened
+//!   `oh*ow` plane; each step loads 2 weight vectors and broadcasts one
+//!   input per pixel from the padded plane, so small planes (14x14, 7x7)
+//!   get full tiles, and stride 2 needs no packing.
+//! * pointwise: 1x1 stride 1 without padding; the input is used as is.
+//! * im2col: a packed panel per call (reference path, not picked by Auto).
+//!
+//! Weights are packed once per plan into channel panels (zero-padded).
+//!
+//! Files: this one holds the shapes, the scalar reference and the paths;
+//! `plan.rs` chooses a path for a shape, packs and lays out, and runs;
+//! `drive.rs` holds the loop nests over register tiles and the portable tile
+//! bodies; `avx2.rs` the AVX2+FMA tile bodies.
+
+use super::Isa;
+use crate::bench::buffer::AlignedBuf;
+use crate::bench::error::{check_len, shape_err, BenchError};
+
+/// Output channels per register tile.
+pub const TILE_CO: usize = 6;
+/// AVX2 vectors of output positions per register tile.
+pub const TILE_V: usize = 2;
+/// Output positions per register tile.
+pub const TILE_P: usize = 8 * TILE_V;
+/// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
+/// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
+const GATHER_MIN_KRED: usize = 256;
+/// Largest output (floats) `Auto` runs on the gather path (64->64 at 224,
+/// 3.2 M floats, was faster direct; 64->128 at 112, 1.6 M, gather).
+const GATHER_MAX_OUT: usize = 2 << 20;
+/// Largest buffer (in floats) a plan may allocate.
+const MAX_FLOATS: usize = 1 << 31;
+
+/// Shape of one NCHW convolution at batch 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel size (k x k).
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub pad: usize,
+}
+
+impl ConvShape {
+    /// Check the shape; returns (out_h, out_w).
+    pub fn validate(&self) -> Result<(usize, usize), BenchError> {
+        let s = self;
+        if s.cin == 0 || s.cout == 0 || s.h == 0 || s.w == 0 || s.k == 0 || s.stride == 0 {
+            return Err(shape_err(
+                "conv",
+                "cin, cout, h, w, k and stride must be positive",
+            ));
+        }
+        let over = || shape_err("conv", "size overflows");
+        let hp = s
+            .pad
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(s.h))
+            .ok_or_else(over)?;
+        let wp = s
+            .pad
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(s.w))
+            .ok_or_else(over)?;
+        if hp < s.k || wp < s.k {
+            return Err(shape_err(
+                "conv",
+                format!("kernel {} larger than padded input {hp}x{wp}", s.k),
+            ));
+        }
+        let oh = (hp - s.k) / s.stride + 1;
+        let ow = (wp - s.k) / s.stride + 1;
+        let big = |v: Option<usize>| v.filter(|&x| x <= MAX_FLOATS).ok_or_else(over);
+        big(s.cin.checked_mul(hp).and_then(|v| v.checked_mul(wp)))?;
+        big(s.cout.checked_mul(oh).and_then(|v| v.checked_mul(ow)))?;
+        let kk = big(s.cin.checked_mul(s.k).and_then(|v| v.checked_mul(s.k)))?;
+        big(kk.checked_mul(s.cout))?;
+        big(kk.checked_mul(oh).and_then(|v| v.checked_mul(ow)))?;
+        Ok((oh, ow))
+    }
+
+    /// Number of input floats.
+    pub fn input_len(&self) -> usize {
+        self.cin * self.h * self.w
+    }
+
+    /// Number of weight floats.
+    pub fn weight_len(&self) -> usize {
+        self.cout * self.cin * self.k * self.k
+    }
+
+    /// Number of output floats (0 if the shape is invalid).
+    pub fn output_len(&self) -> usize {
+        self.validate()
+            .map(|(oh, ow)| self.cout * oh * ow)
+            .unwrap_or(0)
+    }
+
+    /// Reduction length per output (cin * k * k).
+    pub fn reduction_len(&self) -> usize {
+        self.cin * self.k * self.k
+    }
+}
+
+fn validate_bufs(
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &[f32],
+) -> Result<(usize, usize), BenchError> {
+    let (oh, ow) = s.validate()?;
+    check_len("input", input.len(), s.input_len())?;
+    check_len("weights", weights.len(), s.weight_len())?;
+    check_len("output", output.len(), s.cout * oh * ow)?;
+    Ok((oh, ow))
+}
+
+/// Scalar reference: for each (co, ci, kh, kw), a weight times a row of input
+/// added into a row of output; each output sums in (ci, kh, kw) order.
+pub fn conv2d_scalar(
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+) -> Result<(), BenchError> {
+    let (oh, ow) = validate_bufs(s, input, weights, output)?;
+    output.fill(0.0);
+    let (k, st, p) = (s.k, s.stride, s.pad);
+    for co in 0..s.cout {
+        let out = &mut output[co * oh * ow..(co + 1) * oh * ow];
+        for ci in 0..s.cin {
+            let inp = &input[ci * s.h * s.w..(ci + 1) * s.h * s.w];
+            for kh in 0..k {
+                for kw in 0..k {
+                    let wv = weights[((co * s.cin + ci) * k + kh) * k + kw];
+                    // valid ow: 0 <= ow*st + kw - p < w
+                    let lo = p.saturating_sub(kw).div_ceil(st);
+                    let hi = ((s.w + p).saturating_sub(kw)).div_ceil(st).min(ow);
+                    for y in 0..oh {
+                        let ih = y * st + kh;
+                        if ih < p || ih - p >= s.h {
+                            continue;
+                        }
+                        let irow = &inp[(ih - p) * s.w..(ih - p + 1) * s.w];
+                        let orow = &mut out[y * ow..(y + 1) * ow];
+                        for x in lo..hi {
+                            orow[x] += wv * irow[x * st + kw - p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Convenience: plan and run one convolution with the given instruction set.
+pub fn conv2d(
+    isa: Isa,
+    s: &ConvShape,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+) -> Result<(), BenchError> {
+    let mut plan = ConvPlan::new(isa, s, weights)?;
+    plan.run(input, output)
+}
+
+/// How a plan computes the convolution. [`ConvPlan::new`] picks one per
+/// shape ([`ConvPath::Auto`]); the others can be forced (tests, tuning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvPath {
+    /// Pick per shape, see [`ConvPlan::auto_path`].
+    Auto,
+    /// Zero-padded input split into `stride x stride` phase planes; output
+    /// positions are flat on the phase-plane width (junk columns dropped).
+    Direct,
+    /// Direct, but tiles follow output rows and are written straight into
+    /// the output (no junk columns, no copy-out; wastes the `ow % 16` tail
+    /// of each row).
+    DirectRows,
+    /// 1x1, stride 1, no padding only: the input is the GEMM operand.
+    Pointwise,
+    /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
+    Im2col,
+    /// Register tile of 16 output channels (in vectors) x 6 output pixels
+    /// of the flattened `oh*ow` plane, inputs broadcast from the padded
+    /// plane: no junk columns, full tiles on 14x14 and 7x7 outputs.
+    Gather,
+}
+
+impl ConvPath {
+    /// Every concrete path (not `Auto`).
+    pub const ALL: [ConvPath; 5] = [
+        ConvPath::Direct,
+        ConvPath::DirectRows,
+        ConvPath::Pointwise,
+        ConvPath::Im2col,
+        ConvPath::Gather,
+    ];
+
+    /// Whether this path can compute the shape.
+    pub fn applies(self, s: &ConvShape) -> bool {
+        match self {
+            ConvPath::Pointwise => s.k == 1 && s.stride == 1 && s.pad == 0,
+            _ => true,
+        }
+    }
+}
+
+/// Output channels per gather tile (two AVX2 vectors).
+pub const GATHER_CO: usize = 16;
+/// Output pixels per gather tile.
+pub const GATHER_P: usize = 6;
+/// Floats of the direct-mode output chunk kept in L2 (single reduction block).
+const DIRECT_CHUNK_FLOATS: usize = 64 << 10;
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Phase planes of width `wq` and `plane` floats (stride 1: the padded
+    /// plane); output chunks of `chunk` rows.
+    Direct {
+        wq: usize,
+        plane: usize,
+        chunk: usize,
+        rows: bool,
+    },
+    /// 1x1, stride 1, no padding: the input is the GEMM operand.
+    Pointwise,
+    /// General: packed im2col panel with `p_pad` columns.
+    Im2col,
+    /// Padded plane of width `wp` and `plane` floats; `ntiles` pixel tiles.
+    Gather {
+        wp: usize,
+        plane: usize,
+        ntiles: usize,
+    },
+}
+
+/// A prepared convolution: packed weights, offsets and scratch buffers.
+#[derive(Debug)]
+pub struct ConvPlan {
+    shape: ConvShape,
+    isa: Isa,
+    mode: Mode,
+    oh: usize,
+    ow: usize,
+    /// Flat output positions computed (incl. junk columns in direct mode).
+    npos: usize,
+    /// npos rounded up to a multiple of TILE_P.
+    p_pad: usize,
+    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO] (gather:
+    /// [cout_pad/GATHER_CO][cin*k*k][GATHER_CO]).
+    wpk: Vec<f32>,
+    /// Offset of each reduction step in the input operand.
+    offs: Vec<usize>,
+    /// Padded input (direct, gather), im2col panel, or tail scratch (pointwise).
+    scratch: AlignedBuf,
+    /// Output of direct mode ([cout_pad][chunk columns]) or of gather mode
+    /// ([cout_pad/16][ntiles][GATHER_P][16]).
+    outbuf: AlignedBuf,
+    /// Pointwise mode: offset of each input channel in the caller's input.
+    offs_in: Vec<usize>,
+    /// Gather mode: padded-plane position of each output pixel (padded to
+    /// whole tiles by repeating pixel 0).
+    bases: Vec<usize>,
+}
+
+fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize) -> Vec<f32> {
+    let kred = s.reduction_len();
+    let cpad = s.cout.div_ceil(tc) * tc;
+    let mut wpk = vec![0.0f32; cpad * kred];
+    for co in 0..s.cout {
+        let (cb, c) = (co / tc, co % tc);
+        for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
+            wpk[(cb * kred + kk) * tc + c] = v;
+        }
+    }
+    wpk
+}
+
+/// Reduction steps per cache block for a kernel of `kk` taps per channel.
+fn kstep(kk: usize) -> usize {
+    (drive::KC_STEPS / kk).max(1) * kk
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod drive;
+mod plan;

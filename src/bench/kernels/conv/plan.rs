@@ -1,0 +1,384 @@
+//! What a [`ConvPlan`] does: choose a path for a shape, pack the weights,
+//! lay the input out, and run.
+
+use super::drive::*;
+use super::*;
+
+impl ConvPlan {
+    /// Validate the shape, pack the weights and allocate scratch buffers;
+    /// the path is chosen per shape.
+    pub fn new(isa: Isa, s: &ConvShape, weights: &[f32]) -> Result<Self, BenchError> {
+        Self::with_path(isa, s, weights, ConvPath::Auto)
+    }
+
+    /// The path `Auto` picks for a shape (thresholds measured on the dev
+    /// machine, see the bench README): pointwise where it applies; gather
+    /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
+    /// `GATHER_MAX_OUT` (its result is transposed once at the end); else
+    /// direct, row-tiled when that wastes no more tile slots than flat.
+    pub fn auto_path(s: &ConvShape) -> Result<ConvPath, BenchError> {
+        let (oh, ow) = s.validate()?;
+        if ConvPath::Pointwise.applies(s) {
+            return Ok(ConvPath::Pointwise);
+        }
+        // Strided 1x1 (projection shortcuts) gathers its pixels: splitting the
+        // input into phase planes costs more than the short reduction saves.
+        let gather_fits = s.cout * oh * ow <= GATHER_MAX_OUT;
+        if gather_fits && (s.reduction_len() >= GATHER_MIN_KRED || s.k == 1) {
+            return Ok(ConvPath::Gather);
+        }
+        let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
+        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(TILE_P) * TILE_P) as f64;
+        let rows = ow as f64 / (ow.div_ceil(TILE_P) * TILE_P) as f64;
+        Ok(if rows >= flat {
+            ConvPath::DirectRows
+        } else {
+            ConvPath::Direct
+        })
+    }
+
+    /// Like [`ConvPlan::new`] with a forced path (an error if it does not
+    /// apply to the shape).
+    pub fn with_path(
+        isa: Isa,
+        s: &ConvShape,
+        weights: &[f32],
+        path: ConvPath,
+    ) -> Result<Self, BenchError> {
+        let (oh, ow) = s.validate()?;
+        check_len("weights", weights.len(), s.weight_len())?;
+        let path = match path {
+            ConvPath::Auto => Self::auto_path(s)?,
+            p if p.applies(s) => p,
+            p => return Err(shape_err("conv", format!("path {p:?} does not apply"))),
+        };
+        let isa = isa.usable();
+        let kred = s.reduction_len();
+        let (k, st, pad) = (s.k, s.stride, s.pad);
+        let (hp, wp) = (s.h + 2 * pad, s.w + 2 * pad);
+        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let mut offs = Vec::with_capacity(kred);
+        let mut offs_in = Vec::new();
+        let mut bases = Vec::new();
+        let wpk;
+        let (mode, npos, scratch_len, out_len);
+        match path {
+            ConvPath::Direct | ConvPath::DirectRows => {
+                let (hq, wq) = (hp.div_ceil(st), wp.div_ceil(st));
+                let plane = hq * wq;
+                for ci in 0..s.cin {
+                    for kh in 0..k {
+                        for kw in 0..k {
+                            let ph = (kh % st) * st + kw % st;
+                            offs.push((ci * st * st + ph) * plane + kh / st * wq + kw / st);
+                        }
+                    }
+                }
+                npos = oh * wq;
+                // One reduction block: compute the output in row chunks that
+                // stay in L2 and are copied out while hot.
+                let rows = path == ConvPath::DirectRows;
+                let chunk = if rows {
+                    0
+                } else if kred <= kstep(k * k) {
+                    (DIRECT_CHUNK_FLOATS / (cpad * wq)).clamp(1, oh)
+                } else {
+                    oh
+                };
+                let cols = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                mode = Mode::Direct {
+                    wq,
+                    plane,
+                    chunk,
+                    rows,
+                };
+                scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
+                out_len = cpad * cols;
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Pointwise => {
+                npos = oh * ow;
+                offs.extend((0..s.cin).map(|ci| ci * TILE_P));
+                offs_in = (0..s.cin).map(|ci| ci * npos).collect();
+                mode = Mode::Pointwise;
+                (scratch_len, out_len) = (s.cin * TILE_P, 0);
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Im2col => {
+                npos = oh * ow;
+                let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+                offs.extend((0..kred).map(|kk| kk * p_pad));
+                mode = Mode::Im2col;
+                (scratch_len, out_len) = (kred * p_pad, 0);
+                wpk = pack_weights(s, weights, TILE_CO);
+            }
+            ConvPath::Gather | ConvPath::Auto => {
+                let plane = hp * wp;
+                for ci in 0..s.cin {
+                    for kh in 0..k {
+                        for kw in 0..k {
+                            offs.push(ci * plane + kh * wp + kw);
+                        }
+                    }
+                }
+                npos = oh * ow;
+                let ntiles = npos.div_ceil(GATHER_P);
+                bases = (0..ntiles * GATHER_P)
+                    .map(|q| if q < npos { q } else { 0 })
+                    .map(|q| (q / ow) * st * wp + (q % ow) * st)
+                    .collect();
+                mode = Mode::Gather { wp, plane, ntiles };
+                scratch_len = s.cin * plane;
+                out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * GATHER_P;
+                wpk = pack_weights(s, weights, GATHER_CO);
+            }
+        }
+        let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+        let too_big = |n: usize| n > MAX_FLOATS;
+        if too_big(scratch_len) || too_big(out_len) {
+            return Err(shape_err("conv", "scratch buffers too large"));
+        }
+        Ok(Self {
+            shape: *s,
+            isa,
+            mode,
+            oh,
+            ow,
+            npos,
+            p_pad,
+            wpk,
+            offs,
+            scratch: AlignedBuf::new(scratch_len)?,
+            outbuf: AlignedBuf::new(out_len)?,
+            offs_in,
+            bases,
+        })
+    }
+
+    /// Output height and width.
+    pub fn out_hw(&self) -> (usize, usize) {
+        (self.oh, self.ow)
+    }
+
+    /// The path this plan computes with.
+    pub fn path(&self) -> ConvPath {
+        match self.mode {
+            Mode::Direct { rows: false, .. } => ConvPath::Direct,
+            Mode::Direct { rows: true, .. } => ConvPath::DirectRows,
+            Mode::Pointwise => ConvPath::Pointwise,
+            Mode::Im2col => ConvPath::Im2col,
+            Mode::Gather { .. } => ConvPath::Gather,
+        }
+    }
+
+    /// Copy the input into the zero-padded planes of the scratch, split into
+    /// `st x st` phase planes of width `wq` and `plane` floats (st = 1: the
+    /// padded plane itself).
+    fn copy_padded(&mut self, input: &[f32], st: usize, wq: usize, plane: usize) {
+        let s = self.shape;
+        let p = s.pad;
+        for ci in 0..s.cin {
+            for y in 0..s.h {
+                let src = &input[(ci * s.h + y) * s.w..][..s.w];
+                let pr = y + p;
+                let row = (ci * st * st + (pr % st) * st) * plane + pr / st * wq;
+                if st == 1 {
+                    self.scratch[row + p..row + p + s.w].copy_from_slice(src);
+                    continue;
+                }
+                for cph in 0..st {
+                    // First input column x with (x + p) % st == cph.
+                    let x0 = (cph + st - p % st) % st;
+                    if x0 >= s.w {
+                        continue;
+                    }
+                    let dst = row + cph * plane + (x0 + p) / st;
+                    let n = (s.w - x0).div_ceil(st);
+                    for (d, &v) in self.scratch[dst..dst + n]
+                        .iter_mut()
+                        .zip(src[x0..].iter().step_by(st))
+                    {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compute `output` (cout x oh x ow) from `input` (cin x h x w).
+    pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), BenchError> {
+        let s = self.shape;
+        check_len("input", input.len(), s.input_len())?;
+        check_len("output", output.len(), s.cout * self.oh * self.ow)?;
+        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let g = Geometry {
+            kred: self.offs.len(),
+            kk: s.k * s.k,
+            max_off: self.offs.iter().copied().max().unwrap_or(0),
+        };
+        match self.mode {
+            Mode::Direct {
+                wq,
+                plane,
+                rows: true,
+                ..
+            } => {
+                self.copy_padded(input, s.stride, wq, plane);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let npix = self.oh * self.ow;
+                let dst = Dest {
+                    out: output,
+                    ld: npix,
+                    rows: s.cout,
+                    cols: npix,
+                    origin: 0,
+                    wrap: Some((self.ow, wq)),
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
+            }
+            Mode::Direct {
+                wq, plane, chunk, ..
+            } => {
+                self.copy_padded(input, s.stride, wq, plane);
+                let ld = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                for y0 in (0..self.oh).step_by(chunk) {
+                    let rows = chunk.min(self.oh - y0);
+                    let dst = Dest {
+                        out: &mut self.outbuf,
+                        ld,
+                        rows: cpad,
+                        cols: rows * wq,
+                        origin: y0 * wq,
+                        wrap: None,
+                    };
+                    drive(self.isa, &main, None, &self.wpk, &g, dst);
+                    for co in 0..s.cout {
+                        for y in 0..rows {
+                            let src = co * ld + y * wq;
+                            output[(co * self.oh + y0 + y) * self.ow..][..self.ow]
+                                .copy_from_slice(&self.outbuf[src..src + self.ow]);
+                        }
+                    }
+                }
+            }
+            Mode::Gather { wp, plane, ntiles } => {
+                self.copy_padded(input, 1, wp, plane);
+                gather_drive(
+                    self.isa,
+                    &self.scratch,
+                    &self.offs,
+                    &self.bases,
+                    &self.wpk,
+                    &g,
+                    &mut self.outbuf,
+                );
+                let npix = self.npos;
+                let tstride = ntiles * GATHER_P * GATHER_CO;
+                for (co, orow) in output.chunks_exact_mut(npix).enumerate() {
+                    let blk = &self.outbuf[(co / GATHER_CO) * tstride..][..tstride];
+                    let c = co % GATHER_CO;
+                    for (q, o) in orow.iter_mut().enumerate() {
+                        *o = blk[q * GATHER_CO + c];
+                    }
+                }
+            }
+            Mode::Pointwise => {
+                let full = self.npos / TILE_P * TILE_P;
+                let rem = self.npos - full;
+                if rem > 0 {
+                    for ci in 0..s.cin {
+                        let dst = &mut self.scratch[ci * TILE_P..(ci + 1) * TILE_P];
+                        dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
+                        dst[rem..].fill(0.0);
+                    }
+                }
+                let main = Operand {
+                    inp: input,
+                    offs: &self.offs_in,
+                };
+                let tail = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                    origin: 0,
+                    wrap: None,
+                };
+                let g = Geometry {
+                    max_off: self.offs_in.last().copied().unwrap_or(0),
+                    ..g
+                };
+                drive(self.isa, &main, Some((full, &tail)), &self.wpk, &g, dst);
+            }
+            Mode::Im2col => {
+                self.pack_im2col(input);
+                let main = Operand {
+                    inp: &self.scratch,
+                    offs: &self.offs,
+                };
+                let dst = Dest {
+                    out: output,
+                    ld: self.npos,
+                    rows: s.cout,
+                    cols: self.npos,
+                    origin: 0,
+                    wrap: None,
+                };
+                drive(self.isa, &main, None, &self.wpk, &g, dst);
+            }
+        }
+        Ok(())
+    }
+
+    fn pack_im2col(&mut self, input: &[f32]) {
+        let s = self.shape;
+        let (k, st, p) = (s.k, s.stride, s.pad);
+        let (oh, ow, pp) = (self.oh, self.ow, self.p_pad);
+        for ci in 0..s.cin {
+            for kh in 0..k {
+                for kw in 0..k {
+                    let row = &mut self.scratch[((ci * k + kh) * k + kw) * pp..][..pp];
+                    // Valid output columns: 0 <= x*st + kw - p < w (no
+                    // per-element test inside the loop).
+                    let lo = p.saturating_sub(kw).div_ceil(st).min(ow);
+                    let hi = (s.w + p).saturating_sub(kw).div_ceil(st).clamp(lo, ow);
+                    for y in 0..oh {
+                        let ih = (y * st + kh).wrapping_sub(p);
+                        let dst = &mut row[y * ow..(y + 1) * ow];
+                        if ih >= s.h {
+                            dst.fill(0.0);
+                            continue;
+                        }
+                        let irow = &input[(ci * s.h + ih) * s.w..][..s.w];
+                        dst[..lo].fill(0.0);
+                        dst[hi..].fill(0.0);
+                        if hi > lo {
+                            // First input column read: lo*st + kw - p >= 0.
+                            let i0 = lo * st + kw - p;
+                            if st == 1 {
+                                dst[lo..hi].copy_from_slice(&irow[i0..i0 + (hi - lo)]);
+                            } else {
+                                for (d, &v) in
+                                    dst[lo..hi].iter_mut().zip(irow[i0..].iter().step_by(st))
+                                {
+                                    *d = v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

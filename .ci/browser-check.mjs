@@ -457,6 +457,20 @@ try {
     // Search: `/` focuses the box; "fc6" finds VGG's layer with a snippet.
     const dctx = await newContext(browser, { viewport: DESKTOP, colorScheme: 'light' });
     const { page: d } = await visit(await openTab(dctx), index);
+    // The answer comes first: the index's opening paragraph ends within the
+    // first screen, on a desktop here and on a phone below.
+    const firstScreen = async (pg, where) => {
+      const lead = await pg.evaluate(() => {
+        const p = document.querySelector('article > p');
+        return p ? { bottom: p.getBoundingClientRect().bottom, text: p.textContent, screen: innerHeight, title: document.title } : null;
+      });
+      if (!lead) problems.push(`${where}: the index has no opening paragraph`);
+      // The default course answers its student there: parameters, concatenation, FLOPs.
+      else if (/fewer parameters than VGG-19/.test(lead.title) && !['parameters', 'concatenate', 'FLOPs'].every((w) => lead.text.includes(w)))
+        problems.push(`${where}: the index's opening paragraph does not give the verdict: "${lead.text.slice(0, 80)}..."`);
+      else if (lead.bottom > lead.screen) problems.push(`${where}: the index's opening paragraph ("${lead.text.slice(0, 40)}...") ends at ${Math.round(lead.bottom)}px, below the first screen (${lead.screen}px)`);
+    };
+    await firstScreen(d, 'desktop');
     await d.keyboard.press('/');
     const focused = await d.evaluate(() => document.activeElement && document.activeElement.id);
     if (focused !== 'search') problems.push(`"/" should focus the search box, focused: ${focused}`);
@@ -486,6 +500,7 @@ try {
       const r = m.getBoundingClientRect();
       return { top: r.top, shown: getComputedStyle(m).display !== 'none', open: m.open };
     });
+    await firstScreen(ph, 'phone');
     if (!menu || !menu.shown) problems.push('phone: no menu shown');
     else {
       if (menu.top > 200) problems.push(`phone: the menu is ${menu.top}px down, not at the top`);

@@ -161,7 +161,6 @@ impl Drawing {
             at += LINE;
         }
         at += 6;
-        let input_y = at;
         if let Some(a) = area {
             text(a, &format!("in {}", self.input), (cx + 8, at))?;
         }
@@ -272,7 +271,6 @@ impl Drawing {
             text(a, &format!("out {}", self.output), (x, at))?;
             text(a, &self.footer, (x, at + LINE))?;
         }
-        let _ = input_y;
         Ok(at + 2 * LINE - y)
     }
 }

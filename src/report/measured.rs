@@ -59,18 +59,7 @@ pub fn machine_file(content: &Path, key: &str) -> std::path::PathBuf {
 /// the same machine). Each file is checked as [`load`] checks it.
 pub fn load_machines(data: &Path) -> Result<Vec<BenchReport>> {
     let mut out: Vec<BenchReport> = Vec::new();
-    let dir = data.join("bench");
-    let mut files = Vec::new();
-    if dir.is_dir() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io("read folder", &dir, e))? {
-            let path = entry.map_err(|e| Error::io("read folder", &dir, e))?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    for path in &files {
+    for path in &json_files(&data.join("bench"))? {
         out.extend(load(path)?);
     }
     if let Some(legacy) = load(&data.join("bench.json"))? {
@@ -80,6 +69,21 @@ pub fn load_machines(data: &Path) -> Result<Vec<BenchReport>> {
         }
     }
     Ok(out)
+}
+
+/// The `*.json` files of `dir`, by name (none when `dir` does not exist).
+fn json_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))? {
+            let path = entry.map_err(|e| Error::io("read folder", dir, e))?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// The most recent run of `machines` (the latest date; the first file on a tie).
@@ -767,19 +771,7 @@ pub struct PeerForward {
 
 /// Every peer comparison in a `data/` folder: `peers/*.json` by file name.
 pub fn load_peers(data: &Path) -> Result<Vec<PeerReport>> {
-    let dir = data.join("peers");
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io("read folder", &dir, e))? {
-        let path = entry.map_err(|e| Error::io("read folder", &dir, e))?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
+    json_files(&data.join("peers"))?
         .iter()
         .map(|path| {
             let source = crate::source::read(path)?;

@@ -18,6 +18,7 @@ pub mod measured;
 pub mod nav;
 pub mod number;
 pub mod page;
+pub mod parallel;
 pub mod render;
 pub mod search;
 pub mod site;

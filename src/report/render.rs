@@ -16,6 +16,7 @@ use super::nav::{
     family, natural_key, page_link, parts, Link, ModelItem, NavFamily, NavItem, NAV_ALL,
 };
 use super::page::Page;
+use super::parallel::{cores, in_parallel};
 use super::{
     functions, highlight, links, measured, read_pages, reorder, search, site_files, templates,
     BuildOptions, Summary, Workspace,
@@ -179,7 +180,7 @@ impl Site {
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut refs = Vec::new();
         self.ws.ledger.take_asked();
-        let rendered = in_parallel(&self.pages, |p| self.page(p))?;
+        let rendered = in_parallel(&self.pages, cores(8), |p| self.page(p))?;
         for (page, rendered) in self.pages.iter().zip(rendered) {
             refs.extend(rendered.refs.into_iter().map(|(r, at)| (page, r, at)));
             files.insert(format!("{}.html", page.slug), rendered.html.into_bytes());
@@ -189,7 +190,7 @@ impl Site {
         }
         // Models the pages used; model pages, which use every model, come after.
         let referenced = self.ws.ledger.take_asked();
-        let model_pages = in_parallel(&self.models, |m| self.model_page(&m.id))?;
+        let model_pages = in_parallel(&self.models, cores(8), |m| self.model_page(&m.id))?;
         for (item, html) in self.models.iter().zip(model_pages) {
             files.insert(format!("model-{}.html", item.id), html.into_bytes());
         }
@@ -452,44 +453,6 @@ impl Site {
             templates::tera_error(&e, src, 0, &format!("rendering layout {layout}"))
         })
     }
-}
-
-/// `f` of every item, in order, the items split over the machine's cores.
-/// The output does not depend on the split: each item is rendered alone, and
-/// what renderings share (counted models, charts, downloads) is keyed, not
-/// ordered. The first error, in item order, wins.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    f: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 8);
-    let chunk = items.len().div_ceil(threads).max(1);
-    let f = &f;
-    let results: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Render {
-                        message: "a renderer thread stopped unexpectedly".into(),
-                        span: None,
-                        location: None,
-                    })
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(items.len());
-    for r in results {
-        out.extend(r?);
-    }
-    Ok(out)
 }
 
 /// `3x224x224`.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::parallel::in_parallel;
 use crate::error::{Error, Result};
 
 /// File written at the top of every site: a folder holding it may be replaced.
@@ -200,24 +201,10 @@ fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
         jobs.push((path, bytes.as_slice()));
     }
     // Folders exist; the files are written by a few threads.
-    in_parallel(&jobs, |(path, bytes)| {
+    in_parallel(&jobs, WRITERS, |(path, bytes)| {
         std::fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
     })
-}
-
-/// Runs `work` on every item, split over [`WRITERS`] threads; the first error wins.
-fn in_parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<()> + Sync) -> Result<()> {
-    let chunk = items.len().div_ceil(WRITERS).max(1);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().try_for_each(work)))
-            .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    })
+    .map(drop)
 }
 
 /// Puts `tmp` in place of `out` in one step; the old site is then removed.
@@ -245,7 +232,7 @@ fn remove_site(dir: &Path) -> Result<()> {
             entries.push(path);
         }
     }
-    in_parallel(&entries, |path| {
+    in_parallel(&entries, WRITERS, |path| {
         let removed = if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
             std::fs::remove_dir_all(path)
         } else {

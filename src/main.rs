@@ -106,6 +106,9 @@ enum Command {
         /// Folder of model files (shapes come from vgg19, resnet34, resnet50) [default: CONTENT/models].
         #[arg(long)]
         models: Option<PathBuf>,
+        /// Models to run end to end, comma-separated ("none" for none) [default: vgg19,resnet34; none with --filter].
+        #[arg(long)]
+        network: Option<String>,
     },
     /// Build, serve on loopback, rebuild on change and reload open pages.
     Serve {
@@ -322,12 +325,20 @@ fn run(cli: Cli) -> Result<()> {
             filter,
             out,
             models,
+            network,
         } => {
             let content = project.path(None, &project.config.content, "content");
+            let network = network.unwrap_or_else(|| match filter {
+                Some(_) => "none".into(),
+                None => "vgg19,resnet34".into(),
+            });
             bench(
-                quick,
-                filter,
-                out,
+                BenchArgs {
+                    quick,
+                    filter,
+                    out,
+                    network,
+                },
                 &content,
                 &models_dir(models),
                 default_input.as_deref(),
@@ -399,12 +410,23 @@ fn list_models(dir: &Path, default_input: Option<&[u64]>, format: Format) -> Res
     Ok(())
 }
 
-/// Runs the benchmarks; writes `out`, or by default this machine's own file
-/// in `CONTENT/data/bench/` (other machines' files are left alone).
-fn bench(
+/// The `bench` verb's own flags.
+struct BenchArgs {
     quick: bool,
     filter: Option<String>,
     out: Option<PathBuf>,
+    network: String,
+}
+
+/// Runs the benchmarks; writes `out`, or by default this machine's own file
+/// in `CONTENT/data/bench/` (other machines' files are left alone).
+fn bench(
+    BenchArgs {
+        quick,
+        filter,
+        out,
+        network,
+    }: BenchArgs,
     content: &Path,
     models: &Path,
     default_input: Option<&[u64]>,
@@ -425,7 +447,23 @@ fn bench(
         &analysis("resnet34")?,
         &analysis("resnet50")?,
     );
-    let report = netledger::bench::plan::measure(&planned, &opts, &out)?;
+    let networks = network
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "none")
+        .map(|name| {
+            let model = Model::load_with(name, models, default_input)?;
+            let full = model.analyze(None)?;
+            // The scalar check runs at 32x32 where the model allows it.
+            let small = match full.input[..] {
+                [c, h, w] if h > 32 && w > 32 => model.analyze(Some(&[c, 32, 32])).ok(),
+                _ => None,
+            };
+            let small = small.unwrap_or_else(|| full.clone());
+            Ok(netledger::bench::plan::NetworkCase { full, small })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let report = netledger::bench::plan::measure(&planned, &networks, &opts, &out)?;
     emit(&netledger::bench::summary_table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())

@@ -29,6 +29,14 @@ pub enum BenchError {
         /// Requested size in bytes.
         bytes: usize,
     },
+    /// A network has a layer the forward runner has no kernel for.
+    #[error("{layer}: the forward runner cannot run it: {reason}")]
+    Unsupported {
+        /// Layer path.
+        layer: String,
+        /// What is missing.
+        reason: String,
+    },
     /// The filter matched no case.
     #[error("filter `{0}` matches no benchmark case")]
     NoMatch(String),

@@ -19,6 +19,7 @@ pub mod checked;
 pub mod error;
 pub mod harness;
 pub mod kernels;
+pub mod network;
 pub mod plan;
 pub mod results;
 mod runner;
@@ -26,7 +27,8 @@ mod runner;
 pub use error::BenchError;
 pub use kernels::Isa;
 pub use results::{
-    load, save, BenchReport, Bound, Ceilings, KernelResult, Machine, Variant, SCHEMA_VERSION,
+    load, save, BenchReport, Bound, Ceilings, KernelResult, Machine, NetworkResult, Variant,
+    SCHEMA_VERSION,
 };
 pub use runner::{case_work, machine_key, run, run_with_isa, summary_table};
 

@@ -130,16 +130,54 @@ pub fn cases(vgg19: &Analysis, resnet34: &Analysis, resnet50: &Analysis) -> Vec<
     cases
 }
 
-/// Measures the planned cases (see [`cases`]) and writes the results to
-/// `out` (atomically; checked writable before any measuring starts).
-pub fn measure(planned: &[KernelCase], opts: &BenchOptions, out: &Path) -> Result<BenchReport> {
+/// A network to run end to end: the model at its input, and at a small
+/// input for the check against the scalar kernels.
+pub struct NetworkCase {
+    /// The model as counted at its own input.
+    pub full: Analysis,
+    /// The same model on a small input (the scalar check's).
+    pub small: Analysis,
+}
+
+/// The batch sizes whole networks run at.
+pub fn network_batches(quick: bool) -> &'static [usize] {
+    if quick {
+        &[1]
+    } else {
+        &[1, 8]
+    }
+}
+
+/// Measures the planned cases (see [`cases`]) and the networks, and writes
+/// the results to `out` (atomically; checked writable before any measuring
+/// starts).
+pub fn measure(
+    planned: &[KernelCase],
+    networks: &[NetworkCase],
+    opts: &BenchOptions,
+    out: &Path,
+) -> Result<BenchReport> {
     let partial = out.with_extension("json.partial");
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
     }
     std::fs::write(&partial, b"").map_err(|e| Error::io("write", &partial, e))?;
-    let report =
-        crate::bench::run(planned, opts).and_then(|r| crate::bench::save(&r, &partial).map(|()| r));
+    let report = crate::bench::run(planned, opts)
+        .and_then(|mut r| {
+            let rounds = if opts.quick { 3 } else { 7 };
+            let isa = crate::bench::Isa::detect();
+            for n in networks {
+                if opts.progress {
+                    eprintln!("network {}", n.full.id);
+                }
+                let batches = network_batches(opts.quick);
+                r.networks.extend(crate::bench::network::measure(
+                    &n.full, &n.small, batches, rounds, isa,
+                )?);
+            }
+            Ok(r)
+        })
+        .and_then(|r| crate::bench::save(&r, &partial).map(|()| r));
     match report {
         Ok(r) => {
             std::fs::rename(&partial, out).map_err(|e| Error::io("write", out, e))?;

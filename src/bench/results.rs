@@ -26,6 +26,70 @@ pub struct BenchReport {
     /// Whether the run used the `--quick` budgets.
     #[serde(default)]
     pub quick: bool,
+    /// Whole networks run end to end (`bench --network`).
+    #[serde(default)]
+    pub networks: Vec<NetworkResult>,
+}
+
+/// One network run end to end at one batch size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkResult {
+    /// Model id, e.g. "vgg19".
+    pub model: String,
+    /// Display name.
+    pub name: String,
+    /// Images per run.
+    #[serde(deserialize_with = "checked::batch")]
+    pub batch: usize,
+    /// Input shape without the batch.
+    pub input: Vec<u64>,
+    /// Conv and linear MACs of one run (all images).
+    pub macs: u64,
+    /// Instruction set of the kernels.
+    pub isa: String,
+    /// Median seconds per run.
+    #[serde(deserialize_with = "checked::seconds")]
+    pub median_s: f64,
+    /// Fastest run.
+    #[serde(deserialize_with = "checked::seconds")]
+    pub best_s: f64,
+    /// Slowest run.
+    #[serde(deserialize_with = "checked::seconds")]
+    pub worst_s: f64,
+    /// Timed runs.
+    pub samples: usize,
+    /// Mean seconds per run by kind of step, in network order of first use.
+    pub by_op: Vec<OpTime>,
+    /// How batch norm ran.
+    pub batch_norm: String,
+    /// The check against the scalar kernels.
+    pub check: NetworkCheck,
+}
+
+/// Time of one kind of step in a network run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpTime {
+    /// "conv" (bias included), "linear", "batch norm", "activation",
+    /// "pooling", "merge" or "shortcut pad".
+    pub op: String,
+    /// Mean seconds per run.
+    #[serde(deserialize_with = "checked::seconds_or_zero")]
+    pub seconds: f64,
+    /// Steps of this kind.
+    pub layers: usize,
+}
+
+/// How a network's output was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkCheck {
+    /// The small input it ran on.
+    pub input: Vec<u64>,
+    /// Conv and linear layers checked against the scalar kernels.
+    pub layers: usize,
+    /// Largest output difference to the scalar forward pass, over the
+    /// largest output.
+    #[serde(deserialize_with = "checked::ratio")]
+    pub output_error: f64,
 }
 
 /// Where and how the figures were measured.

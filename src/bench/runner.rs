@@ -117,6 +117,7 @@ pub fn run_with_isa(
         ceilings,
         kernels,
         quick: opts.quick,
+        networks: Vec::new(),
     })
 }
 

@@ -40,6 +40,10 @@ pub struct Layer {
     pub fused: bool,
     /// Input shapes (several for a merge).
     pub inputs: Vec<Shape>,
+    /// Where each input comes from: the index of the layer that made it,
+    /// or `None` for the model's input. Empty when the dataflow is not
+    /// known (imported graphs).
+    pub sources: Vec<Option<usize>>,
     /// Output shape, trainable parameters and operation counts.
     pub cost: Cost,
     /// FLOPs: 2 x MACs + bias adds + element-wise operations.
@@ -91,11 +95,20 @@ impl Layer {
             functional,
             fused,
             inputs,
+            sources: Vec::new(),
             cost,
             flops,
             span,
         })
     }
+}
+
+/// A tensor on its way through the walk: its shape and the layer that made
+/// it (`None`: the model's input).
+#[derive(Debug, Clone, PartialEq)]
+struct Value {
+    shape: Shape,
+    from: Option<usize>,
 }
 
 /// Expands `spec` for `input` (without batch) into its layers.
@@ -115,10 +128,13 @@ pub fn elaborate(spec: &ModelSpec, input: &[u64]) -> Result<Vec<Layer>> {
             span: None,
         });
     }
-    let mut shape = input.to_vec();
+    let mut value = Value {
+        shape: input.to_vec(),
+        from: None,
+    };
     for section in &spec.sections {
         let mut scope = Scope::new(format!("{}/{}", spec.id, section.name), &section.name);
-        shape = walk.items(&section.items, &mut scope, shape, &Env::default())?;
+        value = walk.items(&section.items, &mut scope, value, &Env::default())?;
     }
     Ok(walk.layers)
 }
@@ -200,22 +216,22 @@ impl Walk<'_> {
         &mut self,
         items: &[Item],
         scope: &mut Scope,
-        mut shape: Shape,
+        mut value: Value,
         env: &Env,
-    ) -> Result<Shape> {
+    ) -> Result<Value> {
         for item in items {
-            shape = self.item(item, scope, shape, env)?;
+            value = self.item(item, scope, value, env)?;
         }
-        Ok(shape)
+        Ok(value)
     }
 
     fn item(
         &mut self,
         item: &Item,
         scope: &mut Scope,
-        mut shape: Shape,
+        mut value: Value,
         env: &Env,
-    ) -> Result<Shape> {
+    ) -> Result<Value> {
         let repeat = match &item.repeat {
             Some(e) => e.eval(&env.nums)?,
             None => 1,
@@ -234,13 +250,13 @@ impl Walk<'_> {
                     n.clone()
                 }
             });
-            shape = match &item.what {
+            value = match &item.what {
                 What::Layer(spec) => self.layer(
                     spec,
                     explicit,
                     item.functional,
                     scope,
-                    shape,
+                    value,
                     env,
                     &item.span,
                 )?,
@@ -257,7 +273,7 @@ impl Walk<'_> {
                     inner.name = explicit.or(inner.name);
                     inner.repeat = None;
                     inner.functional |= item.functional;
-                    self.item(&inner, scope, shape, &Env::default())?
+                    self.item(&inner, scope, value, &Env::default())?
                 }
                 What::Call {
                     block,
@@ -314,10 +330,10 @@ impl Walk<'_> {
                     }
                     // The block's input: `$in_c $in_h $in_w` for CxHxW, and
                     // `$in_last` for the features of tokens or channels-last maps.
-                    for (key, at) in ["in_c", "in_h", "in_w"].into_iter().zip(&shape) {
+                    for (key, at) in ["in_c", "in_h", "in_w"].into_iter().zip(&value.shape) {
                         inner.nums.entry(key.to_string()).or_insert(*at);
                     }
-                    if let Some(last) = shape.last() {
+                    if let Some(last) = value.shape.last() {
                         inner.nums.entry("in_last".to_string()).or_insert(*last);
                     }
                     let name = explicit.unwrap_or_else(|| {
@@ -334,13 +350,13 @@ impl Walk<'_> {
                             "a block probably calls itself, directly or through another block",
                         ));
                     }
-                    let out = self.block(def, &mut block_scope, shape, &inner);
+                    let out = self.block(def, &mut block_scope, value, &inner);
                     self.depth -= 1;
                     out?
                 }
             };
         }
-        Ok(shape)
+        Ok(value)
     }
 
     /// Evaluates one layer at `shape` and pushes it (or its parts).
@@ -351,10 +367,11 @@ impl Walk<'_> {
         explicit: Option<String>,
         functional: bool,
         scope: &mut Scope,
-        shape: Shape,
+        value: Value,
         env: &Env,
         span: &Span,
-    ) -> Result<Shape> {
+    ) -> Result<Value> {
+        let shape = &value.shape;
         let nums = WithChannels(&env.nums, shape.first().copied().unwrap_or(0));
         let op = spec.try_map(&mut |e: &Expr, field: Field| {
             let v = e.eval(&nums)?;
@@ -375,34 +392,50 @@ impl Walk<'_> {
         } = op
         {
             let (parts, output) =
-                attention::parts(heads, window, bias, &shape).map_err(|message| Error::Shape {
-                    message: format!("{message} (input {})", shape_str(&shape)),
+                attention::parts(heads, window, bias, shape).map_err(|message| Error::Shape {
+                    message: format!("{message} (input {})", shape_str(shape)),
                     layer: path.clone(),
                     span: Some(span.clone()),
                 })?;
+            // The parts' own dataflow is not recorded: they all read the
+            // attention's input, and the last one stands for its output.
+            let mut from = value.from;
             for part in parts {
-                self.push(
-                    format!("{path}/{}", part.name),
-                    &scope.section,
-                    part.op,
-                    Flags {
-                        functional,
-                        fused: part.fused,
-                    },
-                    part.inputs,
-                    span,
-                )?;
+                let inputs = part
+                    .inputs
+                    .into_iter()
+                    .map(|shape| Value {
+                        shape,
+                        from: value.from,
+                    })
+                    .collect();
+                from = self
+                    .push(
+                        format!("{path}/{}", part.name),
+                        &scope.section,
+                        part.op,
+                        Flags {
+                            functional,
+                            fused: part.fused,
+                        },
+                        inputs,
+                        span,
+                    )?
+                    .from;
             }
-            return Ok(output);
+            return Ok(Value {
+                shape: output,
+                from,
+            });
         }
         let flags = Flags {
             functional,
             fused: false,
         };
-        self.push(path, &scope.section, op, flags, vec![shape], span)
+        self.push(path, &scope.section, op, flags, vec![value], span)
     }
 
-    fn block(&mut self, def: &Block, scope: &mut Scope, input: Shape, env: &Env) -> Result<Shape> {
+    fn block(&mut self, def: &Block, scope: &mut Scope, input: Value, env: &Env) -> Result<Value> {
         let Some(merge) = def.merge else {
             let shape = self.items(&def.body, scope, input, env)?;
             return self.items(&def.then, scope, shape, env);
@@ -415,15 +448,15 @@ impl Walk<'_> {
             let mut branch_scope = scope.child(&format!("branch{}", i + 1));
             outputs.push(self.items(branch, &mut branch_scope, input.clone(), env)?);
         }
-        let keeps_shape = outputs.first() == Some(&input);
+        let keeps_shape = outputs.first().map(|v: &Value| &v.shape) == Some(&input.shape);
         match def.shortcut {
             None => {}
             Some(Shortcut::Identity) => outputs.push(input.clone()),
             Some(Shortcut::Auto | Shortcut::Pad) if keeps_shape => outputs.push(input.clone()),
             Some(Shortcut::Pad) => {
-                let body = outputs.first().cloned().unwrap_or_default();
+                let body = outputs.first().map(|v| v.shape.clone()).unwrap_or_default();
                 let (Some(&channels), Some(&h), Some(&out_h)) =
-                    (body.first(), input.get(1), body.get(1))
+                    (body.first(), input.shape.get(1), body.get(1))
                 else {
                     return Err(Error::Shape {
                         message: "a zero-padding shortcut needs CxHxW paths".into(),
@@ -482,9 +515,9 @@ impl Walk<'_> {
         section: &str,
         op: Op,
         flags: Flags,
-        inputs: Vec<Shape>,
+        inputs: Vec<Value>,
         span: &Span,
-    ) -> Result<Shape> {
+    ) -> Result<Value> {
         if self.layers.len() >= MAX_LAYERS {
             return Err(Error::Shape {
                 message: format!("the model has more than {MAX_LAYERS} layers (a runaway `*N`?)"),
@@ -492,17 +525,22 @@ impl Walk<'_> {
                 span: Some(span.clone()),
             });
         }
-        let layer = Layer::new(
+        let (shapes, sources) = inputs.into_iter().map(|v| (v.shape, v.from)).unzip();
+        let mut layer = Layer::new(
             path,
             section,
             op,
             flags.functional,
             flags.fused,
-            inputs,
+            shapes,
             Some(span.clone()),
         )?;
+        layer.sources = sources;
         let shape = layer.cost.output.clone();
         self.layers.push(layer);
-        Ok(shape)
+        Ok(Value {
+            shape,
+            from: Some(self.layers.len() - 1),
+        })
     }
 }

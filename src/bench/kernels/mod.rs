@@ -17,6 +17,7 @@ pub mod conv;
 pub mod gemm;
 pub mod gemv;
 pub mod pool;
+pub mod window;
 
 /// Instruction set used by a kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

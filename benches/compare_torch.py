@@ -3,9 +3,10 @@
 
 Developer only (needs torch and torchvision; CI never runs it). Alternates
 rounds in one session: `netledger bench --quick` (every kernel shape of
-VGG-19, ResNet-34 and ResNet-50), then PyTorch on the same shapes, single
-thread, batch as in each netledger case, then PyTorch's whole VGG-19 and
-ResNet-34 forward passes at batch 1. Medians over the rounds; the load
+VGG-19, ResNet-34 and ResNet-50, and the whole VGG-19 and ResNet-34 forward
+passes at batch 1), then PyTorch on the same shapes, single thread, batch
+as in each netledger case, then PyTorch's whole VGG-19 and ResNet-34
+forward passes at batch 1. Medians over the rounds; the load
 average is recorded at both ends. Writes content/data/peers/MACHINE.json
 (MACHINE as netledger names its results file), which the measured chapter
 shows with `peers()`.
@@ -84,12 +85,13 @@ def main():
     }
     image = torch.randn(1, 3, 224, 224)
     ours, theirs, forward = {}, {}, {name: [] for name in nets}
+    our_forward = {name: [] for name in nets}
     machine = None
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             out = os.path.join(tmp, f"round{r}.json")
-            subprocess.run([NETLEDGER, "bench", "--quick", "--out", out], cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run([NETLEDGER, "bench", "--quick", "--network", ",".join(nets), "--out", out],
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             with open(out) as f:
                 report = json.load(f)
             machine = report["machine"]
@@ -102,6 +104,9 @@ def main():
                 module, x = op
                 ours.setdefault(k["name"], (k["workload"], k["batch"], []))[2].append(k["median_s"])
                 theirs.setdefault(k["name"], []).append(median_time(lambda: module(x), args.reps))
+            for n in report.get("networks", []):
+                if n["batch"] == 1 and n["model"] in our_forward:
+                    our_forward[n["model"]].append(n["median_s"])
             for name, net in nets.items():
                 forward[name].append(median_time(lambda: net(image), args.reps))
     kernels = [
@@ -125,7 +130,8 @@ def main():
         "load_avg_end": list(os.getloadavg()),
         "kernels": kernels,
         "forward": [
-            {"model": name, "batch": 1, "torch_median_s": statistics.median(ts)}
+            {"model": name, "batch": 1, "torch_median_s": statistics.median(ts),
+             "netledger_median_s": statistics.median(our_forward[name])}
             for name, ts in forward.items()
         ],
     }
@@ -139,7 +145,8 @@ def main():
         print(f"{k['name']:<40} ours {k['netledger_median_s'] * 1e3:9.3f} ms  "
               f"torch {k['torch_median_s'] * 1e3:9.3f} ms  torch/ours {k['torch_median_s'] / k['netledger_median_s']:5.2f}")
     for f_ in result["forward"]:
-        print(f"{f_['model']} forward, torch: {f_['torch_median_s'] * 1e3:.1f} ms")
+        print(f"{f_['model']} forward, torch: {f_['torch_median_s'] * 1e3:.1f} ms, "
+              f"netledger: {f_['netledger_median_s'] * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,13 @@ pub fn gflops<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     in_range(d, "a rate in GFLOP/s", MIN_RATE, MAX_GFLOPS)
 }
 
+/// An optional duration (absent in older files).
+pub fn opt_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Secs(#[serde(deserialize_with = "seconds")] f64);
+    Ok(Option::<Secs>::deserialize(d)?.map(|r| r.0))
+}
+
 /// An optional compute peak (an instruction set the machine may lack).
 pub fn opt_gflops<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     #[derive(Deserialize)]

@@ -67,26 +67,31 @@ enum Kernel {
 }
 
 impl Kernel {
-    /// The group a step's time is reported under.
-    fn label(&self) -> &'static str {
-        match self {
-            Kernel::Conv { .. } => "conv",
-            Kernel::Linear { .. } => "linear",
-            Kernel::Affine { .. } => "batch norm",
-            Kernel::Act(_) => "activation",
-            Kernel::MaxPool(_) | Kernel::AvgPool(_) | Kernel::Adaptive { .. } => "pooling",
-            Kernel::Add | Kernel::Concat => "merge",
-            Kernel::ZeroPad { .. } => "shortcut pad",
-        }
-    }
-
     fn in_place(&self) -> bool {
         matches!(self, Kernel::Affine { .. } | Kernel::Act(_))
     }
 }
 
+/// The group a layer's time is reported under in a forward pass (bias
+/// adds count with their layer), or `None` for a layer that costs nothing
+/// (flatten, dropout, identity).
+pub fn step_label(op: &Op) -> Option<&'static str> {
+    Some(match op {
+        Op::Flatten | Op::Dropout | Op::Identity => return None,
+        Op::Conv { .. } => "conv",
+        Op::Linear { .. } => "linear",
+        Op::BatchNorm { .. } => "batch norm",
+        Op::Activation { .. } => "activation",
+        Op::Pool { .. } | Op::Adaptive { .. } => "pooling",
+        Op::Merge { .. } => "merge",
+        Op::ZeroPad { .. } => "shortcut pad",
+        _ => "other",
+    })
+}
+
 struct Step {
     path: String,
+    label: &'static str,
     kernel: Kernel,
     /// Buffers read, in input order.
     inputs: Vec<usize>,
@@ -378,6 +383,7 @@ impl Network {
             buffer_of.push(out);
             steps.push(Step {
                 path: layer.path.clone(),
+                label: step_label(&layer.op).unwrap_or("other"),
                 kernel,
                 inputs,
                 out,
@@ -696,7 +702,7 @@ pub fn time(net: &mut Network, rounds: usize) -> Result<(Vec<f64>, Vec<OpTime>),
     }
     let mut ops: Vec<OpTime> = Vec::new();
     for (step, t) in net.steps.iter().zip(by_step) {
-        let label = step.kernel.label();
+        let label = step.label;
         let seconds = t / rounds.max(1) as f64;
         match ops.iter_mut().find(|o| o.op == label) {
             Some(o) => {

@@ -17,7 +17,7 @@ use crate::numfmt::{fixed, percent, si, thousands};
 use crate::report::assets::escape;
 use crate::report::charts::ChartArgs;
 use crate::report::number::{self, Num};
-use crate::report::{measured, tables, Workspace};
+use crate::report::{forward, measured, tables, Workspace};
 
 pub(crate) type TeraResult<T> = Result<T, tera::Error>;
 
@@ -376,6 +376,8 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("batch_chart", function!(measured::batch_chart)),
     ("machines", function!(measured::machines)),
     ("peers", function!(measured::peers)),
+    ("forward", function!(forward::forward)),
+    ("forward_table", function!(forward::forward_table)),
 ];
 
 /// Every filter, by name.
@@ -617,8 +619,8 @@ pub fn chart(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
 #[cfg(test)]
 mod tests {
     //! Each function and filter of the lists, called by name from a
-    //! template, as a page calls it, on the shipped ResNet-18 and VGG-11
-    //! and the committed bench results.
+    //! template, as a page calls it, on the shipped ResNet-18, ResNet-34 and
+    //! VGG-11 and the committed bench results.
 
     use super::*;
     use crate::report::ledger::Ledger;
@@ -628,7 +630,7 @@ mod tests {
         WS.get_or_init(|| {
             let dir = std::env::temp_dir().join(format!("netledger-fn-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
-            for m in ["resnet18", "vgg11"] {
+            for m in ["resnet18", "resnet34", "vgg11"] {
                 std::fs::copy(
                     format!("content/models/{m}.toml"),
                     dir.join(format!("{m}.toml")),
@@ -797,6 +799,46 @@ mod tests {
         assert!(
             peers.contains("<tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">vgg19 ("),
             "{peers}"
+        );
+    }
+
+    #[test]
+    fn forward_functions_read_the_measured_forward_passes() {
+        assert_eq!(ok(r#"{{ measured(network="resnet34") }}"#), "true");
+        assert_eq!(ok(r#"{{ measured(network="resnet18") }}"#), "false");
+        assert_eq!(
+            ok(r#"{{ forward(model="resnet34", op="conv") < forward(model="resnet34") }}"#),
+            "true"
+        );
+        assert_eq!(
+            ok(r#"{{ forward(model="resnet34", batch=8) > forward(model="resnet34") }}"#),
+            "true"
+        );
+        assert_eq!(
+            ok(r#"{{ forward(model="resnet34", estimate=true) == model_time(model="resnet34") }}"#),
+            "true",
+            "the estimate is the chapter's sum of layers"
+        );
+        let err = render(r#"{{ forward(model="resnet34", op="nope") }}"#).unwrap_err();
+        assert!(
+            err.contains("`resnet34` has no `nope` steps (it has: conv, batch norm, activation, pooling, merge, linear)"),
+            "{err}"
+        );
+        assert!(render(r#"{{ forward(model="resnet18") }}"#)
+            .unwrap_err()
+            .contains("no forward pass of `resnet18` at batch 1 in this machine's results: run `netledger bench --network resnet18`"));
+        let t = ok(r#"{{ forward_table(models=["resnet34", "resnet18"]) }}"#);
+        assert!(
+            t.contains("<tr><th scope=\"row\">ResNet-34</th><td class=\"num\">1</td>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<tr><th scope=\"row\">ResNet-18</th><td colspan=\"6\">not run: <code>netledger bench --network resnet18</code></td></tr>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<th scope=\"rowgroup\" colspan=\"5\">ResNet-34, batch 1: "),
+            "{t}"
         );
     }
 

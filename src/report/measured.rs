@@ -138,10 +138,14 @@ pub fn result_for<'a>(
 }
 
 /// Seconds a layer takes at batch 1: its measured kernel, or, for layers
-/// without one (BN, ReLU, pooling, adds), its bytes at the triad bandwidth.
+/// without one (BN, ReLU, pooling, adds), its bytes at the triad bandwidth;
+/// flatten, dropout and identity move no data and take none.
 pub fn layer_seconds(bench: &BenchReport, layer: &Layer) -> (f64, bool) {
     if let Some(k) = result_for(bench, layer, 1) {
         return (k.median_s, true);
+    }
+    if crate::bench::network::step_label(&layer.op).is_none() {
+        return (0.0, true);
     }
     let bytes = (layer.input_elements() as f64 + layer.activations() as f64) * 4.0;
     let bw = bench.ceilings.triad_bandwidth_gbs.max(1e-9) * 1e9;
@@ -154,11 +158,11 @@ pub fn guessed(bench: &BenchReport, layer: &Layer) -> bool {
     layer.cost.macs > 0 && result_for(bench, layer, 1).is_none()
 }
 
-fn fail(message: impl std::fmt::Display) -> tera::Error {
+pub(crate) fn fail(message: impl std::fmt::Display) -> tera::Error {
     tera::Error::message(message.to_string())
 }
 
-fn need(ws: &Workspace) -> std::result::Result<&BenchReport, tera::Error> {
+pub(crate) fn need(ws: &Workspace) -> std::result::Result<&BenchReport, tera::Error> {
     ws.bench.as_deref().ok_or_else(|| {
         fail("no benchmark results (content/data/bench/*.json): run `netledger bench`, or guard with {% if measured() %}")
     })
@@ -198,7 +202,7 @@ struct TimeArgs {
 }
 
 /// The `models=[...]` argument of a function, counted.
-fn models_arg(
+pub(crate) fn models_arg(
     ws: &Workspace,
     kw: &Kwargs,
     function: &str,
@@ -471,8 +475,16 @@ fn batch_figure(ws: &Workspace, b: &BenchReport) -> Result<String> {
 }
 
 /// `measured(...)` in pages.
-pub fn measured(w: &Workspace, _: &Kwargs) -> TeraResult<bool> {
-    Ok(w.bench.is_some())
+/// `measured()` in pages: whether there are results at all;
+/// `measured(network="vgg19")`: whether they hold its forward pass.
+pub fn measured(w: &Workspace, kw: &Kwargs) -> TeraResult<bool> {
+    let network: Option<String> = kw
+        .get("network")
+        .map_err(|e| fail(format!("measured(): {e}")))?;
+    Ok(match network {
+        None => w.bench.is_some(),
+        Some(n) => crate::report::forward::has_run(w, &n),
+    })
 }
 
 /// `machine(...)` in pages.
@@ -759,7 +771,8 @@ pub struct PeerKernel {
     pub torch_median_s: f64,
 }
 
-/// A whole network's forward pass in PyTorch.
+/// A whole network's forward pass in PyTorch, and netledger's in the same
+/// session (files written before netledger ran networks lack it).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeerForward {
@@ -767,6 +780,8 @@ pub struct PeerForward {
     pub batch: usize,
     #[serde(deserialize_with = "crate::bench::checked::seconds")]
     pub torch_median_s: f64,
+    #[serde(default, deserialize_with = "crate::bench::checked::opt_seconds")]
+    pub netledger_median_s: Option<f64>,
 }
 
 /// Every peer comparison in a `data/` folder: `peers/*.json` by file name.
@@ -838,35 +853,33 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         h.push_str("</tbody>");
     }
     h.push_str("</table></div>");
-    // Whole networks: PyTorch's forward, and netledger's kernels of the same
-    // session summed over the model's layers.
-    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes\"><table><caption>One image, whole network, single thread: PyTorch's forward pass, and the sum of netledger's layers from the same session</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th><th scope=\"col\" class=\"num\">Layers not measured</th></tr></thead><tbody>");
+    // Whole networks: both forward passes, and netledger's kernels of the
+    // same session summed over the model's layers.
+    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes against PyTorch\"><table><caption>One image, whole network, single thread, same session: both forward passes, and the sum of netledger's layers timed one by one</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger forward</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th></tr></thead><tbody>");
     for a in &list {
         let Some(f) = p.forward.iter().find(|f| f.model == a.id && f.batch == 1) else {
             continue;
         };
-        let mut sum = 0.0;
-        let mut missing = 0usize;
-        for l in &a.layers {
-            let k = workload_of(l).and_then(|wl| {
-                let d = batched(wl, 1).describe();
-                p.kernels.iter().find(|k| k.batch == 1 && k.workload == d)
-            });
-            match (k, l.cost.macs > 0) {
-                (Some(k), _) => sum += k.netledger_median_s,
-                (None, true) => {
-                    missing += 1;
-                    sum += layer_seconds(b, l).0;
-                }
-                (None, false) => sum += layer_seconds(b, l).0,
-            }
-        }
+        let sum: f64 = a
+            .layers
+            .iter()
+            .map(|l| {
+                let k = workload_of(l).and_then(|wl| {
+                    let d = batched(wl, 1).describe();
+                    p.kernels.iter().find(|k| k.batch == 1 && k.workload == d)
+                });
+                k.map_or_else(|| layer_seconds(b, l).0, |k| k.netledger_median_s)
+            })
+            .sum();
+        let (ours, ratio) = match f.netledger_median_s {
+            Some(s) => (duration(s), format!("{}x", fixed(f.torch_median_s / s, 2))),
+            None => ("not run".to_string(), String::new()),
+        };
         h.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{ours}</td><td class=\"num\">{ratio}</td><td class=\"num\">{}</td></tr>",
             escape(&a.name),
             duration(f.torch_median_s),
             duration(sum),
-            missing
         ));
     }
     h.push_str("</tbody></table></div>");

@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod charts;
+pub mod forward;
 pub mod functions;
 pub mod highlight;
 pub mod ledger;

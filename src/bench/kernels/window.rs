@@ -70,29 +70,39 @@ impl Window {
 pub fn max_pool(win: &Window, input: &[f32], out: &mut [f32]) -> Result<(), BenchError> {
     win.validate(input, out)?;
     let (h, w) = (win.h, win.w);
+    let ([kh_n, kw_n], [sh, sw], [ph, pw], [dh, dw]) = (win.k, win.stride, win.pad, win.dilation);
+    // Output columns whose window lies inside the row: no bounds checks.
+    let inside = |x: usize| x * sw >= pw && x * sw + (kw_n - 1) * dw < w + pw;
+    let x_lo = (0..win.ow).find(|&x| inside(x)).unwrap_or(win.ow);
+    let x_hi = (x_lo..win.ow).find(|&x| !inside(x)).unwrap_or(win.ow);
     for (plane, oplane) in input
         .chunks_exact(h * w)
         .zip(out.chunks_exact_mut(win.oh * win.ow))
     {
-        for y in 0..win.oh {
-            for x in 0..win.ow {
-                let mut m = f32::NEG_INFINITY;
-                for kh in 0..win.k[0] {
-                    let ih =
-                        (y * win.stride[0] + kh * win.dilation[0]) as isize - win.pad[0] as isize;
-                    if ih < 0 || ih as usize >= h {
-                        continue;
-                    }
-                    let row = &plane[ih as usize * w..][..w];
-                    for kw in 0..win.k[1] {
-                        let iw = (x * win.stride[1] + kw * win.dilation[1]) as isize
-                            - win.pad[1] as isize;
+        for (y, orow) in oplane.chunks_exact_mut(win.ow).enumerate() {
+            orow.fill(f32::NEG_INFINITY);
+            for kh in 0..kh_n {
+                let ih = (y * sh + kh * dh) as isize - ph as isize;
+                if ih < 0 || ih as usize >= h {
+                    continue;
+                }
+                let row = &plane[ih as usize * w..][..w];
+                for kw in 0..kw_n {
+                    let col = |x: usize| (x * sw + kw * dw) as isize - pw as isize;
+                    for x in (0..x_lo).chain(x_hi..win.ow) {
+                        let iw = col(x);
                         if iw >= 0 && (iw as usize) < w {
-                            m = m.max(row[iw as usize]);
+                            orow[x] = orow[x].max(row[iw as usize]);
+                        }
+                    }
+                    if x_lo < x_hi {
+                        let first = col(x_lo) as usize;
+                        let taps = row[first..].iter().step_by(sw);
+                        for (o, &v) in orow[x_lo..x_hi].iter_mut().zip(taps) {
+                            *o = o.max(v);
                         }
                     }
                 }
-                oplane[y * win.ow + x] = m;
             }
         }
     }
@@ -217,6 +227,49 @@ mod tests {
         let mut up = vec![0.0; 4];
         adaptive_pool(false, (1, 1, 1), (2, 2), &[7.0], &mut up).unwrap();
         assert_eq!(up, [7.0; 4]);
+    }
+
+    #[test]
+    fn max_pool_agrees_with_the_window_definition_on_odd_shapes() {
+        // Every output against a direct evaluation of its window, for
+        // strides, paddings, dilations and sizes that leave edges.
+        for (h, k, s, p, d) in [
+            (7, 3, 2, 1, 1),
+            (8, 2, 2, 0, 1),
+            (9, 3, 1, 1, 2),
+            (5, 5, 3, 2, 1),
+        ] {
+            let oh = (h + 2 * p - d * (k - 1) - 1) / s + 1;
+            let win = Window {
+                dilation: [d; 2],
+                ..Window {
+                    c: 2,
+                    ..win(h, oh, k, s, p)
+                }
+            };
+            let x: Vec<f32> = (0..2 * h * h)
+                .map(|i| ((i * 7919) % 101) as f32 - 50.0)
+                .collect();
+            let mut y = vec![0.0; 2 * oh * oh];
+            max_pool(&win, &x, &mut y).unwrap();
+            for c in 0..2 {
+                for oy in 0..oh {
+                    for ox in 0..oh {
+                        let mut m = f32::NEG_INFINITY;
+                        for a in 0..k {
+                            for b in 0..k {
+                                let iy = (oy * s + a * d) as isize - p as isize;
+                                let ix = (ox * s + b * d) as isize - p as isize;
+                                if (0..h as isize).contains(&iy) && (0..h as isize).contains(&ix) {
+                                    m = m.max(x[c * h * h + iy as usize * h + ix as usize]);
+                                }
+                            }
+                        }
+                        assert_eq!(y[(c * oh + oy) * oh + ox], m, "{h} {k} {s} {p} {d}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

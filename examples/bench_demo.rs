@@ -182,6 +182,7 @@ fn main() {
         quick: has("--quick"),
         filter: value("--filter"),
         progress: true,
+        isa: value("--isa").and_then(|s| netledger::bench::Isa::parse(&s)),
     };
     let cases = if has("--full-list") {
         full_list()

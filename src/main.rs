@@ -109,6 +109,9 @@ enum Command {
         /// Models to run end to end, comma-separated ("none" for none) [default: vgg19,resnet34; none with --filter].
         #[arg(long)]
         network: Option<String>,
+        /// Instruction set of the kernels: avx512, avx2 or portable [default: the best this CPU has].
+        #[arg(long, value_parser = parse_isa)]
+        isa: Option<netledger::bench::Isa>,
     },
     /// Build, serve on loopback, rebuild on change and reload open pages.
     Serve {
@@ -326,6 +329,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             models,
             network,
+            isa,
         } => {
             let content = project.path(None, &project.config.content, "content");
             let network = network.unwrap_or_else(|| match filter {
@@ -338,6 +342,7 @@ fn run(cli: Cli) -> Result<()> {
                     filter,
                     out,
                     network,
+                    isa,
                 },
                 &content,
                 &models_dir(models),
@@ -416,6 +421,13 @@ struct BenchArgs {
     filter: Option<String>,
     out: Option<PathBuf>,
     network: String,
+    isa: Option<netledger::bench::Isa>,
+}
+
+/// An `--isa` value.
+fn parse_isa(s: &str) -> std::result::Result<netledger::bench::Isa, String> {
+    netledger::bench::Isa::parse(s)
+        .ok_or_else(|| format!("unknown instruction set `{s}` (avx512, avx2, portable)"))
 }
 
 /// Runs the benchmarks; writes `out`, or by default this machine's own file
@@ -426,6 +438,7 @@ fn bench(
         filter,
         out,
         network,
+        isa,
     }: BenchArgs,
     content: &Path,
     models: &Path,
@@ -436,6 +449,7 @@ fn bench(
         quick,
         filter,
         progress: std::io::stderr().is_terminal(),
+        isa,
     };
     let out = out.unwrap_or_else(|| {
         netledger::report::measured::machine_file(content, &netledger::bench::machine_key())

@@ -12,13 +12,10 @@ use netledger::bench::kernels::{ceilings, check_close, Isa};
 use netledger::bench::{self, BenchError, BenchOptions, KernelCase, Workload};
 use proptest::prelude::*;
 
-/// Instruction sets to test: always the portable one, AVX2+FMA when present.
+/// Instruction sets to test: each one this machine runs (portable always,
+/// AVX2+FMA and AVX-512 where present), each forced in turn.
 fn isas() -> Vec<Isa> {
-    let mut v = vec![Isa::Portable];
-    if Isa::Avx2Fma.available() {
-        v.push(Isa::Avx2Fma);
-    }
-    v
+    Isa::all_available()
 }
 
 fn abs(v: &[f32]) -> Vec<f32> {
@@ -76,6 +73,7 @@ fn check_conv(s: ConvShape, seed: u64) {
             }
             let mut plan = ConvPlan::with_path(isa, &s, &weights, path).unwrap();
             assert_eq!(plan.path(), path);
+            assert_eq!(plan.isa(), isa, "the forced instruction set runs");
             for _ in 0..2 {
                 let mut got = vec![f32::NAN; s.output_len()];
                 plan.run(&input, &mut got).unwrap();
@@ -84,6 +82,30 @@ fn check_conv(s: ConvShape, seed: u64) {
             }
         }
     }
+}
+
+#[test]
+fn instruction_sets_are_detected_named_and_fall_back() {
+    let all = Isa::all_available();
+    assert_eq!(all.first(), Some(&Isa::detect()), "the best one first");
+    assert_eq!(all.last(), Some(&Isa::Portable), "portable runs anywhere");
+    for isa in [Isa::Avx512, Isa::Avx2Fma, Isa::Portable] {
+        assert_eq!(Isa::parse(isa.name()), Some(isa));
+    }
+    assert_eq!(Isa::parse("avx512"), Some(Isa::Avx512));
+    assert_eq!(Isa::parse("sse9"), None);
+    // A plan asked for an instruction set the CPU lacks runs the best one below it.
+    let s = ConvShape {
+        cin: 2,
+        cout: 3,
+        h: 5,
+        w: 5,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let plan = ConvPlan::new(Isa::Avx512, &s, &vec![0.0; s.weight_len()]).unwrap();
+    assert_eq!(plan.isa(), Isa::detect());
 }
 
 /// Direct check of one conv output against a hand-computed sum.
@@ -229,6 +251,12 @@ fn conv_fixed_shapes() {
         (33, 17, 5, 6, 3, 1, 1),
         (20, 33, 14, 14, 3, 2, 1),
         (34, 18, 7, 7, 3, 1, 1),
+        // AVX-512 tiles: 16 channels (remainders 1, 15, 17, 31) and 14
+        // pixels (7x7 = 49 and 6x5 = 30 are not multiples of 14).
+        (9, 17, 7, 7, 3, 1, 1),
+        (300, 31, 6, 5, 3, 1, 1),
+        (12, 15, 9, 9, 1, 2, 0),
+        (2, 33, 20, 19, 3, 1, 1),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(
@@ -320,6 +348,7 @@ fn run_rejects_unknown_filter_and_bad_cases() {
         quick: true,
         filter: Some("no-such-layer".into()),
         progress: false,
+        isa: None,
     };
     assert!(matches!(
         bench::run(&bench::demo_cases(), &opts),
@@ -352,7 +381,7 @@ proptest! {
     }
 
     #[test]
-    fn prop_conv(cin in 1usize..5, cout in 1usize..7, h in 1usize..12, w in 1usize..12,
+    fn prop_conv(cin in 1usize..5, cout in 1usize..20, h in 1usize..12, w in 1usize..12,
                  k in prop_oneof![Just(1usize), Just(3usize), Just(5usize)],
                  stride in 1usize..3, pad in 0usize..3, seed in 0u64..1000) {
         let s = ConvShape { cin, cout, h, w, k, stride, pad };

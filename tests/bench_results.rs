@@ -63,6 +63,7 @@ fn run_save_load_round_trip() {
         quick: true,
         filter: None,
         progress: false,
+        isa: None,
     };
     let r = bench::run_with_isa(&tiny_cases(), &opts, Isa::Portable).unwrap();
     assert_eq!(r.schema, SCHEMA_VERSION);

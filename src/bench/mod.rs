@@ -149,6 +149,9 @@ pub struct BenchOptions {
     pub filter: Option<String>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Run the kernels on this instruction set instead of the best one
+    /// (or the best one below it that the CPU has).
+    pub isa: Option<Isa>,
 }
 
 /// A few hard-coded shapes for this module's own tests, benches and examples

@@ -805,7 +805,7 @@ layers = ["gap", "flatten", "linear 10"]
     #[test]
     fn every_kernel_agrees_with_the_scalar_forward_pass() {
         let a = analysis(SMALL, &[3, 19, 19]);
-        for isa in [Isa::Portable, Isa::detect()] {
+        for isa in Isa::all_available() {
             let c = check(&a, isa).expect("fast and scalar agree");
             let mac_layers = a
                 .layers

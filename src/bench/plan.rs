@@ -165,7 +165,7 @@ pub fn measure(
     let report = crate::bench::run(planned, opts)
         .and_then(|mut r| {
             let rounds = if opts.quick { 3 } else { 7 };
-            let isa = crate::bench::Isa::detect();
+            let isa = opts.isa.unwrap_or_else(crate::bench::Isa::detect);
             for n in networks {
                 if opts.progress {
                     eprintln!("network {}", n.full.id);

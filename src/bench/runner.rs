@@ -25,7 +25,7 @@ const FC6_COLS: usize = 25088;
 /// What the kernels of `isa` use, plus the wider set the ceiling is measured with.
 fn features(isa: Isa) -> Vec<String> {
     let mut f = isa.usable().features();
-    if ceil::avx512_available() {
+    if ceil::avx512_available() && !f.iter().any(|x| x == "avx512f") {
         f.push("avx512f".into());
     }
     f
@@ -54,7 +54,7 @@ pub fn machine_key() -> String {
 
 /// Measure the ceilings and every case (filtered) with the best available ISA.
 pub fn run(cases: &[KernelCase], opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    run_with_isa(cases, opts, Isa::detect())
+    run_with_isa(cases, opts, opts.isa.unwrap_or_else(Isa::detect))
 }
 
 /// As [`run`], forcing an instruction set (the portable one always works).
@@ -319,7 +319,7 @@ fn measure_ceilings(isa: Isa, quick: bool) -> Result<(Ceilings, bool), BenchErro
     Ok((
         Ceilings {
             fma_peak_gflops: fma_peak,
-            fma_peak_avx2_gflops: (isa.usable() == Isa::Avx2Fma).then_some(fma_kernel_isa),
+            fma_peak_avx2_gflops: (isa.narrow() == Isa::Avx2Fma).then_some(fma_kernel_isa),
             fma_peak_avx512_gflops: fma_avx512,
             fma_scalar_gflops: fma_scalar,
             read_bandwidth_gbs: fc6,

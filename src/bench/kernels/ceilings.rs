@@ -11,8 +11,8 @@ pub const FMA_ACCUMULATORS: usize = 12;
 
 /// FLOPs done by [`fma_peak`] for `iters` iterations with `isa`.
 pub fn fma_peak_flops(isa: Isa, iters: u64) -> f64 {
-    let lanes = match isa.usable() {
-        Isa::Avx2Fma => 8.0,
+    let lanes = match isa.narrow() {
+        Isa::Avx2Fma | Isa::Avx512 => 8.0,
         Isa::Portable => 4.0,
     };
     iters as f64 * FMA_ACCUMULATORS as f64 * lanes * 2.0
@@ -20,7 +20,7 @@ pub fn fma_peak_flops(isa: Isa, iters: u64) -> f64 {
 
 /// Run `iters` iterations of 12 independent vector FMAs.
 pub fn fma_peak(isa: Isa, iters: u64) -> f32 {
-    match isa.usable() {
+    match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avx2+fma checked by usable().
         Isa::Avx2Fma => unsafe { avx2::fma_peak(iters) },
@@ -132,7 +132,7 @@ pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
         4..=7 => 4,
         _ => 8,
     };
-    match isa.usable() {
+    match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avx2 checked by usable().
         Isa::Avx2Fma => unsafe {
@@ -177,7 +177,7 @@ pub fn read_rows(isa: Isa, buf: &[f32], rows: usize, cols: usize) -> f32 {
 /// Triad a[i] = b[i] + s * c[i] over the common length.
 pub fn triad(isa: Isa, a: &mut [f32], b: &[f32], c: &[f32], s: f32) {
     let n = a.len().min(b.len()).min(c.len());
-    match isa.usable() {
+    match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avx2+fma checked; n bounds every slice.
         Isa::Avx2Fma => unsafe { avx2::triad(&mut a[..n], &b[..n], &c[..n], s) },

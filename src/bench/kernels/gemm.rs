@@ -110,7 +110,7 @@ pub fn gemm(
     if m == 1 {
         return super::gemv::gemv(isa, w, a, c, n, k);
     }
-    match isa.usable() {
+    match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx2+fma; lengths validated above.
         Isa::Avx2Fma => unsafe {

@@ -1,6 +1,8 @@
 //! GEMV y = W x with W row-major `rows x cols` (fp32): scalar reference,
-//! AVX2+FMA kernel streaming 4 rows per pass, portable fallback.
+//! and one SIMD body streaming 4 rows per pass, instantiated for AVX-512,
+//! AVX2 and portable code.
 
+use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
@@ -38,7 +40,8 @@ pub fn gemv_scalar(
     Ok(())
 }
 
-/// GEMV with the given instruction set (falls back to portable if unavailable).
+/// GEMV with the given instruction set (the best one at or below it that
+/// this CPU has).
 pub fn gemv(
     isa: Isa,
     w: &[f32],
@@ -48,64 +51,116 @@ pub fn gemv(
     cols: usize,
 ) -> Result<(), BenchError> {
     validate(w, x, y, rows, cols)?;
-    match isa.usable() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: usable() confirmed avx2+fma; lengths validated above.
-        Isa::Avx2Fma => unsafe { avx2::gemv(w, x, y, rows, cols) },
-        _ => gemv_portable(w, x, y, cols),
-    }
+    // SAFETY: lengths validated above; the ISA is checked by `on`.
+    unsafe { gemv_rows::on(isa, w.as_ptr(), x.as_ptr(), y.as_mut_ptr(), rows, cols) };
     Ok(())
 }
 
-/// Portable blocked GEMV: 4 rows per pass, 8 lane-wise partial sums per row.
-fn gemv_portable(w: &[f32], x: &[f32], y: &mut [f32], cols: usize) {
-    let mut row_blocks = w.chunks_exact(cols * ROWS_PER_PASS);
-    let mut y_blocks = y.chunks_exact_mut(ROWS_PER_PASS);
-    for (wb, yb) in (&mut row_blocks).zip(&mut y_blocks) {
-        let mut acc = [[0.0f32; 8]; ROWS_PER_PASS];
-        let main = cols - cols % 8;
-        let mut k = 0;
-        while k < main {
-            let xv = &x[k..k + 8];
-            for (r, a) in acc.iter_mut().enumerate() {
-                let wv = &wb[r * cols + k..r * cols + k + 8];
-                for l in 0..8 {
-                    a[l] += wv[l] * xv[l];
-                }
-            }
-            k += 8;
+/// y = W x over pointers: 4 rows per pass, then single rows.
+///
+/// # Safety
+/// `w` holds rows x cols floats, `x` cols, `y` rows; the CPU has `S`'s ISA.
+#[inline(always)]
+unsafe fn gemv_rows<S: Simd>(w: *const f32, x: *const f32, y: *mut f32, rows: usize, cols: usize) {
+    let mut r = 0;
+    // SAFETY (whole body): row offsets stay inside w and y.
+    unsafe {
+        while r + ROWS_PER_PASS <= rows {
+            let s = rows4::<S>(w.add(r * cols), cols, x);
+            std::ptr::copy_nonoverlapping(s.as_ptr(), y.add(r), ROWS_PER_PASS);
+            r += ROWS_PER_PASS;
         }
-        for (r, a) in acc.iter().enumerate() {
-            let mut s: f32 = a.iter().sum();
-            for kk in main..cols {
-                s += wb[r * cols + kk] * x[kk];
-            }
-            yb[r] = s;
+        while r < rows {
+            *y.add(r) = dot::<S>(w.add(r * cols), x, cols);
+            r += 1;
         }
     }
-    for (wr, yr) in row_blocks
-        .remainder()
-        .chunks_exact(cols)
-        .zip(y_blocks.into_remainder())
-    {
-        let mut acc = [0.0f32; 8];
-        let main = cols - cols % 8;
-        for (wc, xc) in wr[..main].chunks_exact(8).zip(x[..main].chunks_exact(8)) {
-            for l in 0..8 {
-                acc[l] += wc[l] * xc[l];
+}
+
+entry_points!(
+    /// Entry points of [`gemv_rows`].
+    fn gemv_rows(w: *const f32, x: *const f32, y: *mut f32, rows: usize, cols: usize)
+);
+
+/// Dot products of 4 consecutive rows (stride `cols`) with x: two vectors
+/// of each row per step, 8 accumulators, a partial load for the tail.
+///
+/// # Safety
+/// `w` holds 4 x cols floats, `x` cols; the CPU has `S`'s ISA.
+#[inline(always)]
+unsafe fn rows4<S: Simd>(w: *const f32, cols: usize, x: *const f32) -> [f32; 4] {
+    let l = S::LANES;
+    // SAFETY (whole body): offsets stay below cols in every row.
+    unsafe {
+        let rows = [w, w.add(cols), w.add(2 * cols), w.add(3 * cols)];
+        let mut a = [[S::zero(); 2]; 4];
+        let mut k = 0;
+        while k + 2 * l <= cols {
+            let x0 = S::load(x.add(k));
+            let x1 = S::load(x.add(k + l));
+            for (ar, wr) in a.iter_mut().zip(&rows) {
+                ar[0] = S::fma(S::load(wr.add(k)), x0, ar[0]);
+                ar[1] = S::fma(S::load(wr.add(k + l)), x1, ar[1]);
+            }
+            k += 2 * l;
+        }
+        if k + l <= cols {
+            let x0 = S::load(x.add(k));
+            for (ar, wr) in a.iter_mut().zip(&rows) {
+                ar[0] = S::fma(S::load(wr.add(k)), x0, ar[0]);
+            }
+            k += l;
+        }
+        if k < cols {
+            let x0 = S::load_partial(x.add(k), cols - k);
+            for (ar, wr) in a.iter_mut().zip(&rows) {
+                ar[1] = S::fma(S::load_partial(wr.add(k), cols - k), x0, ar[1]);
             }
         }
-        let mut s: f32 = acc.iter().sum();
-        for kk in main..cols {
-            s += wr[kk] * x[kk];
+        // A loop, not `array::map`: that one is not inlined, and the
+        // vector sums inside it would become calls.
+        let mut out = [0.0f32; 4];
+        for (o, ar) in out.iter_mut().zip(&a) {
+            *o = S::sum(S::add(ar[0], ar[1]));
         }
-        *yr = s;
+        out
+    }
+}
+
+/// Dot product of `n` floats.
+///
+/// # Safety
+/// `w` and `x` hold n floats; the CPU has `S`'s ISA.
+#[inline(always)]
+pub(crate) unsafe fn dot<S: Simd>(w: *const f32, x: *const f32, n: usize) -> f32 {
+    let l = S::LANES;
+    // SAFETY (whole body): offsets stay below n.
+    unsafe {
+        let (mut a0, mut a1) = (S::zero(), S::zero());
+        let mut k = 0;
+        while k + 2 * l <= n {
+            a0 = S::fma(S::load(w.add(k)), S::load(x.add(k)), a0);
+            a1 = S::fma(S::load(w.add(k + l)), S::load(x.add(k + l)), a1);
+            k += 2 * l;
+        }
+        if k + l <= n {
+            a0 = S::fma(S::load(w.add(k)), S::load(x.add(k)), a0);
+            k += l;
+        }
+        if k < n {
+            a1 = S::fma(
+                S::load_partial(w.add(k), n - k),
+                S::load_partial(x.add(k), n - k),
+                a1,
+            );
+        }
+        S::sum(S::add(a0, a1))
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
-    //! AVX2+FMA GEMV kernels and shared vector helpers.
+    //! AVX2 vector helpers shared by the GEMM and ceiling loops.
     use std::arch::x86_64::*;
 
     const MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -128,109 +183,5 @@ pub(crate) mod avx2 {
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
-    }
-
-    /// y = W x; caller guarantees avx2+fma and validated lengths.
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn gemv(w: &[f32], x: &[f32], y: &mut [f32], rows: usize, cols: usize) {
-        let wp = w.as_ptr();
-        let xp = x.as_ptr();
-        let mut r = 0;
-        while r + 4 <= rows {
-            // SAFETY: rows r..r+4 are inside w (validated rows*cols).
-            let s = unsafe { rows4(wp.add(r * cols), cols, xp) };
-            y[r..r + 4].copy_from_slice(&s);
-            r += 4;
-        }
-        while r < rows {
-            // SAFETY: row r is inside w.
-            y[r] = unsafe { row1(wp.add(r * cols), xp, cols) };
-            r += 1;
-        }
-    }
-
-    /// Dot products of 4 consecutive rows (stride `cols`) with x.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn rows4(w: *const f32, cols: usize, x: *const f32) -> [f32; 4] {
-        // SAFETY (whole body): every pointer offset stays below 4*cols for w
-        // and below cols for x; tails use masked loads.
-        unsafe {
-            let w0 = w;
-            let w1 = w.add(cols);
-            let w2 = w.add(2 * cols);
-            let w3 = w.add(3 * cols);
-            let mut a = [_mm256_setzero_ps(); 8];
-            let mut k = 0;
-            while k + 16 <= cols {
-                let x0 = _mm256_loadu_ps(x.add(k));
-                let x1 = _mm256_loadu_ps(x.add(k + 8));
-                a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w0.add(k)), x0, a[0]);
-                a[1] = _mm256_fmadd_ps(_mm256_loadu_ps(w0.add(k + 8)), x1, a[1]);
-                a[2] = _mm256_fmadd_ps(_mm256_loadu_ps(w1.add(k)), x0, a[2]);
-                a[3] = _mm256_fmadd_ps(_mm256_loadu_ps(w1.add(k + 8)), x1, a[3]);
-                a[4] = _mm256_fmadd_ps(_mm256_loadu_ps(w2.add(k)), x0, a[4]);
-                a[5] = _mm256_fmadd_ps(_mm256_loadu_ps(w2.add(k + 8)), x1, a[5]);
-                a[6] = _mm256_fmadd_ps(_mm256_loadu_ps(w3.add(k)), x0, a[6]);
-                a[7] = _mm256_fmadd_ps(_mm256_loadu_ps(w3.add(k + 8)), x1, a[7]);
-                k += 16;
-            }
-            while k + 8 <= cols {
-                let x0 = _mm256_loadu_ps(x.add(k));
-                a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w0.add(k)), x0, a[0]);
-                a[2] = _mm256_fmadd_ps(_mm256_loadu_ps(w1.add(k)), x0, a[2]);
-                a[4] = _mm256_fmadd_ps(_mm256_loadu_ps(w2.add(k)), x0, a[4]);
-                a[6] = _mm256_fmadd_ps(_mm256_loadu_ps(w3.add(k)), x0, a[6]);
-                k += 8;
-            }
-            if k < cols {
-                let m = tail_mask(cols - k);
-                let x0 = _mm256_maskload_ps(x.add(k), m);
-                a[1] = _mm256_fmadd_ps(_mm256_maskload_ps(w0.add(k), m), x0, a[1]);
-                a[3] = _mm256_fmadd_ps(_mm256_maskload_ps(w1.add(k), m), x0, a[3]);
-                a[5] = _mm256_fmadd_ps(_mm256_maskload_ps(w2.add(k), m), x0, a[5]);
-                a[7] = _mm256_fmadd_ps(_mm256_maskload_ps(w3.add(k), m), x0, a[7]);
-            }
-            [
-                hsum(_mm256_add_ps(a[0], a[1])),
-                hsum(_mm256_add_ps(a[2], a[3])),
-                hsum(_mm256_add_ps(a[4], a[5])),
-                hsum(_mm256_add_ps(a[6], a[7])),
-            ]
-        }
-    }
-
-    /// Dot product of one row with x.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn row1(w: *const f32, x: *const f32, n: usize) -> f32 {
-        // SAFETY: offsets stay below n for both pointers; tail is masked.
-        unsafe {
-            let mut a0 = _mm256_setzero_ps();
-            let mut a1 = _mm256_setzero_ps();
-            let mut k = 0;
-            while k + 16 <= n {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w.add(k)), _mm256_loadu_ps(x.add(k)), a0);
-                a1 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(w.add(k + 8)),
-                    _mm256_loadu_ps(x.add(k + 8)),
-                    a1,
-                );
-                k += 16;
-            }
-            while k + 8 <= n {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w.add(k)), _mm256_loadu_ps(x.add(k)), a0);
-                k += 8;
-            }
-            if k < n {
-                let m = tail_mask(n - k);
-                a1 = _mm256_fmadd_ps(
-                    _mm256_maskload_ps(w.add(k), m),
-                    _mm256_maskload_ps(x.add(k), m),
-                    a1,
-                );
-            }
-            hsum(_mm256_add_ps(a0, a1))
-        }
     }
 }

@@ -1,5 +1,7 @@
-//! Compute kernels: scalar references, explicit AVX2+FMA versions behind
-//! runtime detection, and portable fallbacks that compile everywhere.
+//! Compute kernels: scalar references, explicit SIMD versions for AVX-512
+//! and AVX2+FMA behind runtime detection, and portable fallbacks that
+//! compile everywhere. Register tiles are written once over the [`simd`]
+//! trait and instantiated per instruction set.
 //!
 //! * [`gemv`]: y = W x, W row-major `rows x cols`.
 //! * [`gemm`]: linear layer at batch N, C = A Wᵀ (A `batch x in`, W `out x in`
@@ -17,11 +19,15 @@ pub mod conv;
 pub mod gemm;
 pub mod gemv;
 pub mod pool;
+pub(crate) mod simd;
 pub mod window;
 
 /// Instruction set used by a kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {
+    /// x86-64 AVX-512F (with AVX2 + FMA), checked at run time. Kernels
+    /// without a 512-bit version yet run their AVX2 one.
+    Avx512,
     /// x86-64 AVX2 + FMA intrinsics (checked at run time).
     Avx2Fma,
     /// Portable Rust (blocked loops the compiler vectorises for the baseline target).
@@ -31,11 +37,15 @@ pub enum Isa {
 impl Isa {
     /// Best instruction set available on this CPU.
     pub fn detect() -> Isa {
-        if Isa::Avx2Fma.available() {
-            Isa::Avx2Fma
-        } else {
-            Isa::Portable
-        }
+        Isa::Avx512.usable()
+    }
+
+    /// Every instruction set this CPU can run, best first (tests force each).
+    pub fn all_available() -> Vec<Isa> {
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+            .into_iter()
+            .filter(|i| i.available())
+            .collect()
     }
 
     /// Whether this instruction set can run on this CPU.
@@ -43,31 +53,55 @@ impl Isa {
         match self {
             Isa::Portable => true,
             Isa::Avx2Fma => avx2_fma_available(),
+            Isa::Avx512 => avx2_fma_available() && avx512_available(),
         }
     }
 
-    /// Feature names recorded in results (`["avx2","fma"]` or `["portable"]`).
+    /// Feature names recorded in results (`["avx2","fma","avx512f"]`,
+    /// `["avx2","fma"]` or `["portable"]`).
     pub fn features(self) -> Vec<String> {
         match self {
+            Isa::Avx512 => vec!["avx2".into(), "fma".into(), "avx512f".into()],
             Isa::Avx2Fma => vec!["avx2".into(), "fma".into()],
             Isa::Portable => vec!["portable".into()],
+        }
+    }
+
+    /// The instruction set of a short name (as [`Isa::name`] gives, or
+    /// `avx512`, `avx2`).
+    pub fn parse(name: &str) -> Option<Isa> {
+        match name {
+            "avx512" | "avx512f" => Some(Isa::Avx512),
+            "avx2" | "avx2+fma" => Some(Isa::Avx2Fma),
+            "portable" => Some(Isa::Portable),
+            _ => None,
         }
     }
 
     /// Short name.
     pub fn name(self) -> &'static str {
         match self {
+            Isa::Avx512 => "avx512f",
             Isa::Avx2Fma => "avx2+fma",
             Isa::Portable => "portable",
         }
     }
 
-    /// Falls back to portable when the requested ISA is not available.
+    /// The best instruction set at or below this one that the CPU has
+    /// (AVX-512, then AVX2, then portable).
     pub(crate) fn usable(self) -> Isa {
-        if self.available() {
-            self
-        } else {
-            Isa::Portable
+        match self {
+            _ if self.available() => self,
+            Isa::Avx512 => Isa::Avx2Fma.usable(),
+            _ => Isa::Portable,
+        }
+    }
+
+    /// The instruction set of kernels that have no AVX-512 version yet.
+    pub(crate) fn narrow(self) -> Isa {
+        match self.usable() {
+            Isa::Avx512 => Isa::Avx2Fma,
+            other => other,
         }
     }
 }
@@ -79,6 +113,16 @@ fn avx2_fma_available() -> bool {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn avx2_fma_available() -> bool {
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512_available() -> bool {
     false
 }
 

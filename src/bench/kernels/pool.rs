@@ -1,5 +1,6 @@
 //! Global average pooling: out[c] = mean of the `h x w` plane of channel c.
 
+use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
@@ -45,59 +46,45 @@ pub fn global_avg_pool(
     hw: usize,
 ) -> Result<(), BenchError> {
     validate(input, out, c, hw)?;
-    let inv = 1.0 / hw as f32;
-    for (o, plane) in out.iter_mut().zip(input.chunks_exact(hw)) {
-        let s = match isa.usable() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: avx2+fma checked; plane has hw floats.
-            Isa::Avx2Fma => unsafe { avx2::sum(plane) },
-            _ => portable_sum(plane),
-        };
-        *o = s * inv;
-    }
+    // SAFETY: input holds c planes of hw floats and out c floats
+    // (validated); `on` checks the ISA.
+    unsafe { plane_means::on(isa, input.as_ptr(), out.as_mut_ptr(), c, hw) };
     Ok(())
 }
 
-fn portable_sum(x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let mut it = x.chunks_exact(8);
-    for ch in &mut it {
-        for l in 0..8 {
-            acc[l] += ch[l];
-        }
-    }
-    acc.iter().sum::<f32>() + it.remainder().iter().sum::<f32>()
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! AVX2 plane sum.
-    use crate::bench::kernels::gemv::avx2::{hsum, tail_mask};
-    use std::arch::x86_64::*;
-
-    /// Sum of a slice with two vector accumulators and a masked tail.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn sum(x: &[f32]) -> f32 {
-        let n = x.len();
-        let p = x.as_ptr();
-        // SAFETY: all offsets < n; the tail uses a masked load.
-        unsafe {
-            let mut a0 = _mm256_setzero_ps();
-            let mut a1 = _mm256_setzero_ps();
+/// `out[i]` = mean of the `n` floats of plane i, for `c` planes: two vector
+/// accumulators per plane and a partial tail.
+///
+/// # Safety
+/// `x` holds c x n floats and `out` c; the CPU has `S`'s ISA.
+#[inline(always)]
+unsafe fn plane_means<S: Simd>(x: *const f32, out: *mut f32, c: usize, n: usize) {
+    let l = S::LANES;
+    let inv = 1.0 / n as f32;
+    // SAFETY (whole body): offsets stay below c x n and c.
+    unsafe {
+        for i in 0..c {
+            let p = x.add(i * n);
+            let (mut a0, mut a1) = (S::zero(), S::zero());
             let mut k = 0;
-            while k + 16 <= n {
-                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p.add(k)));
-                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p.add(k + 8)));
-                k += 16;
+            while k + 2 * l <= n {
+                a0 = S::add(a0, S::load(p.add(k)));
+                a1 = S::add(a1, S::load(p.add(k + l)));
+                k += 2 * l;
             }
-            if k + 8 <= n {
-                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p.add(k)));
-                k += 8;
+            if k + l <= n {
+                a0 = S::add(a0, S::load(p.add(k)));
+                k += l;
             }
             if k < n {
-                a1 = _mm256_add_ps(a1, _mm256_maskload_ps(p.add(k), tail_mask(n - k)));
+                a1 = S::add(a1, S::load_partial(p.add(k), n - k));
             }
-            hsum(_mm256_add_ps(a0, a1))
+            *out.add(i) = S::sum(S::add(a0, a1)) * inv;
         }
     }
 }
+
+entry_points!(
+    /// Entry points of [`plane_means`].
+    fn plane_means(x: *const f32, out: *mut f32, c: usize, n: usize)
+);

@@ -1,6 +1,7 @@
-//! The loop nests that walk a convolution in register tiles, and the
-//! portable tile bodies; the AVX2 bodies are in `avx2.rs`.
+//! The loop nests that walk a convolution in register tiles; the tiles
+//! themselves, one per instruction set, are in `tiles.rs`.
 
+use super::tiles::Tiles;
 use super::*;
 
 /// Input operand of the tiles: reduction step `kk` of the tile at position
@@ -46,7 +47,7 @@ pub(super) const W_BLOCK_FLOATS: usize = 128 << 10;
 /// input lines stay in L1 for every channel block. A `tail` operand serves
 /// positions from its start on (pointwise inputs without read slack).
 pub(super) fn drive(
-    isa: Isa,
+    tiles: &Tiles,
     main: &Operand<'_>,
     tail: Option<(usize, &Operand<'_>)>,
     wpk: &[f32],
@@ -54,8 +55,9 @@ pub(super) fn drive(
     d: Dest<'_>,
 ) {
     let kstep = kstep(g.kk);
-    let cb_blk = (W_BLOCK_FLOATS / (kstep * TILE_CO)).max(1);
-    let ncb = d.rows.div_ceil(TILE_CO);
+    let co = tiles.co;
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * co)).max(1);
+    let ncb = d.rows.div_ceil(co);
     let mut k0 = 0;
     while k0 < g.kred {
         let k1 = (k0 + kstep).min(g.kred);
@@ -64,9 +66,9 @@ pub(super) fn drive(
             let cb1 = (cb0 + cb_blk).min(ncb);
             // Tiles never straddle a row of `row_len` columns (flat: one row).
             let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
-            let tiles = (0..d.cols / row_len.max(1))
+            let spots = (0..d.cols / row_len.max(1))
                 .flat_map(|y| (0..row_len).step_by(TILE_P).map(move |x| (y, x)));
-            for (y, x) in tiles {
+            for (y, x) in spots {
                 let p = y * row_len + x;
                 let pos = match d.wrap {
                     Some((_, wq)) => y * wq + x,
@@ -78,18 +80,18 @@ pub(super) fn drive(
                 };
                 let pv = TILE_P.min(row_len - x);
                 for cb in cb0..cb1 {
-                    let c0 = cb * TILE_CO;
-                    let w = &wpk[(cb * g.kred + k0) * TILE_CO..(cb * g.kred + k1) * TILE_CO];
+                    let c0 = cb * co;
+                    let w = &wpk[(cb * g.kred + k0) * co..(cb * g.kred + k1) * co];
                     let t = Tile {
                         base,
                         max_off,
                         o0: c0 * d.ld + p,
                         ld: d.ld,
-                        cov: TILE_CO.min(d.rows - c0),
+                        cov: co.min(d.rows - c0),
                         pv,
                         accumulate: k0 > 0,
                     };
-                    run_tile(isa, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                    run_tile(tiles, op.inp, &op.offs[k0..k1], w, d.out, &t);
                 }
             }
             cb0 = cb1;
@@ -107,7 +109,7 @@ pub(super) const GATHER_KC: usize = 288;
 /// pixel tiles, then channel groups innermost (the tile's input lines stay
 /// in L1). `out` is [cout_pad/16][ntiles][GATHER_P][16].
 pub(super) fn gather_drive(
-    isa: Isa,
+    tiles: &Tiles,
     inp: &[f32],
     offs: &[usize],
     bases: &[usize],
@@ -117,8 +119,9 @@ pub(super) fn gather_drive(
 ) {
     let kstep = (GATHER_KC / g.kk).max(1) * g.kk;
     let cb_blk = (W_BLOCK_FLOATS / (kstep * GATHER_CO)).max(1);
-    let ntiles = bases.len() / GATHER_P;
-    let tsz = GATHER_P * GATHER_CO;
+    let gp = tiles.gp;
+    let ntiles = bases.len() / gp;
+    let tsz = gp * GATHER_CO;
     let ncb = wpk.len() / (g.kred * GATHER_CO);
     let max_base = bases.iter().copied().max().unwrap_or(0);
     if max_base + g.max_off >= inp.len() || out.len() < ncb * ntiles * tsz {
@@ -131,56 +134,28 @@ pub(super) fn gather_drive(
         let mut cb0 = 0;
         while cb0 < ncb {
             let cb1 = (cb0 + cb_blk).min(ncb);
-            for (t, tb) in bases.chunks_exact(GATHER_P).enumerate() {
-                let tb: &[usize; GATHER_P] = tb.try_into().expect("tile of bases");
+            for (t, tb) in bases.chunks_exact(gp).enumerate() {
                 for cb in cb0..cb1 {
                     let w = &wpk[(cb * g.kred + k0) * GATHER_CO..(cb * g.kred + k1) * GATHER_CO];
                     let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
-                    let offs = &offs[k0..k1];
-                    match isa {
-                        #[cfg(target_arch = "x86_64")]
-                        // SAFETY: avx2+fma checked by usable(); every base +
-                        // offset < inp.len() (checked above), w holds 16
-                        // floats per offset and o holds one tile.
-                        Isa::Avx2Fma => unsafe {
-                            avx2::gather_tile(inp.as_ptr(), tb, offs, w.as_ptr(), o, k0 > 0)
-                        },
-                        _ => portable_gather_tile(inp, tb, offs, w, o, k0 > 0),
+                    // SAFETY: the tiles' ISA is this CPU's; every base +
+                    // offset < inp.len() (checked above), w holds 16 floats
+                    // per offset and o holds one tile of gp pixels.
+                    unsafe {
+                        tiles.gather(
+                            inp.as_ptr(),
+                            tb,
+                            &offs[k0..k1],
+                            w.as_ptr(),
+                            o.as_mut_ptr(),
+                            k0 > 0,
+                        )
                     }
                 }
             }
             cb0 = cb1;
         }
         k0 = k1;
-    }
-}
-
-/// out[j][c] (+)= sum_kk w[kk][c] * inp[bases[j] + offs[kk]] for one tile of
-/// GATHER_P pixels x GATHER_CO channels.
-pub(super) fn portable_gather_tile(
-    inp: &[f32],
-    bases: &[usize; GATHER_P],
-    offs: &[usize],
-    w: &[f32],
-    out: &mut [f32],
-    accumulate: bool,
-) {
-    let mut acc = [[0.0f32; GATHER_CO]; GATHER_P];
-    if accumulate {
-        for (a, o) in acc.iter_mut().zip(out.chunks_exact(GATHER_CO)) {
-            a.copy_from_slice(o);
-        }
-    }
-    for (&off, wk) in offs.iter().zip(w.chunks_exact(GATHER_CO)) {
-        for (a, &b) in acc.iter_mut().zip(bases) {
-            let x = inp[b + off];
-            for (av, &wv) in a.iter_mut().zip(wk) {
-                *av += x * wv;
-            }
-        }
-    }
-    for (a, o) in acc.iter().zip(out.chunks_exact_mut(GATHER_CO)) {
-        o.copy_from_slice(a);
     }
 }
 
@@ -202,10 +177,10 @@ pub(super) struct Tile {
     pub(super) accumulate: bool,
 }
 
-/// One TILE_CO x TILE_P tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// One `co x TILE_P` tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
 /// for c < cov, q < pv. Reads past `pv` up to TILE_P must be in bounds.
 pub(super) fn run_tile(
-    isa: Isa,
+    tiles: &Tiles,
     inp: &[f32],
     offs: &[usize],
     w: &[f32],
@@ -214,43 +189,18 @@ pub(super) fn run_tile(
 ) {
     let in_ok = t.base + t.max_off + TILE_P <= inp.len();
     let out_ok = t.cov >= 1 && t.pv >= 1 && t.o0 + (t.cov - 1) * t.ld + t.pv <= out.len();
-    if !(in_ok && out_ok && w.len() >= offs.len() * TILE_CO) {
+    if !(in_ok && out_ok && w.len() >= offs.len() * tiles.co) {
         debug_assert!(false, "conv tile out of bounds");
         return;
     }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: avx2+fma checked by usable(); bounds checked just above.
-        Isa::Avx2Fma => unsafe {
-            avx2::tile(
-                inp.as_ptr().add(t.base),
-                offs,
-                w.as_ptr(),
-                out.as_mut_ptr().add(t.o0),
-                t,
-            )
-        },
-        _ => portable_tile(inp, offs, w, out, t),
-    }
-}
-
-pub(super) fn portable_tile(inp: &[f32], offs: &[usize], w: &[f32], out: &mut [f32], t: &Tile) {
-    let mut acc = [[0.0f32; TILE_P]; TILE_CO];
-    if t.accumulate {
-        for (c, a) in acc.iter_mut().enumerate().take(t.cov) {
-            a[..t.pv].copy_from_slice(&out[t.o0 + c * t.ld..][..t.pv]);
-        }
-    }
-    for (kk, &off) in offs.iter().enumerate() {
-        let x = &inp[t.base + off..t.base + off + TILE_P];
-        let wk = &w[kk * TILE_CO..kk * TILE_CO + TILE_CO];
-        for (a, &wv) in acc.iter_mut().zip(wk) {
-            for q in 0..TILE_P {
-                a[q] += wv * x[q];
-            }
-        }
-    }
-    for (c, a) in acc.iter().enumerate().take(t.cov) {
-        out[t.o0 + c * t.ld..][..t.pv].copy_from_slice(&a[..t.pv]);
+    // SAFETY: the tiles' ISA is this CPU's; bounds checked just above.
+    unsafe {
+        tiles.direct(
+            inp.as_ptr().add(t.base),
+            offs,
+            w.as_ptr(),
+            out.as_mut_ptr().add(t.o0),
+            t,
+        )
     }
 }

@@ -2,16 +2,17 @@
 //! padding; weights `cout x cin x k x k`. No bias.
 //!
 //! Paths ([`ConvPath`], picked per shape by [`ConvPlan::auto_path`]):
-//! * direct: implicit GEMM over a register tile of 6 output channels x 16
-//!   output positions (12 AVX2 accumulators; each reduction step (ci, kh,
-//!   kw) loads 2 input vectors and broadcasts 6 weights). The input is
+//! * direct: implicit GEMM over a register tile of output channels x 16
+//!   output positions (AVX2: 6 channels, 12 accumulators; AVX-512: 16
+//!   channels, 16 accumulators; each reduction step (ci, kh, kw) loads the
+//!   16 inputs and broadcasts one weight per channel). The input is
 //!   copied once into zero-padded planes, split into `stride x stride`
 //!   phase planes, so for any stride the input of a step is a contiguous,
 //!   shifted vector. Flat variant: positions are flat on the phase-plane
 //!   width (junk columns dropped on copy-out, output computed in row chunks
 //!   that stay in L2); row variant: tiles follow output rows and are stored
 //!   straight into the output (for `ow` a multiple of 16).
-//! * gather: 16 output channels (2 vectors) x 6 pixels of the flattened
+//! * gather: 16 output channels x 6 (AVX2) or 14 (AVX-512) pixels of the flattened
 //!   `oh*ow` plane; each step loads 2 weight vectors and broadcasts one
 //!   input per pixel from the padded plane, so small planes (14x14, 7x7)
 //!   get full tiles, and stride 2 needs no packing.
@@ -22,19 +23,17 @@
 //!
 //! Files: this one holds the shapes, the scalar reference and the paths;
 //! `plan.rs` chooses a path for a shape, packs and lays out, and runs;
-//! `drive.rs` holds the loop nests over register tiles and the portable tile
-//! bodies; `avx2.rs` the AVX2+FMA tile bodies.
+//! `drive.rs` holds the loop nests over register tiles; `tiles.rs` the
+//! tiles, written once over the `Simd` trait and instantiated for
+//! AVX-512, AVX2 and portable code.
 
 use super::Isa;
 use crate::bench::buffer::AlignedBuf;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// Output channels per register tile.
-pub const TILE_CO: usize = 6;
-/// AVX2 vectors of output positions per register tile.
-pub const TILE_V: usize = 2;
-/// Output positions per register tile.
-pub const TILE_P: usize = 8 * TILE_V;
+/// Output positions per direct register tile (one AVX-512 vector, two
+/// AVX2 ones); its channels depend on the instruction set (`tiles.rs`).
+pub const TILE_P: usize = 16;
 /// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
 /// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
 const GATHER_MIN_KRED: usize = 256;
@@ -205,7 +204,7 @@ pub enum ConvPath {
     Pointwise,
     /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
     Im2col,
-    /// Register tile of 16 output channels (in vectors) x 6 output pixels
+    /// Register tile of 16 output channels (in vectors) x 6 or 14 output pixels
     /// of the flattened `oh*ow` plane, inputs broadcast from the padded
     /// plane: no junk columns, full tiles on 14x14 and 7x7 outputs.
     Gather,
@@ -230,10 +229,9 @@ impl ConvPath {
     }
 }
 
-/// Output channels per gather tile (two AVX2 vectors).
+/// Output channels per gather tile (one AVX-512 vector, two AVX2 ones);
+/// its pixels depend on the instruction set (`tiles.rs`).
 pub const GATHER_CO: usize = 16;
-/// Output pixels per gather tile.
-pub const GATHER_P: usize = 6;
 /// Floats of the direct-mode output chunk kept in L2 (single reduction block).
 const DIRECT_CHUNK_FLOATS: usize = 64 << 10;
 
@@ -263,7 +261,7 @@ enum Mode {
 #[derive(Debug)]
 pub struct ConvPlan {
     shape: ConvShape,
-    isa: Isa,
+    tiles: tiles::Tiles,
     mode: Mode,
     oh: usize,
     ow: usize,
@@ -271,7 +269,7 @@ pub struct ConvPlan {
     npos: usize,
     /// npos rounded up to a multiple of TILE_P.
     p_pad: usize,
-    /// Packed weights: [cout_pad/TILE_CO][cin*k*k][TILE_CO] (gather:
+    /// Packed weights: [cout_pad/co][cin*k*k][co] with `co` the tiles' (gather:
     /// [cout_pad/GATHER_CO][cin*k*k][GATHER_CO]).
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
@@ -279,7 +277,7 @@ pub struct ConvPlan {
     /// Padded input (direct, gather), im2col panel, or tail scratch (pointwise).
     scratch: AlignedBuf,
     /// Output of direct mode ([cout_pad][chunk columns]) or of gather mode
-    /// ([cout_pad/16][ntiles][GATHER_P][16]).
+    /// ([cout_pad/16][ntiles][gp][16]).
     outbuf: AlignedBuf,
     /// Pointwise mode: offset of each input channel in the caller's input.
     offs_in: Vec<usize>,
@@ -306,7 +304,6 @@ fn kstep(kk: usize) -> usize {
     (drive::KC_STEPS / kk).max(1) * kk
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2;
 mod drive;
 mod plan;
+mod tiles;

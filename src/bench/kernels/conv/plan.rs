@@ -2,6 +2,7 @@
 //! lay the input out, and run.
 
 use super::drive::*;
+use super::tiles::Tiles;
 use super::*;
 
 impl ConvPlan {
@@ -52,11 +53,11 @@ impl ConvPlan {
             p if p.applies(s) => p,
             p => return Err(shape_err("conv", format!("path {p:?} does not apply"))),
         };
-        let isa = isa.usable();
+        let tiles = Tiles::of(isa);
         let kred = s.reduction_len();
         let (k, st, pad) = (s.k, s.stride, s.pad);
         let (hp, wp) = (s.h + 2 * pad, s.w + 2 * pad);
-        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let cpad = s.cout.div_ceil(tiles.co) * tiles.co;
         let mut offs = Vec::with_capacity(kred);
         let mut offs_in = Vec::new();
         let mut bases = Vec::new();
@@ -94,7 +95,7 @@ impl ConvPlan {
                 };
                 scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
                 out_len = cpad * cols;
-                wpk = pack_weights(s, weights, TILE_CO);
+                wpk = pack_weights(s, weights, tiles.co);
             }
             ConvPath::Pointwise => {
                 npos = oh * ow;
@@ -102,7 +103,7 @@ impl ConvPlan {
                 offs_in = (0..s.cin).map(|ci| ci * npos).collect();
                 mode = Mode::Pointwise;
                 (scratch_len, out_len) = (s.cin * TILE_P, 0);
-                wpk = pack_weights(s, weights, TILE_CO);
+                wpk = pack_weights(s, weights, tiles.co);
             }
             ConvPath::Im2col => {
                 npos = oh * ow;
@@ -110,7 +111,7 @@ impl ConvPlan {
                 offs.extend((0..kred).map(|kk| kk * p_pad));
                 mode = Mode::Im2col;
                 (scratch_len, out_len) = (kred * p_pad, 0);
-                wpk = pack_weights(s, weights, TILE_CO);
+                wpk = pack_weights(s, weights, tiles.co);
             }
             ConvPath::Gather | ConvPath::Auto => {
                 let plane = hp * wp;
@@ -122,14 +123,14 @@ impl ConvPlan {
                     }
                 }
                 npos = oh * ow;
-                let ntiles = npos.div_ceil(GATHER_P);
-                bases = (0..ntiles * GATHER_P)
+                let ntiles = npos.div_ceil(tiles.gp);
+                bases = (0..ntiles * tiles.gp)
                     .map(|q| if q < npos { q } else { 0 })
                     .map(|q| (q / ow) * st * wp + (q % ow) * st)
                     .collect();
                 mode = Mode::Gather { wp, plane, ntiles };
                 scratch_len = s.cin * plane;
-                out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * GATHER_P;
+                out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * tiles.gp;
                 wpk = pack_weights(s, weights, GATHER_CO);
             }
         }
@@ -140,7 +141,7 @@ impl ConvPlan {
         }
         Ok(Self {
             shape: *s,
-            isa,
+            tiles,
             mode,
             oh,
             ow,
@@ -153,6 +154,11 @@ impl ConvPlan {
             offs_in,
             bases,
         })
+    }
+
+    /// The instruction set the plan's tiles run on.
+    pub fn isa(&self) -> Isa {
+        self.tiles.isa
     }
 
     /// Output height and width.
@@ -210,7 +216,7 @@ impl ConvPlan {
         let s = self.shape;
         check_len("input", input.len(), s.input_len())?;
         check_len("output", output.len(), s.cout * self.oh * self.ow)?;
-        let cpad = s.cout.div_ceil(TILE_CO) * TILE_CO;
+        let cpad = s.cout.div_ceil(self.tiles.co) * self.tiles.co;
         let g = Geometry {
             kred: self.offs.len(),
             kk: s.k * s.k,
@@ -237,7 +243,7 @@ impl ConvPlan {
                     origin: 0,
                     wrap: Some((self.ow, wq)),
                 };
-                drive(self.isa, &main, None, &self.wpk, &g, dst);
+                drive(&self.tiles, &main, None, &self.wpk, &g, dst);
             }
             Mode::Direct {
                 wq, plane, chunk, ..
@@ -258,7 +264,7 @@ impl ConvPlan {
                         origin: y0 * wq,
                         wrap: None,
                     };
-                    drive(self.isa, &main, None, &self.wpk, &g, dst);
+                    drive(&self.tiles, &main, None, &self.wpk, &g, dst);
                     for co in 0..s.cout {
                         for y in 0..rows {
                             let src = co * ld + y * wq;
@@ -271,7 +277,7 @@ impl ConvPlan {
             Mode::Gather { wp, plane, ntiles } => {
                 self.copy_padded(input, 1, wp, plane);
                 gather_drive(
-                    self.isa,
+                    &self.tiles,
                     &self.scratch,
                     &self.offs,
                     &self.bases,
@@ -280,7 +286,7 @@ impl ConvPlan {
                     &mut self.outbuf,
                 );
                 let npix = self.npos;
-                let tstride = ntiles * GATHER_P * GATHER_CO;
+                let tstride = ntiles * self.tiles.gp * GATHER_CO;
                 for (co, orow) in output.chunks_exact_mut(npix).enumerate() {
                     let blk = &self.outbuf[(co / GATHER_CO) * tstride..][..tstride];
                     let c = co % GATHER_CO;
@@ -319,7 +325,7 @@ impl ConvPlan {
                     max_off: self.offs_in.last().copied().unwrap_or(0),
                     ..g
                 };
-                drive(self.isa, &main, Some((full, &tail)), &self.wpk, &g, dst);
+                drive(&self.tiles, &main, Some((full, &tail)), &self.wpk, &g, dst);
             }
             Mode::Im2col => {
                 self.pack_im2col(input);
@@ -335,7 +341,7 @@ impl ConvPlan {
                     origin: 0,
                     wrap: None,
                 };
-                drive(self.isa, &main, None, &self.wpk, &g, dst);
+                drive(&self.tiles, &main, None, &self.wpk, &g, dst);
             }
         }
         Ok(())

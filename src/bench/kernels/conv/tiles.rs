@@ -1,0 +1,325 @@
+//! The register tiles of the direct and gather paths, written once over
+//! [`Simd`] and instantiated per instruction set; [`Tiles::of`] picks an
+//! instruction set's tiles and sizes once, when a plan is made.
+//!
+//! | ISA      | direct tile (channels x positions) | gather tile (pixels x channels) | registers |
+//! |----------|------------------------------------|---------------------------------|-----------|
+//! | AVX-512  | 16 x 16 (16 accumulators)          | 14 x 16 (14 accumulators)       | 18 of 32  |
+//! | AVX2     | 6 x 16 (12 accumulators)           | 6 x 16 (12 accumulators)        | 15 of 16  |
+//! | portable | 6 x 16                             | 6 x 16                          |           |
+
+use super::drive::Tile;
+use super::{GATHER_CO, TILE_P};
+use crate::bench::kernels::simd::{Portable, Simd};
+use crate::bench::kernels::Isa;
+
+/// AVX-512 tiles: 16 channels x 16 positions (direct), 14 pixels x 16
+/// channels (gather).
+const WIDE_CO: usize = 16;
+const WIDE_GP: usize = 14;
+/// AVX2 and portable tiles: 6 channels x 16 positions, 6 pixels x 16 channels.
+const NARROW_CO: usize = 6;
+const NARROW_GP: usize = 6;
+
+/// A direct tile: `out[c * ld + q] (+)= sum_kk w[kk * co + c] * inp[offs[kk] + q]`.
+type DirectFn = unsafe fn(*const f32, &[usize], *const f32, *mut f32, &Tile);
+/// A gather tile: `out[j * 16 + c] (+)= sum_kk w[kk * 16 + c] * inp[bases[j] + offs[kk]]`.
+type GatherFn = unsafe fn(*const f32, &[usize], &[usize], *const f32, *mut f32, bool);
+
+/// One instruction set's conv tiles and their sizes.
+#[derive(Clone, Copy)]
+pub(crate) struct Tiles {
+    /// The instruction set they run on.
+    pub(crate) isa: Isa,
+    /// Output channels of a direct tile (its broadcast dimension).
+    pub(crate) co: usize,
+    /// Output pixels of a gather tile (its broadcast dimension).
+    pub(crate) gp: usize,
+    direct: DirectFn,
+    gather: GatherFn,
+}
+
+impl std::fmt::Debug for Tiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tiles")
+            .field("isa", &self.isa)
+            .field("co", &self.co)
+            .field("gp", &self.gp)
+            .finish()
+    }
+}
+
+impl Tiles {
+    /// The tiles of `isa` (of the best one below it this CPU has).
+    pub(crate) fn of(isa: Isa) -> Tiles {
+        match isa.usable() {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Tiles {
+                isa: Isa::Avx512,
+                co: WIDE_CO,
+                gp: WIDE_GP,
+                direct: x86::avx512_direct,
+                gather: x86::avx512_gather,
+            },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => Tiles {
+                isa: Isa::Avx2Fma,
+                co: NARROW_CO,
+                gp: NARROW_GP,
+                direct: x86::avx2_direct,
+                gather: x86::avx2_gather,
+            },
+            _ => Tiles {
+                isa: Isa::Portable,
+                co: NARROW_CO,
+                gp: NARROW_GP,
+                direct: portable_direct,
+                gather: portable_gather,
+            },
+        }
+    }
+
+    /// Runs one direct tile.
+    ///
+    /// # Safety
+    /// `inp + off + q` readable for every off in offs and q < TILE_P; `w`
+    /// holds `co` floats per offset; `out + c * ld + q` readable and
+    /// writable for c < cov, q < pv.
+    pub(crate) unsafe fn direct(
+        &self,
+        inp: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        t: &Tile,
+    ) {
+        // SAFETY: the CPU has the tiles' ISA (Tiles::of); the rest is the
+        // caller's.
+        unsafe { (self.direct)(inp, offs, w, out, t) }
+    }
+
+    /// Runs one gather tile.
+    ///
+    /// # Safety
+    /// `bases.len() == gp`; `inp + bases[j] + off` readable for every j and
+    /// off in offs; `w` holds GATHER_CO floats per offset; `out` holds
+    /// `gp * GATHER_CO` floats.
+    pub(crate) unsafe fn gather(
+        &self,
+        inp: *const f32,
+        bases: &[usize],
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        accumulate: bool,
+    ) {
+        debug_assert_eq!(bases.len(), self.gp);
+        // SAFETY: as for `direct`.
+        unsafe { (self.gather)(inp, bases, offs, w, out, accumulate) }
+    }
+}
+
+/// Direct tile of `CO` channels x `NV` vectors of positions (`NV * LANES ==
+/// TILE_P`): each reduction step loads `NV` input vectors and broadcasts `CO`
+/// weights.
+///
+/// # Safety
+/// As [`Tiles::direct`], and the CPU has `S`'s instruction set.
+#[inline(always)]
+unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
+    inp: *const f32,
+    offs: &[usize],
+    w: *const f32,
+    out: *mut f32,
+    t: &Tile,
+) {
+    debug_assert_eq!(NV * S::LANES, TILE_P);
+    let (ld, cov, pv) = (t.ld, t.cov, t.pv);
+    // SAFETY (whole body): guaranteed by the caller as documented.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; CO];
+        let mut tmp = [0.0f32; TILE_P];
+        if t.accumulate {
+            for (c, a) in acc.iter_mut().enumerate().take(cov) {
+                let src = if pv == TILE_P {
+                    out.add(c * ld).cast_const()
+                } else {
+                    std::ptr::copy_nonoverlapping(out.add(c * ld), tmp.as_mut_ptr(), pv);
+                    tmp.as_ptr()
+                };
+                for (v, av) in a.iter_mut().enumerate() {
+                    *av = S::load(src.add(S::LANES * v));
+                }
+            }
+        }
+        let mut wp = w;
+        for &off in offs {
+            let ip = inp.add(off);
+            let mut x = [S::zero(); NV];
+            for (v, xv) in x.iter_mut().enumerate() {
+                *xv = S::load(ip.add(S::LANES * v));
+            }
+            for (c, a) in acc.iter_mut().enumerate() {
+                let b = S::splat(wp.add(c));
+                for (av, xv) in a.iter_mut().zip(&x) {
+                    *av = S::fma(b, *xv, *av);
+                }
+            }
+            wp = wp.add(CO);
+        }
+        if cov == CO && pv == TILE_P {
+            for (c, a) in acc.iter().enumerate() {
+                let o = out.add(c * ld);
+                for (v, av) in a.iter().enumerate() {
+                    S::store(o.add(S::LANES * v), *av);
+                }
+            }
+        } else {
+            for (c, a) in acc.iter().enumerate().take(cov) {
+                for (v, av) in a.iter().enumerate() {
+                    S::store(tmp.as_mut_ptr().add(S::LANES * v), *av);
+                }
+                std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.add(c * ld), pv);
+            }
+        }
+    }
+}
+
+/// Gather tile of `GP` pixels x `NV` vectors of channels (`NV * LANES ==
+/// GATHER_CO`): each step loads `NV` weight vectors and broadcasts one
+/// input per pixel.
+///
+/// # Safety
+/// As [`Tiles::gather`], and the CPU has `S`'s instruction set.
+#[inline(always)]
+unsafe fn gather<S: Simd, const GP: usize, const NV: usize>(
+    inp: *const f32,
+    bases: &[usize],
+    offs: &[usize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    debug_assert_eq!(NV * S::LANES, GATHER_CO);
+    // SAFETY (whole body): guaranteed by the caller as documented.
+    unsafe {
+        // Loops, not `array::from_fn` or `map`: those may stay calls, and
+        // vectors passed through them would leave their registers.
+        let mut px = [inp; GP];
+        for (p, &b) in px.iter_mut().zip(bases) {
+            *p = inp.add(b);
+        }
+        let mut acc = [[S::zero(); NV]; GP];
+        if accumulate {
+            for (j, a) in acc.iter_mut().enumerate() {
+                for (v, av) in a.iter_mut().enumerate() {
+                    *av = S::load(out.add(j * GATHER_CO + S::LANES * v));
+                }
+            }
+        }
+        let mut wp = w;
+        for &off in offs {
+            let mut wv = [S::zero(); NV];
+            for (v, x) in wv.iter_mut().enumerate() {
+                *x = S::load(wp.add(S::LANES * v));
+            }
+            for (a, p) in acc.iter_mut().zip(&px) {
+                let b = S::splat(p.add(off));
+                for (av, x) in a.iter_mut().zip(&wv) {
+                    *av = S::fma(b, *x, *av);
+                }
+            }
+            wp = wp.add(GATHER_CO);
+        }
+        for (j, a) in acc.iter().enumerate() {
+            for (v, av) in a.iter().enumerate() {
+                S::store(out.add(j * GATHER_CO + S::LANES * v), *av);
+            }
+        }
+    }
+}
+
+/// # Safety
+/// As [`Tiles::direct`].
+unsafe fn portable_direct(inp: *const f32, offs: &[usize], w: *const f32, out: *mut f32, t: &Tile) {
+    // SAFETY: portable code runs anywhere; pointers are the caller's.
+    unsafe { direct::<Portable, NARROW_CO, 2>(inp, offs, w, out, t) }
+}
+
+/// # Safety
+/// As [`Tiles::gather`].
+unsafe fn portable_gather(
+    inp: *const f32,
+    bases: &[usize],
+    offs: &[usize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    // SAFETY: portable code runs anywhere; pointers are the caller's.
+    unsafe { gather::<Portable, NARROW_GP, 2>(inp, bases, offs, w, out, accumulate) }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+    use crate::bench::kernels::simd::{Avx2, Avx512};
+
+    /// # Safety
+    /// AVX2 and FMA available; as [`Tiles::direct`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn avx2_direct(
+        inp: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        t: &Tile,
+    ) {
+        // SAFETY: the caller's.
+        unsafe { direct::<Avx2, NARROW_CO, 2>(inp, offs, w, out, t) }
+    }
+
+    /// # Safety
+    /// AVX2 and FMA available; as [`Tiles::gather`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn avx2_gather(
+        inp: *const f32,
+        bases: &[usize],
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        accumulate: bool,
+    ) {
+        // SAFETY: the caller's.
+        unsafe { gather::<Avx2, NARROW_GP, 2>(inp, bases, offs, w, out, accumulate) }
+    }
+
+    /// # Safety
+    /// AVX-512F available; as [`Tiles::direct`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512_direct(
+        inp: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        t: &Tile,
+    ) {
+        // SAFETY: the caller's.
+        unsafe { direct::<Avx512, WIDE_CO, 1>(inp, offs, w, out, t) }
+    }
+
+    /// # Safety
+    /// AVX-512F available; as [`Tiles::gather`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512_gather(
+        inp: *const f32,
+        bases: &[usize],
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        accumulate: bool,
+    ) {
+        // SAFETY: the caller's.
+        unsafe { gather::<Avx512, WIDE_GP, 1>(inp, bases, offs, w, out, accumulate) }
+    }
+}

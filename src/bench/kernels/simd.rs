@@ -1,0 +1,270 @@
+//! One instruction set's vector operations, as a trait: a loop nest or a
+//! register tile is written once, generic over [`Simd`], and instantiated
+//! per instruction set inside an entry point compiled for it
+//! (`#[target_feature]`), which [`Isa`](super::Isa) picks once, at plan
+//! time.
+//!
+//! * [`Avx512`]: 16 lanes (`__m512`), AVX-512F.
+//! * [`Avx2`]: 8 lanes (`__m256`), AVX2 + FMA.
+//! * [`Portable`]: 8 lanes as a plain array; the compiler vectorises it for
+//!   the baseline target (SSE2 on x86-64), and it runs anywhere.
+//!
+//! Every method is `#[inline(always)]`: it must melt into the entry point
+//! that enables its instruction set, or the intrinsics would be calls.
+//! [`entry_points!`] writes those entry points.
+
+/// Vector operations on `LANES` floats.
+///
+/// # Safety
+/// The methods may only run where the instruction set is available, and
+/// pointers must be valid for `LANES` floats.
+pub(crate) trait Simd: Copy {
+    /// Floats per vector.
+    const LANES: usize;
+    /// A vector register.
+    type V: Copy;
+    /// All lanes zero.
+    unsafe fn zero() -> Self::V;
+    /// Lanes from `p[0..LANES]` (unaligned).
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Lanes from `p[0..n]` and zeros above (`n < LANES`); reads only `n`.
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
+    /// `*p` in every lane.
+    unsafe fn splat(p: *const f32) -> Self::V;
+    /// Stores the lanes to `p[0..LANES]` (unaligned).
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `a * b + c`, fused where the instruction set fuses.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a + b`.
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// Sum of the lanes.
+    unsafe fn sum(v: Self::V) -> f32;
+}
+
+/// Plain Rust, 8 lanes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Portable;
+
+impl Simd for Portable {
+    const LANES: usize = 8;
+    type V = [f32; 8];
+    #[inline(always)]
+    unsafe fn zero() -> Self::V {
+        [0.0; 8]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: p valid for 8 floats (trait contract).
+        unsafe { p.cast::<[f32; 8]>().read_unaligned() }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self::V {
+        // SAFETY: p valid for n floats (trait contract).
+        let mut v = [0.0; 8];
+        for (i, x) in v.iter_mut().enumerate().take(n) {
+            // SAFETY: i < n, p valid for n floats (trait contract).
+            *x = unsafe { *p.add(i) };
+        }
+        v
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> Self::V {
+        // SAFETY: p valid (trait contract).
+        [unsafe { *p }; 8]
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: p valid for 8 floats (trait contract).
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(v) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        // Plain loops (not `array::from_fn`), which always inline.
+        let mut r = c;
+        for i in 0..8 {
+            r[i] += a[i] * b[i];
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        let mut r = a;
+        for i in 0..8 {
+            r[i] += b[i];
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn sum(v: Self::V) -> f32 {
+        ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    /// AVX2 + FMA, 8 lanes.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Avx2;
+
+    // SAFETY (every method): the caller runs on a CPU with AVX2 and FMA and
+    // passes pointers valid for 8 floats (trait contract).
+    impl Simd for Avx2 {
+        const LANES: usize = 8;
+        type V = __m256;
+        #[inline(always)]
+        unsafe fn zero() -> __m256 {
+            unsafe { _mm256_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> __m256 {
+            const MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+            // SAFETY: n < 8, so 8 ints from 8 - n are inside MASKS; the
+            // masked load reads only the first n floats.
+            unsafe {
+                let m = _mm256_loadu_si256(MASKS.as_ptr().add(8 - n).cast::<__m256i>());
+                _mm256_maskload_ps(p, m)
+            }
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> __m256 {
+            unsafe { _mm256_broadcast_ss(&*p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn sum(v: __m256) -> f32 {
+            unsafe {
+                let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+            }
+        }
+    }
+
+    /// AVX-512F, 16 lanes.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Avx512;
+
+    // SAFETY (every method): the caller runs on a CPU with AVX-512F and
+    // passes pointers valid for 16 floats (trait contract).
+    impl Simd for Avx512 {
+        const LANES: usize = 16;
+        type V = __m512;
+        #[inline(always)]
+        unsafe fn zero() -> __m512 {
+            unsafe { _mm512_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m512 {
+            unsafe { _mm512_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> __m512 {
+            // SAFETY: the masked load reads only the first n (< 16) floats.
+            unsafe { _mm512_maskz_loadu_ps(((1u32 << n) - 1) as u16, p) }
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> __m512 {
+            unsafe { _mm512_set1_ps(*p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m512) {
+            unsafe { _mm512_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn sum(v: __m512) -> f32 {
+            unsafe { _mm512_reduce_add_ps(v) }
+        }
+    }
+}
+
+/// Writes, for a generic body `$body::<S: Simd>(args) -> ret`, one entry
+/// point per instruction set: `portable` (safe to call anywhere), and on
+/// x86-64 `avx2` and `avx512`, compiled with their target features.
+macro_rules! entry_points {
+    ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
+        $(#[$doc])*
+        pub(crate) mod $body {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The portable instantiation.
+            ///
+            /// # Safety
+            /// The body's pointer contract.
+            pub(crate) unsafe fn portable($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller's; portable code runs anywhere.
+                unsafe { super::$body::<$crate::bench::kernels::simd::Portable>($($arg),*) }
+            }
+
+            /// The AVX2+FMA instantiation.
+            ///
+            /// # Safety
+            /// AVX2 and FMA available, and the body's pointer contract.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            pub(crate) unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller's.
+                unsafe { super::$body::<$crate::bench::kernels::simd::Avx2>($($arg),*) }
+            }
+
+            /// The AVX-512F instantiation.
+            ///
+            /// # Safety
+            /// AVX-512F available, and the body's pointer contract.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            pub(crate) unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller's.
+                unsafe { super::$body::<$crate::bench::kernels::simd::Avx512>($($arg),*) }
+            }
+
+            /// The instantiation for `isa` (the best one at or below it).
+            ///
+            /// # Safety
+            /// The body's pointer contract (the ISA is checked here).
+            pub(crate) unsafe fn on(isa: $crate::bench::kernels::Isa, $($arg: $ty),*) $(-> $ret)? {
+                use $crate::bench::kernels::Isa;
+                // SAFETY: usable() confirmed the ISA; the rest is the caller's.
+                unsafe {
+                    match isa.usable() {
+                        #[cfg(target_arch = "x86_64")]
+                        Isa::Avx512 => avx512($($arg),*),
+                        #[cfg(target_arch = "x86_64")]
+                        Isa::Avx2Fma => avx2($($arg),*),
+                        _ => portable($($arg),*),
+                    }
+                }
+            }
+        }
+    };
+}
+pub(crate) use entry_points;

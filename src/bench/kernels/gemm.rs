@@ -2,7 +2,7 @@
 //! (out x in, PyTorch layout, so B = Wᵀ is `in x out`), C `m x n`, all
 //! row-major fp32.
 //!
-//! The AVX2+FMA kernel has three paths:
+//! The SIMD kernel has three paths:
 //! * batch 8 (`BCAST_M`), broadcast outer product: W streamed once, 8 rows
 //!   at a time; A packed transposed per 4096-float block (one vector = the 8
 //!   batch values of one k), each W element broadcast into one FMA per row,
@@ -19,14 +19,21 @@
 //! * larger batch (from 9; at 16 this path measured 1.4x faster than the
 //!   streaming one): C^T = W A^T as an outer-product GEMM. A block of A is
 //!   packed transposed into 16-wide panels (in L2); the register tile is
-//!   6 W rows (broadcast straight from W, no packing of the weights) x 16
-//!   batch columns (2 vectors), 12 accumulators, no horizontal sums; the
-//!   tiles accumulate into a C^T scratch that is transposed into C at the end.
-//!   The first panel of each 6-row group prefetches the next group's W rows.
+//!   W rows (broadcast straight from W, no packing of the weights) x 16
+//!   batch columns, no horizontal sums; the tiles accumulate into a C^T
+//!   scratch that is transposed into C at the end. The first panel of each
+//!   row group prefetches the next group's W rows. This path is one body
+//!   over the `Simd` trait: 6 rows x 2 vectors with AVX2, 8 rows x 1
+//!   vector with AVX-512.
 //!
-//! The portable fallback is a blocked dot-product GEMM (3 W rows x 4 A rows).
+//! The two small-batch paths are AVX2 code (on an AVX-512 CPU too: at batch
+//! 8 a 16-lane vector would be half empty). The portable fallback is a
+//! blocked dot-product GEMM (3 W rows x 4 A rows).
 //! At batch 1 both use the GEMV kernel.
 
+use std::cell::RefCell;
+
+use super::simd::Simd;
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
@@ -110,16 +117,20 @@ pub fn gemm(
     if m == 1 {
         return super::gemv::gemv(isa, w, a, c, n, k);
     }
-    match isa.narrow() {
+    match isa.usable() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: usable() confirmed avx2+fma; lengths validated above.
-        Isa::Avx2Fma => unsafe {
+        // SAFETY: usable() confirmed avx512f; lengths validated above.
+        Isa::Avx512 if m > STREAM_MAX_M => unsafe { wide::packed_avx512(a, w, c, m, k, n) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: usable() confirmed avx2+fma (AVX-512 CPUs have it too);
+        // lengths validated above.
+        Isa::Avx512 | Isa::Avx2Fma => unsafe {
             if m == BCAST_M {
                 avx2::bcast(a, w, c, m, k, n)
             } else if m <= STREAM_MAX_M {
                 avx2::stream(a, w, c, m, k, n)
             } else {
-                avx2::packed(a, w, c, m, k, n)
+                wide::packed_avx2(a, w, c, m, k, n)
             }
         },
         _ => gemm_portable(a, w, c, m, k, n),
@@ -216,8 +227,8 @@ fn portable_tile<const R: usize, const T: usize>(a: &[f32], w: &[f32], c: &mut [
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2+FMA paths: streaming multi-vector GEMV (small batch) and packed
-    //! outer-product GEMM (larger batch).
+    //! AVX2+FMA small-batch paths: streaming multi-vector GEMV and the
+    //! broadcast outer product at batch 8.
     use super::STREAM_MAX_M;
     use crate::bench::kernels::gemv::avx2::{hsum, tail_mask};
     use std::arch::x86_64::*;
@@ -229,10 +240,6 @@ mod avx2 {
     const SR: usize = 3;
     /// A rows per dot-product register tile (small batch).
     const ST: usize = 4;
-    /// W rows per outer-product tile (broadcast).
-    const PR: usize = 6;
-    /// Batch columns per outer-product tile (two vectors).
-    const PV: usize = 16;
     /// Software prefetch distance of the W streams, in floats.
     const PF_DIST: usize = 512;
     /// Batch lanes of the broadcast path (one vector).
@@ -243,10 +250,6 @@ mod avx2 {
     const BC_KC: usize = 4096;
     /// Prefetch distance of the broadcast path's W rows, in floats.
     const BC_PF: usize = 256;
-    /// Floats of packed A kept in L2 per block (256 KiB).
-    const APACK_FLOATS: usize = 64 << 10;
-    /// Longest reduction block of the packed path.
-    const PACK_KC: usize = 512;
 
     thread_local! {
         /// Scratch of the packed path: (packed A block, C^T).
@@ -543,166 +546,233 @@ mod avx2 {
             }
         }
     }
+}
 
-    /// Larger batch: C^T = W A^T with packed A panels and broadcast W.
-    ///
-    /// # Safety
-    /// avx2+fma available; buffers validated for (m, k, n).
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn packed(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-        let mp = m.div_ceil(PV) * PV;
-        let kc = k.div_ceil(k.div_ceil(PACK_KC));
-        let mc = (APACK_FLOATS / kc / PV * PV).clamp(PV, mp);
-        SCRATCH.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            let (apack, ct) = &mut *guard;
-            if apack.len() < mc * kc {
-                apack.resize(mc * kc, 0.0);
-            }
-            if ct.len() < n * mp {
-                ct.resize(n * mp, 0.0);
-            }
-            // Rows past n (last W group) read this zero row instead.
-            let zeros = vec![0.0f32; kc];
-            let mut pc = 0;
-            while pc < k {
-                let kb = kc.min(k - pc);
-                let mut ic = 0;
-                while ic < mp {
-                    let mb = mc.min(mp - ic);
-                    pack_a(a, m, k, pc, kb, ic, mb, apack);
-                    let mut j0 = 0;
-                    while j0 < n {
-                        let cov = PR.min(n - j0);
-                        let rows: [*const f32; PR] = std::array::from_fn(|r| {
-                            if r < cov {
-                                w[(j0 + r) * k + pc..].as_ptr()
-                            } else {
-                                zeros.as_ptr()
-                            }
-                        });
-                        // The next group's rows, prefetched by the first panel.
-                        let next = w.as_ptr().wrapping_add((j0 + PR) * k + pc);
-                        for p in 0..mb / PV {
-                            // SAFETY: rows hold kb floats; the panel holds
-                            // kb * PV floats; C^T rows j0..j0+cov < n and
-                            // columns ic + p*PV + 16 <= mp.
-                            unsafe {
-                                outer_tile(
-                                    &rows,
-                                    apack.as_ptr().add(p * kb * PV),
-                                    kb,
-                                    ct.as_mut_ptr().add(j0 * mp + ic + p * PV),
-                                    mp,
-                                    cov,
-                                    pc > 0,
-                                    (p == 0 && j0 + PR < n).then_some((next, k)),
-                                );
-                            }
-                        }
-                        j0 += cov;
+/// Batch columns per outer-product tile (two AVX2 vectors, one AVX-512).
+const PV: usize = 16;
+/// Floats of packed A kept in L2 per block (256 KiB).
+const APACK_FLOATS: usize = 64 << 10;
+/// Longest reduction block of the packed path.
+const PACK_KC: usize = 512;
+/// W rows per outer-product tile: AVX2 (12 of 16 registers accumulate) and
+/// AVX-512. Not more than 8 with AVX-512, although 32 registers would hold
+/// 16: the rows are read straight from W, and when a row is a multiple of
+/// 4 KiB long (fc7 and fc8: 4096 floats) all of them fall in the same L1
+/// set, which has 8 ways. 16 rows ran fc7 and fc8 at batch 64 at half speed.
+const PR_NARROW: usize = 6;
+const PR_WIDE: usize = 8;
+
+thread_local! {
+    /// Scratch of the packed path: (packed A block, C^T).
+    static PACK_SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Larger batch: C^T = W A^T with packed A panels and broadcast W, `PR` W
+/// rows x `NV` vectors (16 batch columns) per register tile.
+///
+/// # Safety
+/// The CPU has `S`'s ISA; buffers validated for (m, k, n).
+#[inline(always)]
+unsafe fn packed<S: Simd, const PR: usize, const NV: usize>(
+    a: &[f32],
+    w: &[f32],
+    c: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(NV * S::LANES, PV);
+    let mp = m.div_ceil(PV) * PV;
+    let kc = k.div_ceil(k.div_ceil(PACK_KC));
+    let mc = (APACK_FLOATS / kc / PV * PV).clamp(PV, mp);
+    // The scratch leaves its thread-local for the work: code inside a
+    // closure would not inherit the caller's target features, and every
+    // vector operation in it would become a call.
+    let (mut apack, mut ct) = PACK_SCRATCH.with(RefCell::take);
+    {
+        if apack.len() < mc * kc {
+            apack.resize(mc * kc, 0.0);
+        }
+        if ct.len() < n * mp {
+            ct.resize(n * mp, 0.0);
+        }
+        // Rows past n (last W group) read this zero row instead.
+        let zeros = vec![0.0f32; kc];
+        let mut pc = 0;
+        while pc < k {
+            let kb = kc.min(k - pc);
+            let mut ic = 0;
+            while ic < mp {
+                let mb = mc.min(mp - ic);
+                pack_a(a, m, k, pc, kb, ic, mb, &mut apack);
+                let mut j0 = 0;
+                while j0 < n {
+                    let cov = PR.min(n - j0);
+                    let mut rows = [zeros.as_ptr(); PR];
+                    for (r, row) in rows.iter_mut().enumerate().take(cov) {
+                        *row = w[(j0 + r) * k + pc..].as_ptr();
                     }
-                    ic += mb;
-                }
-                pc += kb;
-            }
-            // C[i][j] = C^T[j][i], in blocks of 8 x 8.
-            for j0 in (0..n).step_by(8) {
-                for i0 in (0..m).step_by(8) {
-                    for i in i0..(i0 + 8).min(m) {
-                        for j in j0..(j0 + 8).min(n) {
-                            c[i * n + j] = ct[j * mp + i];
+                    // The next group's rows, prefetched by the first panel.
+                    let next = w.as_ptr().wrapping_add((j0 + PR) * k + pc);
+                    for p in 0..mb / PV {
+                        // SAFETY: rows hold kb floats; the panel holds
+                        // kb * PV floats; C^T rows j0..j0+cov < n and
+                        // columns ic + p*PV + 16 <= mp.
+                        unsafe {
+                            outer_tile::<S, PR, NV>(
+                                &rows,
+                                apack.as_ptr().add(p * kb * PV),
+                                kb,
+                                ct.as_mut_ptr().add(j0 * mp + ic + p * PV),
+                                mp,
+                                cov,
+                                pc > 0,
+                                (p == 0 && j0 + PR < n).then_some((next, k)),
+                            );
                         }
+                    }
+                    j0 += cov;
+                }
+                ic += mb;
+            }
+            pc += kb;
+        }
+        // C[i][j] = C^T[j][i], in blocks of 8 x 8.
+        for j0 in (0..n).step_by(8) {
+            for i0 in (0..m).step_by(8) {
+                for i in i0..(i0 + 8).min(m) {
+                    for j in j0..(j0 + 8).min(n) {
+                        c[i * n + j] = ct[j * mp + i];
                     }
                 }
             }
-        });
+        }
     }
+    PACK_SCRATCH.with(|cell| cell.replace((apack, ct)));
+}
 
-    /// Pack rows ic..ic+mb of A (zero beyond m), columns pc..pc+kb, as
-    /// panels of PV rows: apack[p][kk][q] = A[ic + p*PV + q][pc + kk].
-    #[allow(clippy::too_many_arguments)]
-    fn pack_a(
+/// Pack rows ic..ic+mb of A (zero beyond m), columns pc..pc+kb, as
+/// panels of PV rows: apack[p][kk][q] = A[ic + p*PV + q][pc + kk].
+#[allow(clippy::too_many_arguments)]
+fn pack_a(
+    a: &[f32],
+    m: usize,
+    k: usize,
+    pc: usize,
+    kb: usize,
+    ic: usize,
+    mb: usize,
+    apack: &mut [f32],
+) {
+    for p in 0..mb / PV {
+        let panel = &mut apack[p * kb * PV..(p + 1) * kb * PV];
+        for q in 0..PV {
+            let i = ic + p * PV + q;
+            if i < m {
+                let row = &a[i * k + pc..i * k + pc + kb];
+                for (kk, &v) in row.iter().enumerate() {
+                    panel[kk * PV + q] = v;
+                }
+            } else {
+                for kk in 0..kb {
+                    panel[kk * PV + q] = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// Outer-product tile: for r < cov, q < PV,
+/// ct[r * ldct + q] (+)= sum_kk rows[r][kk] * ap[kk * PV + q];
+/// `prefetch` = (first row, row stride) of rows to prefetch along.
+///
+/// # Safety
+/// The CPU has `S`'s ISA; every rows[r] holds kb floats, ap holds kb * PV,
+/// ct rows r < cov hold PV floats at stride ldct.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn outer_tile<S: Simd, const PR: usize, const NV: usize>(
+    rows: &[*const f32; PR],
+    ap: *const f32,
+    kb: usize,
+    ct: *mut f32,
+    ldct: usize,
+    cov: usize,
+    accumulate: bool,
+    prefetch: Option<(*const f32, usize)>,
+) {
+    // SAFETY (whole body): guaranteed by the caller as documented.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; PR];
+        let mut x = ap;
+        for kk in 0..kb {
+            if let Some((pf, ld)) = prefetch {
+                if kk % 16 == 0 {
+                    for r in 0..PR {
+                        S::prefetch(pf.wrapping_add(r * ld + kk));
+                    }
+                }
+            }
+            let mut xv = [S::zero(); NV];
+            for (v, xq) in xv.iter_mut().enumerate() {
+                *xq = S::load(x.add(v * S::LANES));
+            }
+            for (a, row) in acc.iter_mut().zip(rows) {
+                let b = S::splat(row.add(kk));
+                for (av, xq) in a.iter_mut().zip(&xv) {
+                    *av = S::fma(b, *xq, *av);
+                }
+            }
+            x = x.add(PV);
+        }
+        for (r, a) in acc.iter().enumerate().take(cov) {
+            let o = ct.add(r * ldct);
+            for (v, av) in a.iter().enumerate() {
+                let p = o.add(v * S::LANES);
+                let out = if accumulate {
+                    S::add(*av, S::load(p))
+                } else {
+                    *av
+                };
+                S::store(p, out);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    //! The packed path's entry points per instruction set.
+    use super::*;
+    use crate::bench::kernels::simd::{Avx2, Avx512};
+
+    /// # Safety
+    /// AVX2 and FMA available; buffers validated for (m, k, n).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn packed_avx2(
         a: &[f32],
+        w: &[f32],
+        c: &mut [f32],
         m: usize,
         k: usize,
-        pc: usize,
-        kb: usize,
-        ic: usize,
-        mb: usize,
-        apack: &mut [f32],
+        n: usize,
     ) {
-        for p in 0..mb / PV {
-            let panel = &mut apack[p * kb * PV..(p + 1) * kb * PV];
-            for q in 0..PV {
-                let i = ic + p * PV + q;
-                if i < m {
-                    let row = &a[i * k + pc..i * k + pc + kb];
-                    for (kk, &v) in row.iter().enumerate() {
-                        panel[kk * PV + q] = v;
-                    }
-                } else {
-                    for kk in 0..kb {
-                        panel[kk * PV + q] = 0.0;
-                    }
-                }
-            }
-        }
+        // SAFETY: the caller's.
+        unsafe { packed::<Avx2, PR_NARROW, 2>(a, w, c, m, k, n) }
     }
 
-    /// Outer-product tile: for r < cov, q < PV,
-    /// ct[r * ldct + q] (+)= sum_kk rows[r][kk] * ap[kk * PV + q];
-    /// `prefetch` = (first row, row stride) of rows to prefetch along.
-    ///
     /// # Safety
-    /// avx2+fma available; every rows[r] holds kb floats, ap holds kb * PV,
-    /// ct rows r < cov hold PV floats at stride ldct.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn outer_tile(
-        rows: &[*const f32; PR],
-        ap: *const f32,
-        kb: usize,
-        ct: *mut f32,
-        ldct: usize,
-        cov: usize,
-        accumulate: bool,
-        prefetch: Option<(*const f32, usize)>,
+    /// AVX-512F available; buffers validated for (m, k, n).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn packed_avx512(
+        a: &[f32],
+        w: &[f32],
+        c: &mut [f32],
+        m: usize,
+        k: usize,
+        n: usize,
     ) {
-        // SAFETY (whole body): guaranteed by the caller as documented.
-        unsafe {
-            let mut acc = [[_mm256_setzero_ps(); 2]; PR];
-            let mut x = ap;
-            for kk in 0..kb {
-                if let Some((pf, ld)) = prefetch {
-                    if kk % 16 == 0 {
-                        for r in 0..PR {
-                            // Prefetch only (no access); wrapping keeps any address legal.
-                            let p = pf.wrapping_add(r * ld + kk);
-                            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
-                        }
-                    }
-                }
-                let x0 = _mm256_loadu_ps(x);
-                let x1 = _mm256_loadu_ps(x.add(8));
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let b = _mm256_broadcast_ss(&*rows[r].add(kk));
-                    a[0] = _mm256_fmadd_ps(b, x0, a[0]);
-                    a[1] = _mm256_fmadd_ps(b, x1, a[1]);
-                }
-                x = x.add(PV);
-            }
-            for (r, a) in acc.iter().enumerate().take(cov) {
-                let o = ct.add(r * ldct);
-                let (mut v0, mut v1) = (a[0], a[1]);
-                if accumulate {
-                    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(o));
-                    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(o.add(8)));
-                }
-                _mm256_storeu_ps(o, v0);
-                _mm256_storeu_ps(o.add(8), v1);
-            }
-        }
+        // SAFETY: the caller's.
+        unsafe { packed::<Avx512, PR_WIDE, 1>(a, w, c, m, k, n) }
     }
 }

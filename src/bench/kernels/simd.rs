@@ -39,6 +39,11 @@ pub(crate) trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// Sum of the lanes.
     unsafe fn sum(v: Self::V) -> f32;
+    /// Asks for the cache line of `p` in L1 (no access: any address).
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        let _ = p;
+    }
 }
 
 /// Plain Rust, 8 lanes.
@@ -152,6 +157,11 @@ mod x86 {
             unsafe { _mm256_add_ps(a, b) }
         }
         #[inline(always)]
+        fn prefetch(p: *const f32) {
+            // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
         unsafe fn sum(v: __m256) -> f32 {
             unsafe {
                 let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -198,6 +208,11 @@ mod x86 {
         #[inline(always)]
         unsafe fn add(a: __m512, b: __m512) -> __m512 {
             unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn prefetch(p: *const f32) {
+            // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
         }
         #[inline(always)]
         unsafe fn sum(v: __m512) -> f32 {

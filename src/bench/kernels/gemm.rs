@@ -33,7 +33,7 @@
 
 use std::cell::RefCell;
 
-use super::simd::Simd;
+use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
@@ -120,7 +120,7 @@ pub fn gemm(
     match isa.usable() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx512f; lengths validated above.
-        Isa::Avx512 if m > STREAM_MAX_M => unsafe { wide::packed_avx512(a, w, c, m, k, n) },
+        Isa::Avx512 if m > STREAM_MAX_M => unsafe { packed::avx512(a, w, c, m, k, n) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx2+fma (AVX-512 CPUs have it too);
         // lengths validated above.
@@ -130,7 +130,7 @@ pub fn gemm(
             } else if m <= STREAM_MAX_M {
                 avx2::stream(a, w, c, m, k, n)
             } else {
-                wide::packed_avx2(a, w, c, m, k, n)
+                packed::avx2(a, w, c, m, k, n)
             }
         },
         _ => gemm_portable(a, w, c, m, k, n),
@@ -740,39 +740,9 @@ unsafe fn outer_tile<S: Simd, const PR: usize, const NV: usize>(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    //! The packed path's entry points per instruction set.
-    use super::*;
-    use crate::bench::kernels::simd::{Avx2, Avx512};
-
-    /// # Safety
-    /// AVX2 and FMA available; buffers validated for (m, k, n).
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn packed_avx2(
-        a: &[f32],
-        w: &[f32],
-        c: &mut [f32],
-        m: usize,
-        k: usize,
-        n: usize,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { packed::<Avx2, PR_NARROW, 2>(a, w, c, m, k, n) }
-    }
-
-    /// # Safety
-    /// AVX-512F available; buffers validated for (m, k, n).
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn packed_avx512(
-        a: &[f32],
-        w: &[f32],
-        c: &mut [f32],
-        m: usize,
-        k: usize,
-        n: usize,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { packed::<Avx512, PR_WIDE, 1>(a, w, c, m, k, n) }
-    }
-}
+entry_points!(
+    /// Entry points of [`packed`]: 6 W rows x 2 vectors (portable, AVX2),
+    /// 8 W rows x 1 vector (AVX-512).
+    fn packed(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
+    [PR_NARROW, 2] [PR_NARROW, 2] [PR_WIDE, 1]
+);

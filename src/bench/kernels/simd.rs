@@ -221,12 +221,22 @@ mod x86 {
     }
 }
 
-/// Writes, for a generic body `$body::<S: Simd>(args) -> ret`, one entry
-/// point per instruction set: `portable` (safe to call anywhere), and on
-/// x86-64 `avx2` and `avx512`, compiled with their target features.
+/// Writes, for a generic body `$body::<S: Simd, ...>(args) -> ret`, one
+/// entry point per instruction set in a module named after the body:
+/// `portable` (runs anywhere), and on x86-64 `avx2` and `avx512`, compiled
+/// with their target features, and `on(isa, args)`, which picks one. After
+/// a `;`, three bracketed lists give each instantiation's further generic
+/// arguments (portable, AVX2, AVX-512), e.g. its tile sizes.
 macro_rules! entry_points {
     ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
+        $crate::bench::kernels::simd::entry_points!(
+            $(#[$doc])* fn $body($($arg: $ty),*) $(-> $ret)?; [] [] []
+        );
+    };
+    ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+     [$($pg:tt),*] [$($ag:tt),*] [$($wg:tt),*]) => {
         $(#[$doc])*
+        #[allow(dead_code)]
         pub(crate) mod $body {
             #[allow(unused_imports)]
             use super::*;
@@ -237,7 +247,9 @@ macro_rules! entry_points {
             /// The body's pointer contract.
             pub(crate) unsafe fn portable($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: the caller's; portable code runs anywhere.
-                unsafe { super::$body::<$crate::bench::kernels::simd::Portable>($($arg),*) }
+                unsafe {
+                    super::$body::<$crate::bench::kernels::simd::Portable $(, $pg)*>($($arg),*)
+                }
             }
 
             /// The AVX2+FMA instantiation.
@@ -248,7 +260,7 @@ macro_rules! entry_points {
             #[target_feature(enable = "avx2,fma")]
             pub(crate) unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: the caller's.
-                unsafe { super::$body::<$crate::bench::kernels::simd::Avx2>($($arg),*) }
+                unsafe { super::$body::<$crate::bench::kernels::simd::Avx2 $(, $ag)*>($($arg),*) }
             }
 
             /// The AVX-512F instantiation.
@@ -259,7 +271,7 @@ macro_rules! entry_points {
             #[target_feature(enable = "avx512f")]
             pub(crate) unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: the caller's.
-                unsafe { super::$body::<$crate::bench::kernels::simd::Avx512>($($arg),*) }
+                unsafe { super::$body::<$crate::bench::kernels::simd::Avx512 $(, $wg)*>($($arg),*) }
             }
 
             /// The instantiation for `isa` (the best one at or below it).

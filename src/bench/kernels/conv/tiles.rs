@@ -10,7 +10,7 @@
 
 use super::drive::Tile;
 use super::{GATHER_CO, TILE_P};
-use crate::bench::kernels::simd::{Portable, Simd};
+use crate::bench::kernels::simd::{entry_points, Simd};
 use crate::bench::kernels::Isa;
 
 /// AVX-512 tiles: 16 channels x 16 positions (direct), 14 pixels x 16
@@ -58,23 +58,23 @@ impl Tiles {
                 isa: Isa::Avx512,
                 co: WIDE_CO,
                 gp: WIDE_GP,
-                direct: x86::avx512_direct,
-                gather: x86::avx512_gather,
+                direct: direct::avx512,
+                gather: gather::avx512,
             },
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => Tiles {
                 isa: Isa::Avx2Fma,
                 co: NARROW_CO,
                 gp: NARROW_GP,
-                direct: x86::avx2_direct,
-                gather: x86::avx2_gather,
+                direct: direct::avx2,
+                gather: gather::avx2,
             },
             _ => Tiles {
                 isa: Isa::Portable,
                 co: NARROW_CO,
                 gp: NARROW_GP,
-                direct: portable_direct,
-                gather: portable_gather,
+                direct: direct::portable,
+                gather: gather::portable,
             },
         }
     }
@@ -239,87 +239,23 @@ unsafe fn gather<S: Simd, const GP: usize, const NV: usize>(
     }
 }
 
-/// # Safety
-/// As [`Tiles::direct`].
-unsafe fn portable_direct(inp: *const f32, offs: &[usize], w: *const f32, out: *mut f32, t: &Tile) {
-    // SAFETY: portable code runs anywhere; pointers are the caller's.
-    unsafe { direct::<Portable, NARROW_CO, 2>(inp, offs, w, out, t) }
-}
+entry_points!(
+    /// Entry points of [`direct`]: 6 channels x 2 vectors (portable, AVX2),
+    /// 16 channels x 1 vector (AVX-512).
+    fn direct(inp: *const f32, offs: &[usize], w: *const f32, out: *mut f32, t: &Tile);
+    [NARROW_CO, 2] [NARROW_CO, 2] [WIDE_CO, 1]
+);
 
-/// # Safety
-/// As [`Tiles::gather`].
-unsafe fn portable_gather(
-    inp: *const f32,
-    bases: &[usize],
-    offs: &[usize],
-    w: *const f32,
-    out: *mut f32,
-    accumulate: bool,
-) {
-    // SAFETY: portable code runs anywhere; pointers are the caller's.
-    unsafe { gather::<Portable, NARROW_GP, 2>(inp, bases, offs, w, out, accumulate) }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::*;
-    use crate::bench::kernels::simd::{Avx2, Avx512};
-
-    /// # Safety
-    /// AVX2 and FMA available; as [`Tiles::direct`].
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2_direct(
-        inp: *const f32,
-        offs: &[usize],
-        w: *const f32,
-        out: *mut f32,
-        t: &Tile,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { direct::<Avx2, NARROW_CO, 2>(inp, offs, w, out, t) }
-    }
-
-    /// # Safety
-    /// AVX2 and FMA available; as [`Tiles::gather`].
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2_gather(
+entry_points!(
+    /// Entry points of [`gather`]: 6 pixels x 2 vectors (portable, AVX2),
+    /// 14 pixels x 1 vector (AVX-512).
+    fn gather(
         inp: *const f32,
         bases: &[usize],
         offs: &[usize],
         w: *const f32,
         out: *mut f32,
-        accumulate: bool,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { gather::<Avx2, NARROW_GP, 2>(inp, bases, offs, w, out, accumulate) }
-    }
-
-    /// # Safety
-    /// AVX-512F available; as [`Tiles::direct`].
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn avx512_direct(
-        inp: *const f32,
-        offs: &[usize],
-        w: *const f32,
-        out: *mut f32,
-        t: &Tile,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { direct::<Avx512, WIDE_CO, 1>(inp, offs, w, out, t) }
-    }
-
-    /// # Safety
-    /// AVX-512F available; as [`Tiles::gather`].
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn avx512_gather(
-        inp: *const f32,
-        bases: &[usize],
-        offs: &[usize],
-        w: *const f32,
-        out: *mut f32,
-        accumulate: bool,
-    ) {
-        // SAFETY: the caller's.
-        unsafe { gather::<Avx512, WIDE_GP, 1>(inp, bases, offs, w, out, accumulate) }
-    }
-}
+        accumulate: bool
+    );
+    [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP, 1]
+);

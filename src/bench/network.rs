@@ -341,8 +341,22 @@ impl Network {
             if layer.sources.len() != layer.inputs.len() {
                 return Err(unsupported(layer, "the model's dataflow is not recorded (only model files have it so far, not ONNX graphs)"));
             }
-            if layer.sources.iter().any(|s| s.is_some_and(|s| s >= i)) {
-                return Err(unsupported(layer, "an input comes from a later layer"));
+            for (j, (source, shape)) in layer.sources.iter().zip(&layer.inputs).enumerate() {
+                let made = match *source {
+                    None => &analysis.input,
+                    Some(s) if s < i => &layers[s].cost.output,
+                    Some(_) => return Err(unsupported(layer, "an input comes from a later layer")),
+                };
+                if made != shape {
+                    return Err(unsupported(
+                        layer,
+                        format!(
+                            "its input {j} should be {} but its source makes {}",
+                            crate::count::op::shape_str(shape),
+                            crate::count::op::shape_str(made)
+                        ),
+                    ));
+                }
             }
             let k = kernel(layer, i as u64 + 1, isa)?;
             // A free layer stands for its input's producer.
@@ -855,6 +869,25 @@ layers = ["gap", "flatten", "linear 10"]
             .zip(net.output())
             .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(diff > 1e-3, "a different weight must show: {diff}");
+    }
+
+    #[test]
+    fn a_source_of_the_wrong_shape_is_refused() {
+        let mut a = analysis(SMALL, &[3, 19, 19]);
+        // Point the first pooling at the model's input instead of the conv.
+        let pool = a
+            .layers
+            .iter()
+            .position(|l| matches!(l.op, Op::Pool { .. }))
+            .unwrap();
+        a.layers[pool].sources = vec![None];
+        let err = Network::new(&a, 1, Isa::Portable, true)
+            .err()
+            .expect("refused");
+        assert_eq!(
+            err.to_string(),
+            "net/stem/pool1: the forward runner cannot run it: its input 0 should be 1x8x10x10 but its source makes 1x3x19x19"
+        );
     }
 
     #[test]

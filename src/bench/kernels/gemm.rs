@@ -26,8 +26,10 @@
 //!   over the `Simd` trait: 6 rows x 2 vectors with AVX2, 8 rows x 1
 //!   vector with AVX-512.
 //!
-//! The two small-batch paths are AVX2 code (on an AVX-512 CPU too: at batch
-//! 8 a 16-lane vector would be half empty). The portable fallback is a
+//! The streaming path is one body over the `Simd` trait too, but runs its
+//! AVX2 instantiation on AVX-512 CPUs (measured faster on the dev machine);
+//! the broadcast path at batch 8 is AVX2 code on every CPU (its vector holds
+//! the batch, so a 16-lane one would be half empty). The portable fallback is a
 //! blocked dot-product GEMM (3 W rows x 4 A rows).
 //! At batch 1 both use the GEMV kernel.
 
@@ -121,6 +123,11 @@ pub fn gemm(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx512f; lengths validated above.
         Isa::Avx512 if m > STREAM_MAX_M => unsafe { packed::avx512(a, w, c, m, k, n) },
+        // Batch 2-8 runs AVX2 code on AVX-512 CPUs too: it streams W from
+        // DRAM, and on the dev machine (Zen 4) the AVX-512 streaming body was
+        // slower at batch 2 (10.5 against 15.3 GFLOP/s, 5 alternating rounds)
+        // and level at batch 4. `stream::avx512` is kept, and tested, for a
+        // CPU where it measures faster.
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx2+fma (AVX-512 CPUs have it too);
         // lengths validated above.
@@ -128,7 +135,7 @@ pub fn gemm(
             if m == BCAST_M {
                 avx2::bcast(a, w, c, m, k, n)
             } else if m <= STREAM_MAX_M {
-                avx2::stream(a, w, c, m, k, n)
+                stream::avx2(a, w, c, m, k, n)
             } else {
                 packed::avx2(a, w, c, m, k, n)
             }
@@ -227,21 +234,12 @@ fn portable_tile<const R: usize, const T: usize>(a: &[f32], w: &[f32], c: &mut [
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2+FMA small-batch paths: streaming multi-vector GEMV and the
-    //! broadcast outer product at batch 8.
-    use super::STREAM_MAX_M;
-    use crate::bench::kernels::gemv::avx2::{hsum, tail_mask};
+    //! The AVX2+FMA broadcast outer product at batch 8 (its vector is the
+    //! batch: 8 lanes for 8 images).
+    use super::Pf;
     use std::arch::x86_64::*;
     use std::cell::RefCell;
 
-    /// W rows streamed together by the small-batch path.
-    const SG: usize = 6;
-    /// W rows per dot-product register tile (small batch).
-    const SR: usize = 3;
-    /// A rows per dot-product register tile (small batch).
-    const ST: usize = 4;
-    /// Software prefetch distance of the W streams, in floats.
-    const PF_DIST: usize = 512;
     /// Batch lanes of the broadcast path (one vector).
     const BL: usize = 8;
     /// W rows per broadcast tile (8 measured faster than 10, 12 and 14).
@@ -252,156 +250,8 @@ mod avx2 {
     const BC_PF: usize = 256;
 
     thread_local! {
-        /// Scratch of the packed path: (packed A block, C^T).
+        /// Scratch of the broadcast path: (packed A^T block, C^T).
         static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-    }
-
-    /// Reduction chunk of the streaming path: the batch's chunk of A stays
-    /// near 16 KiB so A and the 6 W rows' chunk share L1.
-    fn stream_kc(m: usize) -> usize {
-        ((4096 / m) / 8 * 8).clamp(256, 512)
-    }
-
-    /// Small batch (2 <= m <= STREAM_MAX_M): one sequential pass over W.
-    ///
-    /// # Safety
-    /// avx2+fma available; buffers validated for (m, k, n).
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn stream(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-        debug_assert!((2..=STREAM_MAX_M).contains(&m));
-        let kc = stream_kc(m);
-        let (ap, wp) = (a.as_ptr(), w.as_ptr());
-        // Partial sums: acc[r * m + i] for W row r of the group, batch row i.
-        let mut acc = [_mm256_setzero_ps(); SG * STREAM_MAX_M];
-        let mut j0 = 0;
-        while j0 < n {
-            let g = SG.min(n - j0);
-            acc[..g * m].fill(_mm256_setzero_ps());
-            let mut pc = 0;
-            while pc < k {
-                let kb = kc.min(k - pc);
-                let mut r0 = 0;
-                while r0 < g {
-                    let r = SR.min(g - r0);
-                    let mut i0 = 0;
-                    while i0 < m {
-                        let t = ST.min(m - i0);
-                        // Prefetch with the first batch tile only; past the end
-                        // of the rows, run into the next group's rows.
-                        let pf = Pf {
-                            on: i0 == 0,
-                            rem: k - pc,
-                            next: wp.wrapping_add((j0 + SG + r0) * k),
-                        };
-                        // SAFETY: rows j0+r0.. < n of W and i0.. < m of A,
-                        // columns pc..pc+kb < k; accumulators inside acc.
-                        unsafe {
-                            let t_a = ap.add(i0 * k + pc);
-                            let t_w = wp.add((j0 + r0) * k + pc);
-                            let t_acc = acc.as_mut_ptr().add(r0 * m + i0);
-                            macro_rules! go {
-                                ($($rr:literal, $tt:literal);*) => {
-                                    match (r, t) {
-                                        $(($rr, $tt) => dot_tile::<$rr, $tt>(t_a, t_w, k, kb, t_acc, m, &pf),)*
-                                        _ => unreachable!("tile shape out of range"),
-                                    }
-                                };
-                            }
-                            go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4)
-                        }
-                        i0 += t;
-                    }
-                    r0 += r;
-                }
-                pc += kb;
-            }
-            for r in 0..g {
-                for i in 0..m {
-                    c[i * n + j0 + r] = hsum(acc[r * m + i]);
-                }
-            }
-            j0 += g;
-        }
-    }
-
-    /// Software prefetch plan of a dot tile: `rem` floats are left in the
-    /// tile's rows from its start; prefetches beyond them go to the rows at
-    /// `next` (same row stride), i.e. the next 6-row group's first floats.
-    struct Pf {
-        on: bool,
-        rem: usize,
-        next: *const f32,
-    }
-
-    /// Dot-product tile: acc[r * lda + i] += W[r][0..kb] * A[i][0..kb]
-    /// lane-wise, for r < R, i < T (row stride `ld` in both operands).
-    #[inline]
-    #[allow(clippy::needless_range_loop)]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot_tile<const R: usize, const T: usize>(
-        a: *const f32,
-        w: *const f32,
-        ld: usize,
-        kb: usize,
-        accp: *mut __m256,
-        lda: usize,
-        pf: &Pf,
-    ) {
-        // SAFETY (whole body): the caller guarantees rows r < R of W and
-        // i < T of A hold kb floats from the given pointers (tail masked) and
-        // that the accumulators are inside the array.
-        unsafe {
-            let mut acc = [[_mm256_setzero_ps(); T]; R];
-            for r in 0..R {
-                for i in 0..T {
-                    acc[r][i] = *accp.add(r * lda + i);
-                }
-            }
-            let mut k = 0;
-            while k + 8 <= kb {
-                if pf.on && k % 16 == 0 {
-                    let off = k + PF_DIST;
-                    for r in 0..R {
-                        // Prefetch W ahead of the stream (no access, any address).
-                        let p = if off < pf.rem {
-                            w.wrapping_add(r * ld + off)
-                        } else {
-                            pf.next.wrapping_add(r * ld + off - pf.rem)
-                        };
-                        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
-                    }
-                }
-                let mut wv = [_mm256_setzero_ps(); R];
-                for (r, v) in wv.iter_mut().enumerate() {
-                    *v = _mm256_loadu_ps(w.add(r * ld + k));
-                }
-                for i in 0..T {
-                    let av = _mm256_loadu_ps(a.add(i * ld + k));
-                    for r in 0..R {
-                        acc[r][i] = _mm256_fmadd_ps(wv[r], av, acc[r][i]);
-                    }
-                }
-                k += 8;
-            }
-            if k < kb {
-                let msk = tail_mask(kb - k);
-                let mut wv = [_mm256_setzero_ps(); R];
-                for (r, v) in wv.iter_mut().enumerate() {
-                    *v = _mm256_maskload_ps(w.add(r * ld + k), msk);
-                }
-                for i in 0..T {
-                    let av = _mm256_maskload_ps(a.add(i * ld + k), msk);
-                    for r in 0..R {
-                        acc[r][i] = _mm256_fmadd_ps(wv[r], av, acc[r][i]);
-                    }
-                }
-            }
-            for r in 0..R {
-                for i in 0..T {
-                    *accp.add(r * lda + i) = acc[r][i];
-                }
-            }
-        }
     }
 
     /// Small batch, outer-product form (used at batch 8, where it measured
@@ -543,6 +393,171 @@ mod avx2 {
                     *a
                 };
                 _mm256_storeu_ps(o, v);
+            }
+        }
+    }
+}
+
+/// W rows streamed together by the small-batch path.
+const SG: usize = 6;
+/// W rows per dot-product register tile (small batch).
+const SR: usize = 3;
+/// A rows per dot-product register tile (small batch).
+const ST: usize = 4;
+/// Software prefetch distance of the W streams, in floats.
+const PF_DIST: usize = 512;
+
+/// Reduction chunk of the streaming path: the batch's chunk of A stays
+/// near 16 KiB so A and the 6 W rows' chunk share L1.
+fn stream_kc(m: usize) -> usize {
+    ((4096 / m) / 8 * 8).clamp(256, 512)
+}
+
+/// Small batch (2 <= m <= STREAM_MAX_M): one sequential pass over W, 6 rows
+/// at a time, dot-product tiles of 3 W rows x 4 A rows along k; partial
+/// sums stay in vectors until the end of each row group.
+///
+/// # Safety
+/// The CPU has `S`'s ISA; buffers validated for (m, k, n).
+#[inline(always)]
+unsafe fn stream<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    debug_assert!((2..=STREAM_MAX_M).contains(&m));
+    let kc = stream_kc(m);
+    let (ap, wp) = (a.as_ptr(), w.as_ptr());
+    // SAFETY (whole body): every tile stays inside the validated buffers.
+    unsafe {
+        // Partial sums: acc[r * m + i] for W row r of the group, batch row i.
+        let mut acc = [S::zero(); SG * STREAM_MAX_M];
+        let mut j0 = 0;
+        while j0 < n {
+            let g = SG.min(n - j0);
+            acc[..g * m].fill(S::zero());
+            let mut pc = 0;
+            while pc < k {
+                let kb = kc.min(k - pc);
+                let mut r0 = 0;
+                while r0 < g {
+                    let r = SR.min(g - r0);
+                    let mut i0 = 0;
+                    while i0 < m {
+                        let t = ST.min(m - i0);
+                        // Prefetch with the first batch tile only; past the end
+                        // of the rows, run into the next group's rows.
+                        let pf = Pf {
+                            on: i0 == 0,
+                            rem: k - pc,
+                            next: wp.wrapping_add((j0 + SG + r0) * k),
+                        };
+                        let t_a = ap.add(i0 * k + pc);
+                        let t_w = wp.add((j0 + r0) * k + pc);
+                        let t_acc = acc.as_mut_ptr().add(r0 * m + i0);
+                        macro_rules! go {
+                            ($($rr:literal, $tt:literal);*) => {
+                                match (r, t) {
+                                    $(($rr, $tt) => dot_tile::<S, $rr, $tt>(t_a, t_w, k, kb, t_acc, m, &pf),)*
+                                    _ => unreachable!("tile shape out of range"),
+                                }
+                            };
+                        }
+                        go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4);
+                        i0 += t;
+                    }
+                    r0 += r;
+                }
+                pc += kb;
+            }
+            for r in 0..g {
+                for i in 0..m {
+                    c[i * n + j0 + r] = S::sum(acc[r * m + i]);
+                }
+            }
+            j0 += g;
+        }
+    }
+}
+
+entry_points!(
+    /// Entry points of [`stream`].
+    fn stream(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)
+);
+
+/// Software prefetch plan of a dot tile: `rem` floats are left in the
+/// tile's rows from its start; prefetches beyond them go to the rows at
+/// `next` (same row stride), i.e. the next 6-row group's first floats.
+struct Pf {
+    on: bool,
+    rem: usize,
+    next: *const f32,
+}
+
+/// Dot-product tile: acc[r * lda + i] += W[r][0..kb] * A[i][0..kb]
+/// lane-wise, for r < R, i < T (row stride `ld` in both operands).
+///
+/// # Safety
+/// The CPU has `S`'s ISA; rows r < R of W and i < T of A hold kb floats
+/// from the given pointers, and the accumulators are inside their array.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn dot_tile<S: Simd, const R: usize, const T: usize>(
+    a: *const f32,
+    w: *const f32,
+    ld: usize,
+    kb: usize,
+    accp: *mut S::V,
+    lda: usize,
+    pf: &Pf,
+) {
+    let l = S::LANES;
+    // SAFETY (whole body): guaranteed by the caller as documented.
+    unsafe {
+        let mut acc = [[S::zero(); T]; R];
+        for r in 0..R {
+            for i in 0..T {
+                acc[r][i] = *accp.add(r * lda + i);
+            }
+        }
+        let mut k = 0;
+        while k + l <= kb {
+            if pf.on && k % 16 == 0 {
+                let off = k + PF_DIST;
+                for r in 0..R {
+                    // Prefetch W ahead of the stream (no access, any address).
+                    let p = if off < pf.rem {
+                        w.wrapping_add(r * ld + off)
+                    } else {
+                        pf.next.wrapping_add(r * ld + off - pf.rem)
+                    };
+                    S::prefetch(p);
+                }
+            }
+            let mut wv = [S::zero(); R];
+            for (r, v) in wv.iter_mut().enumerate() {
+                *v = S::load(w.add(r * ld + k));
+            }
+            for i in 0..T {
+                let av = S::load(a.add(i * ld + k));
+                for r in 0..R {
+                    acc[r][i] = S::fma(wv[r], av, acc[r][i]);
+                }
+            }
+            k += l;
+        }
+        if k < kb {
+            let rest = kb - k;
+            let mut wv = [S::zero(); R];
+            for (r, v) in wv.iter_mut().enumerate() {
+                *v = S::load_partial(w.add(r * ld + k), rest);
+            }
+            for i in 0..T {
+                let av = S::load_partial(a.add(i * ld + k), rest);
+                for r in 0..R {
+                    acc[r][i] = S::fma(wv[r], av, acc[r][i]);
+                }
+            }
+        }
+        for r in 0..R {
+            for i in 0..T {
+                *accp.add(r * lda + i) = acc[r][i];
             }
         }
     }
@@ -746,3 +761,38 @@ entry_points!(
     fn packed(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
     [PR_NARROW, 2] [PR_NARROW, 2] [PR_WIDE, 1]
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::buffer::random_vec;
+    use crate::bench::kernels::check_close;
+
+    /// Every instantiation of the streaming path, including those `gemm`
+    /// does not pick on this CPU, against the scalar reference.
+    #[test]
+    fn every_streaming_instantiation_agrees_with_the_scalar_reference() {
+        for &(m, k, n) in &[
+            (2, 1037, 7),
+            (3, 16, 6),
+            (5, 515, 13),
+            (7, 9, 1),
+            (8, 70, 5),
+        ] {
+            let a = random_vec(m * k, 1);
+            let w = random_vec(n * k, 2);
+            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+            let mut want = vec![0.0; m * n];
+            let mut bound = vec![0.0; m * n];
+            gemm_scalar(&a, &w, &mut want, m, k, n).unwrap();
+            gemm_scalar(&abs(&a), &abs(&w), &mut bound, m, k, n).unwrap();
+            for isa in Isa::all_available() {
+                let mut got = vec![f32::NAN; m * n];
+                // SAFETY: buffers sized for (m, k, n); `on` checks the ISA.
+                unsafe { stream::on(isa, &a, &w, &mut got, m, k, n) };
+                check_close(&got, &want, &bound, k)
+                    .unwrap_or_else(|e| panic!("{isa:?} stream {m}x{k}x{n}: {e:?}"));
+            }
+        }
+    }
+}

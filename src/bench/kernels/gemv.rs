@@ -160,18 +160,8 @@ pub(crate) unsafe fn dot<S: Simd>(w: *const f32, x: *const f32, n: usize) -> f32
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
-    //! AVX2 vector helpers shared by the GEMM and ceiling loops.
+    //! An AVX2 helper of the ceiling loops.
     use std::arch::x86_64::*;
-
-    const MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
-
-    /// Mask selecting the first `rem` (< 8) lanes.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn tail_mask(rem: usize) -> __m256i {
-        // SAFETY: 8 - rem is in 1..=8, so 8 ints starting there are in bounds.
-        unsafe { _mm256_loadu_si256(MASKS.as_ptr().add(8 - rem).cast::<__m256i>()) }
-    }
 
     /// Horizontal sum of 8 lanes.
     #[inline]

@@ -82,7 +82,7 @@ pub fn step_label(op: &Op) -> Option<&'static str> {
         Op::Linear { .. } => "linear",
         Op::BatchNorm { .. } => "batch norm",
         Op::Activation { .. } => "activation",
-        Op::Pool { .. } | Op::Adaptive { .. } => "pooling",
+        Op::Pool { .. } | Op::Adaptive { .. } | Op::Mean { .. } => "pooling",
         Op::Merge { .. } => "merge",
         Op::ZeroPad { .. } => "shortcut pad",
         _ => "other",
@@ -295,6 +295,20 @@ fn kernel(layer: &Layer, seed: u64, isa: Isa) -> Result<Option<Kernel>, BenchErr
                 size: (oh, ow),
             }
         }
+        // `x.mean((2, 3))`: global average pooling.
+        Op::Mean { dims, .. }
+            if input.len() == 3 && {
+                let mut d = dims.clone();
+                d.sort_unstable();
+                d == [2, 3]
+            } =>
+        {
+            Kernel::Adaptive {
+                max: false,
+                input: chw(layer, input)?,
+                size: (1, 1),
+            }
+        }
         Op::Merge { merge: Merge::Add } => Kernel::Add,
         Op::Merge {
             merge: Merge::Concat,
@@ -347,7 +361,10 @@ impl Network {
                     Some(s) if s < i => &layers[s].cost.output,
                     Some(_) => return Err(unsupported(layer, "an input comes from a later layer")),
                 };
-                if made != shape {
+                // Model files give every layer its exact input; imported
+                // graphs may reshape on the way (same size, same data order).
+                let count = |v: &[u64]| v.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+                if count(made) != count(shape) || (made != shape && layer.span.is_some()) {
                     return Err(unsupported(
                         layer,
                         format!(
@@ -907,5 +924,45 @@ layers = ["conv 4 k3 p1 g2"]
             err.to_string(),
             "net/s/conv1: the forward runner cannot run it: dilated and grouped convolutions"
         );
+    }
+}
+
+#[cfg(test)]
+mod onnx_tests {
+    use super::*;
+    use std::path::Path;
+
+    fn onnx(file: &str) -> Analysis {
+        let path = Path::new("tests/fixtures/onnx").join(file);
+        crate::onnx::load(&path, "resnet18")
+            .and_then(|m| m.analyze())
+            .expect("fixture imports")
+    }
+
+    #[test]
+    fn onnx_exports_run_whole_from_their_recorded_dataflow() {
+        for file in [
+            "resnet18.ts17.onnx",
+            "resnet18.dynamo.onnx",
+            "resnet18.ts13-bn.onnx",
+        ] {
+            let a = onnx(file);
+            let unknown: Vec<&str> = a
+                .layers
+                .iter()
+                .filter(|l| l.sources.len() != l.inputs.len())
+                .map(|l| l.path.as_str())
+                .collect();
+            assert!(unknown.is_empty(), "{file}: {unknown:?}");
+            let mut net = Network::new(&a, 1, Isa::detect(), true).expect(file);
+            net.forward(false).unwrap();
+            assert_eq!(net.output().len(), 1000, "{file}");
+            assert!(net.output().iter().all(|v| v.is_finite()), "{file}");
+        }
+        // Batch norm kept (ts13-bn): every conv and linear layer and the
+        // output against the scalar kernels, on the export's own input.
+        let c = check(&onnx("resnet18.ts13-bn.onnx"), Isa::detect()).expect("agrees");
+        assert_eq!(c.layers, 21);
+        assert!(c.output_error < 1e-4, "{}", c.output_error);
     }
 }

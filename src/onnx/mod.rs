@@ -171,6 +171,9 @@ struct Val<'a> {
     param: Option<&'a str>,
     /// The layer that produced it, if any.
     layer: Option<usize>,
+    /// Where its data, in this order, comes from: `Some(Some(i))` layer i
+    /// (through reshapes), `Some(None)` the graph's input; `None` unknown.
+    from: Option<Option<usize>>,
 }
 
 impl<'a> Val<'a> {
@@ -181,6 +184,7 @@ impl<'a> Val<'a> {
             floats: None,
             param: None,
             layer: None,
+            from: None,
         }
     }
 
@@ -321,8 +325,13 @@ fn import(model: &proto::Model, id: &str) -> Result<OnnxModel> {
             input.name
         )));
     }
-    imp.vals
-        .insert(input.name.as_str(), Val::shaped(shape.clone()));
+    imp.vals.insert(
+        input.name.as_str(),
+        Val {
+            from: Some(None),
+            ..Val::shaped(shape.clone())
+        },
+    );
 
     let mut bn_nodes = 0;
     for (index, node) in graph.node.iter().enumerate() {
@@ -615,6 +624,20 @@ impl<'a> Importer<'a> {
         (path, section.to_string())
     }
 
+    /// Where a node's activation inputs come from (the layer that made
+    /// each, or `None` for the graph's input), if that is known for all `n`
+    /// of them; otherwise nothing (the forward runner then refuses).
+    fn sources(&self, node: &'a proto::Node, n: usize) -> Vec<Option<usize>> {
+        let activations = node
+            .input
+            .iter()
+            .filter(|name| !name.is_empty())
+            .filter_map(|name| self.vals.get(name.as_str()))
+            .filter(|v| v.param.is_none() && v.ints.is_none() && v.floats.is_none());
+        let known: Option<Vec<Option<usize>>> = activations.map(|v| v.from).collect();
+        known.filter(|s| s.len() == n).unwrap_or_default()
+    }
+
     /// Adds a layer and returns its output value (with the batch back on).
     fn layer(
         &mut self,
@@ -627,7 +650,9 @@ impl<'a> Importer<'a> {
             return Err(self.fail("the graph has more layers than any real network".into()));
         }
         let (path, section) = self.path(node);
-        let layer = Layer::new(path, &section, op, false, false, inputs, None)?;
+        let sources = self.sources(node, inputs.len());
+        let mut layer = Layer::new(path, &section, op, false, false, inputs, None)?;
+        layer.sources = sources;
         let mut shape = layer.cost.output.clone();
         if batched {
             shape.insert(0, 1);
@@ -635,6 +660,7 @@ impl<'a> Importer<'a> {
         self.layers.push(layer);
         Ok(Val {
             layer: Some(self.layers.len() - 1),
+            from: Some(Some(self.layers.len() - 1)),
             ..Val::shaped(shape)
         })
     }
@@ -911,6 +937,7 @@ impl<'a> Importer<'a> {
                                 old.inputs,
                                 None,
                             )?;
+                            self.layers[i].sources = old.sources;
                             return Ok(vec![x]);
                         }
                     }
@@ -1037,7 +1064,14 @@ impl<'a> Importer<'a> {
             ints: None,
             floats: None,
             layer: None,
+            from: None,
             ..v
+        };
+        // A new shape on the same data in the same order (the forward
+        // runner can read through it).
+        let view = |v: Val<'a>, shape: Shape| Val {
+            from: v.from,
+            ..keep(v, shape)
         };
         match op {
             "Identity" | "Dropout" | "Cast" => {
@@ -1166,7 +1200,7 @@ impl<'a> Importer<'a> {
                 let ints = x.ints.clone();
                 Ok(vec![Val {
                     ints,
-                    ..keep(x, shape)
+                    ..view(x, shape)
                 }])
             }
             "Transpose" => {
@@ -1216,7 +1250,7 @@ impl<'a> Importer<'a> {
                 let ints = x.ints.clone();
                 Ok(vec![Val {
                     ints,
-                    ..keep(x, shape)
+                    ..view(x, shape)
                 }])
             }
             "Expand" => {

@@ -134,3 +134,27 @@ fn a_file_that_is_not_onnx() {
         &["count", "x"],
     ));
 }
+
+#[test]
+fn a_network_the_forward_runner_cannot_run() {
+    // Refused before any kernel is measured, and nothing is written.
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/content/models");
+    let p = Project::new("snap-network", &[]);
+    p.write(
+        "g.toml",
+        "name = \"G\"\ninput = [4, 8, 8]\n[[section]]\nname = \"s\"\nlayers = [\"conv 4 k3 p1 g2\", \"relu\"]\n",
+    );
+    let args = [
+        "bench",
+        "--quick",
+        "--network",
+        "g.toml",
+        "--models",
+        models,
+        "--out",
+        "out.json",
+    ];
+    let (code, _, err) = p.run(&args);
+    assert!(!p.root.join("out.json").exists() && !p.root.join("out.json.partial").exists());
+    insta::assert_snapshot!(format!("exit {code}\n{err}"));
+}

@@ -157,6 +157,12 @@ pub fn measure(
     opts: &BenchOptions,
     out: &Path,
 ) -> Result<BenchReport> {
+    // A network the runner cannot run is an error before anything is
+    // measured or written (building it on the small input is quick).
+    let isa = opts.isa.unwrap_or_else(crate::bench::Isa::detect);
+    for n in networks {
+        crate::bench::network::Network::new(&n.small, 1, isa, false)?;
+    }
     let partial = out.with_extension("json.partial");
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
@@ -165,7 +171,6 @@ pub fn measure(
     let report = crate::bench::run(planned, opts)
         .and_then(|mut r| {
             let rounds = if opts.quick { 3 } else { 7 };
-            let isa = opts.isa.unwrap_or_else(crate::bench::Isa::detect);
             for n in networks {
                 if opts.progress {
                     eprintln!("network {}", n.full.id);

@@ -786,9 +786,18 @@ mod tests {
         assert!(ok(r#"{{ time_table(models=["resnet18"]) }}"#).contains("resnet18 stage1"));
         assert!(ok(r#"{{ roofline(models=["resnet18"]) }}"#).contains("<figure class=\"chart\">"));
         assert!(ok("{{ batch_chart() }}").contains("<figure class=\"chart\">"));
+        let both = ok(r#"{{ machines(models=["resnet34"]) }}"#);
+        assert!(
+            both.contains("<th scope=\"row\">ResNet-34, whole forward pass at batch 1 / 8 (ms)</th><td class=\"num\">"),
+            "{both}"
+        );
         let machines = ok(r#"{{ machines(models=["resnet18"]) }}"#);
         assert!(
             machines.contains("<th scope=\"row\">ResNet-18, sum of layers at batch 1 (ms)</th>"),
+            "{machines}"
+        );
+        assert!(
+            machines.contains("<th scope=\"row\">ResNet-18, whole forward pass at batch 1 / 8 (ms)</th><td class=\"num\">not measured / not measured</td>"),
             "{machines}"
         );
         let peers = ok(r#"{{ peers(models=["resnet18"]) }}"#);

@@ -696,6 +696,22 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         ),
     ];
     for a in &list {
+        let id = a.id.clone();
+        rows.push((
+            format!(
+                "{}, whole forward pass at batch 1 / 8 (ms)",
+                escape(&a.name)
+            ),
+            Box::new(move |b: &BenchReport| {
+                let at = |batch: usize| {
+                    b.networks
+                        .iter()
+                        .find(|n| n.model == id && n.batch == batch)
+                        .map(|n| n.median_s * 1e3)
+                };
+                format!("{} / {}", opt(at(1), 0), opt(at(8), 0))
+            }),
+        ));
         let a = a.clone();
         rows.push((
             format!("{}, sum of layers at batch 1 (ms)", escape(&a.name)),

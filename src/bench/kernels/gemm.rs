@@ -26,10 +26,10 @@
 //!   over the `Simd` trait: 6 rows x 2 vectors with AVX2, 8 rows x 1
 //!   vector with AVX-512.
 //!
-//! The streaming path is one body over the `Simd` trait too, but runs its
-//! AVX2 instantiation on AVX-512 CPUs (measured faster on the dev machine);
-//! the broadcast path at batch 8 is AVX2 code on every CPU (its vector holds
-//! the batch, so a 16-lane one would be half empty). The portable fallback is a
+//! The streaming and broadcast paths are one body each over the `Simd`
+//! trait too, but AVX-512 CPUs run their AVX2 instantiations: the streaming
+//! one measured faster on the dev machine, and the broadcast one's vector
+//! holds the batch, so at batch 8 a 16-lane one would be half empty. The portable fallback is a
 //! blocked dot-product GEMM (3 W rows x 4 A rows).
 //! At batch 1 both use the GEMV kernel.
 
@@ -133,7 +133,7 @@ pub fn gemm(
         // lengths validated above.
         Isa::Avx512 | Isa::Avx2Fma => unsafe {
             if m == BCAST_M {
-                avx2::bcast(a, w, c, m, k, n)
+                bcast::avx2(a, w, c, m, k, n)
             } else if m <= STREAM_MAX_M {
                 stream::avx2(a, w, c, m, k, n)
             } else {
@@ -232,168 +232,148 @@ fn portable_tile<const R: usize, const T: usize>(a: &[f32], w: &[f32], c: &mut [
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! The AVX2+FMA broadcast outer product at batch 8 (its vector is the
-    //! batch: 8 lanes for 8 images).
-    use super::Pf;
-    use std::arch::x86_64::*;
-    use std::cell::RefCell;
+/// W rows per broadcast tile (8 measured faster than 10, 12 and 14).
+const BR: usize = 8;
+/// Reduction block of the broadcast path (the packed A^T block: 128 KiB
+/// with 8 lanes).
+const BC_KC: usize = 4096;
+/// Prefetch distance of the broadcast path's W rows, in floats.
+const BC_PF: usize = 256;
 
-    /// Batch lanes of the broadcast path (one vector).
-    const BL: usize = 8;
-    /// W rows per broadcast tile (8 measured faster than 10, 12 and 14).
-    const BR: usize = 8;
-    /// Reduction block of the broadcast path: the packed A^T block is 128 KiB.
-    const BC_KC: usize = 4096;
-    /// Prefetch distance of the broadcast path's W rows, in floats.
-    const BC_PF: usize = 256;
+thread_local! {
+    /// Scratch of the broadcast path: (packed A^T block, C^T).
+    static BCAST_SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
 
-    thread_local! {
-        /// Scratch of the broadcast path: (packed A^T block, C^T).
-        static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+/// Small batch, outer-product form (used at batch 8, where it measured
+/// faster than `stream`): C^T = W A^T with a block of A packed transposed
+/// as [k][LANES] (one vector of batch lanes per k, zero lanes past m) and
+/// kept in L2; the register tile is BR W rows x one vector, one accumulator
+/// per row, W elements broadcast straight from the rows. Per k: 1 A load,
+/// BR broadcasts, BR FMAs, no horizontal sums. Rows are swept block by
+/// block of BC_KC floats; the prefetch runs ahead into the next tile's rows.
+///
+/// # Safety
+/// The CPU has `S`'s ISA; buffers validated for (m, k, n), m <= LANES.
+#[inline(always)]
+unsafe fn bcast<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    let bl = S::LANES;
+    debug_assert!((1..=bl).contains(&m));
+    let kc = BC_KC.min(k);
+    // Out of the thread-local for the work, as in `packed`.
+    let (mut at, mut ct) = BCAST_SCRATCH.with(RefCell::take);
+    if at.len() < kc * bl + kc {
+        at.resize(kc * bl + kc, 0.0);
     }
-
-    /// Small batch, outer-product form (used at batch 8, where it measured
-    /// faster than `stream`): C^T = W A^T with a block of A packed
-    /// transposed as [k][8] (one vector of 8 batch lanes per k, zero lanes
-    /// past m) and kept in L2; the register tile is BR W rows x 8 lanes, one
-    /// accumulator per row, W elements broadcast straight from the rows.
-    /// Per k: 1 A load, BR broadcasts, BR FMAs, no horizontal sums. Rows are
-    /// swept block by block of BC_KC floats; the prefetch runs ahead into the
-    /// next tile's rows.
-    ///
-    /// # Safety
-    /// avx2+fma available; buffers validated for (m, k, n), m <= 8.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn bcast(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-        debug_assert!((1..=BL).contains(&m));
-        let kc = BC_KC.min(k);
-        SCRATCH.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            let (at, ct) = &mut *guard;
-            if at.len() < kc * BL + kc {
-                at.resize(kc * BL + kc, 0.0);
-            }
-            if ct.len() < n * BL {
-                ct.resize(n * BL, 0.0);
-            }
-            // at = [packed A^T block | zero row read for rows past n].
-            let (at, zeros) = at.split_at_mut(kc * BL);
-            zeros[..kc].fill(0.0);
-            let mut pc = 0;
-            while pc < k {
-                let kb = kc.min(k - pc);
-                for (kk, v) in at[..kb * BL].chunks_exact_mut(BL).enumerate() {
-                    for (i, x) in v.iter_mut().enumerate() {
-                        *x = if i < m { a[i * k + pc + kk] } else { 0.0 };
-                    }
-                }
-                let mut j0 = 0;
-                while j0 < n {
-                    let cov = BR.min(n - j0);
-                    let rows: [*const f32; BR] = std::array::from_fn(|r| {
-                        if r < cov {
-                            w[(j0 + r) * k + pc..].as_ptr()
-                        } else {
-                            zeros.as_ptr()
-                        }
-                    });
-                    let pf = Pf {
-                        on: true,
-                        rem: kb,
-                        next: w.as_ptr().wrapping_add((j0 + BR) * k + pc),
-                    };
-                    // SAFETY: rows hold kb floats, at holds kb * BL, C^T rows
-                    // j0..j0+cov < n hold BL floats each.
-                    unsafe {
-                        bcast_tile(
-                            &rows,
-                            at.as_ptr(),
-                            kb,
-                            ct.as_mut_ptr().add(j0 * BL),
-                            cov,
-                            pc > 0,
-                            &pf,
-                            k,
-                        );
-                    }
-                    j0 += cov;
-                }
-                pc += kb;
-            }
-            for (i, cr) in c.chunks_exact_mut(n).enumerate() {
-                for (j, x) in cr.iter_mut().enumerate() {
-                    *x = ct[j * BL + i];
-                }
-            }
-        });
+    if ct.len() < n * bl {
+        ct.resize(n * bl, 0.0);
     }
-
-    /// Broadcast tile: for r < cov, ct[r * BL + q] (+)= sum_kk
-    /// rows[r][kk] * at[kk * BL + q]; prefetch `BC_PF` floats ahead along
-    /// the rows, then into `pf.next` (row stride `ld`).
-    ///
-    /// # Safety
-    /// avx2+fma available; every rows[r] holds kb floats, at holds kb * BL,
-    /// ct rows r < cov hold BL floats.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn bcast_tile(
-        rows: &[*const f32; BR],
-        at: *const f32,
-        kb: usize,
-        ct: *mut f32,
-        cov: usize,
-        accumulate: bool,
-        pf: &Pf,
-        ld: usize,
-    ) {
-        // SAFETY (whole body): guaranteed by the caller as documented.
-        unsafe {
-            let mut acc = [_mm256_setzero_ps(); BR];
-            let mut kk = 0;
-            while kk < kb {
-                let end = (kk + 16).min(kb);
-                let p = kk + BC_PF;
-                for (r, row) in rows.iter().enumerate() {
-                    // Prefetch only (no access); wrapping keeps any address legal.
-                    let q = if p < pf.rem {
-                        row.wrapping_add(p)
-                    } else {
-                        pf.next.wrapping_add(r * ld + p - pf.rem)
-                    };
-                    _mm_prefetch::<_MM_HINT_T0>(q.cast::<i8>());
+    {
+        // at = [packed A^T block | zero row read for rows past n].
+        let (at, zeros) = at.split_at_mut(kc * bl);
+        zeros[..kc].fill(0.0);
+        let mut pc = 0;
+        while pc < k {
+            let kb = kc.min(k - pc);
+            for (kk, v) in at[..kb * bl].chunks_exact_mut(bl).enumerate() {
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = if i < m { a[i * k + pc + kk] } else { 0.0 };
                 }
-                if end - kk == 16 {
-                    for u in 0..16 {
-                        let av = _mm256_loadu_ps(at.add((kk + u) * BL));
-                        for r in 0..BR {
-                            let b = _mm256_broadcast_ss(&*rows[r].add(kk + u));
-                            acc[r] = _mm256_fmadd_ps(b, av, acc[r]);
-                        }
-                    }
-                } else {
-                    for u in kk..end {
-                        let av = _mm256_loadu_ps(at.add(u * BL));
-                        for r in 0..BR {
-                            let b = _mm256_broadcast_ss(&*rows[r].add(u));
-                            acc[r] = _mm256_fmadd_ps(b, av, acc[r]);
-                        }
-                    }
-                }
-                kk = end;
             }
-            for (r, a) in acc.iter().enumerate().take(cov) {
-                let o = ct.add(r * BL);
-                let v = if accumulate {
-                    _mm256_add_ps(*a, _mm256_loadu_ps(o))
-                } else {
-                    *a
+            let mut j0 = 0;
+            while j0 < n {
+                let cov = BR.min(n - j0);
+                let mut rows = [zeros.as_ptr(); BR];
+                for (r, row) in rows.iter_mut().enumerate().take(cov) {
+                    *row = w[(j0 + r) * k + pc..].as_ptr();
+                }
+                let pf = Pf {
+                    on: true,
+                    rem: kb,
+                    next: w.as_ptr().wrapping_add((j0 + BR) * k + pc),
                 };
-                _mm256_storeu_ps(o, v);
+                // SAFETY: rows hold kb floats, at holds kb * LANES, C^T rows
+                // j0..j0+cov < n hold LANES floats each.
+                unsafe {
+                    bcast_tile::<S>(
+                        &rows,
+                        at.as_ptr(),
+                        kb,
+                        ct.as_mut_ptr().add(j0 * bl),
+                        cov,
+                        pc > 0,
+                        &pf,
+                        k,
+                    );
+                }
+                j0 += cov;
             }
+            pc += kb;
+        }
+        for (i, cr) in c.chunks_exact_mut(n).enumerate() {
+            for (j, x) in cr.iter_mut().enumerate() {
+                *x = ct[j * bl + i];
+            }
+        }
+    }
+    BCAST_SCRATCH.with(|cell| cell.replace((at, ct)));
+}
+
+entry_points!(
+    /// Entry points of [`bcast`].
+    fn bcast(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)
+);
+
+/// Broadcast tile: for r < cov, ct[r * LANES + q] (+)= sum_kk
+/// rows[r][kk] * at[kk * LANES + q]; prefetch `BC_PF` floats ahead along
+/// the rows, then into `pf.next` (row stride `ld`).
+///
+/// # Safety
+/// The CPU has `S`'s ISA; every rows[r] holds kb floats, at holds
+/// kb * LANES, ct rows r < cov hold LANES floats.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn bcast_tile<S: Simd>(
+    rows: &[*const f32; BR],
+    at: *const f32,
+    kb: usize,
+    ct: *mut f32,
+    cov: usize,
+    accumulate: bool,
+    pf: &Pf,
+    ld: usize,
+) {
+    let bl = S::LANES;
+    // SAFETY (whole body): guaranteed by the caller as documented.
+    unsafe {
+        let mut acc = [S::zero(); BR];
+        let mut kk = 0;
+        while kk < kb {
+            let end = (kk + 16).min(kb);
+            let p = kk + BC_PF;
+            for (r, row) in rows.iter().enumerate() {
+                S::prefetch(if p < pf.rem {
+                    row.wrapping_add(p)
+                } else {
+                    pf.next.wrapping_add(r * ld + p - pf.rem)
+                });
+            }
+            for u in kk..end {
+                let av = S::load(at.add(u * bl));
+                for (a, row) in acc.iter_mut().zip(rows) {
+                    *a = S::fma(S::splat(row.add(u)), av, *a);
+                }
+            }
+            kk = end;
+        }
+        for (r, a) in acc.iter().enumerate().take(cov) {
+            let o = ct.add(r * bl);
+            let v = if accumulate {
+                S::add(*a, S::load(o))
+            } else {
+                *a
+            };
+            S::store(o, v);
         }
     }
 }
@@ -768,17 +748,13 @@ mod tests {
     use crate::bench::buffer::random_vec;
     use crate::bench::kernels::check_close;
 
-    /// Every instantiation of the streaming path, including those `gemm`
-    /// does not pick on this CPU, against the scalar reference.
-    #[test]
-    fn every_streaming_instantiation_agrees_with_the_scalar_reference() {
-        for &(m, k, n) in &[
-            (2, 1037, 7),
-            (3, 16, 6),
-            (5, 515, 13),
-            (7, 9, 1),
-            (8, 70, 5),
-        ] {
+    /// A GEMM path's `on` entry point.
+    type Path = unsafe fn(Isa, &[f32], &[f32], &mut [f32], usize, usize, usize);
+
+    /// Runs `path` on every instruction set this CPU has, including those
+    /// `gemm` does not pick, against the scalar reference.
+    fn check_every_isa(name: &str, shapes: &[(usize, usize, usize)], path: Path) {
+        for &(m, k, n) in shapes {
             let a = random_vec(m * k, 1);
             let w = random_vec(n * k, 2);
             let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
@@ -788,11 +764,38 @@ mod tests {
             gemm_scalar(&abs(&a), &abs(&w), &mut bound, m, k, n).unwrap();
             for isa in Isa::all_available() {
                 let mut got = vec![f32::NAN; m * n];
-                // SAFETY: buffers sized for (m, k, n); `on` checks the ISA.
-                unsafe { stream::on(isa, &a, &w, &mut got, m, k, n) };
+                // SAFETY: buffers sized for (m, k, n), within the path's
+                // batch range; `on` checks the ISA.
+                unsafe { path(isa, &a, &w, &mut got, m, k, n) };
                 check_close(&got, &want, &bound, k)
-                    .unwrap_or_else(|e| panic!("{isa:?} stream {m}x{k}x{n}: {e:?}"));
+                    .unwrap_or_else(|e| panic!("{isa:?} {name} {m}x{k}x{n}: {e:?}"));
             }
         }
+    }
+
+    #[test]
+    fn every_streaming_instantiation_agrees_with_the_scalar_reference() {
+        let shapes = [
+            (2, 1037, 7),
+            (3, 16, 6),
+            (5, 515, 13),
+            (7, 9, 1),
+            (8, 70, 5),
+        ];
+        check_every_isa("stream", &shapes, stream::on);
+    }
+
+    /// Batch up to 8 lanes; n not a multiple of the 8-row tile; k over one
+    /// 4096-float block and with an odd tail.
+    #[test]
+    fn every_broadcast_instantiation_agrees_with_the_scalar_reference() {
+        let shapes = [(1, 3, 1), (8, 777, 11), (8, 4099, 13), (5, 40, 8)];
+        check_every_isa("bcast", &shapes, bcast::on);
+    }
+
+    #[test]
+    fn every_packed_instantiation_agrees_with_the_scalar_reference() {
+        let shapes = [(9, 600, 8), (17, 70, 13), (33, 1100, 7), (16, 3, 6)];
+        check_every_isa("packed", &shapes, packed::on);
     }
 }

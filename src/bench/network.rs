@@ -721,20 +721,22 @@ pub fn check(small: &Analysis, isa: Isa) -> Result<Checked, BenchError> {
     })
 }
 
-/// Times `net` over `rounds` runs after one warm-up run.
+/// Times `net` over `rounds` runs after one warm-up run: each run's total,
+/// and the time by kind of step of the median run (so the kinds add up to
+/// the median total).
 pub fn time(net: &mut Network, rounds: usize) -> Result<(Vec<f64>, Vec<OpTime>), BenchError> {
     net.forward(false)?;
-    let mut totals = Vec::with_capacity(rounds);
-    let mut by_step = vec![0.0f64; net.steps.len()];
+    let mut runs = Vec::with_capacity(rounds);
     for _ in 0..rounds.max(1) {
-        let times = net.forward(false)?;
-        totals.push(times.iter().sum());
-        by_step.iter_mut().zip(&times).for_each(|(s, t)| *s += t);
+        runs.push(net.forward(false)?);
     }
+    let totals: Vec<f64> = runs.iter().map(|t| t.iter().sum()).collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| totals[a].total_cmp(&totals[b]));
+    let middle = &runs[order[order.len() / 2]];
     let mut ops: Vec<OpTime> = Vec::new();
-    for (step, t) in net.steps.iter().zip(by_step) {
+    for (step, &seconds) in net.steps.iter().zip(middle) {
         let label = step.label;
-        let seconds = t / rounds.max(1) as f64;
         match ops.iter_mut().find(|o| o.op == label) {
             Some(o) => {
                 o.seconds += seconds;
@@ -867,6 +869,31 @@ layers = ["gap", "flatten", "linear 10"]
         three.forward(false).unwrap();
         assert_eq!(three.output().len(), 30);
         assert_eq!(three.macs, 3 * a.total.macs);
+    }
+
+    #[test]
+    fn the_kinds_of_step_add_up_to_the_median_run() {
+        let a = analysis(SMALL, &[3, 19, 19]);
+        let mut net = Network::new(&a, 1, Isa::detect(), true).unwrap();
+        let (totals, ops) = time(&mut net, 5).unwrap();
+        assert_eq!(totals.len(), 5);
+        let sum: f64 = ops.iter().map(|o| o.seconds).sum();
+        let m = median(&totals);
+        assert!((sum - m).abs() <= 1e-9 * m, "{sum} vs {m}");
+        let kinds: Vec<&str> = ops.iter().map(|o| o.op.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "conv",
+                "activation",
+                "pooling",
+                "batch norm",
+                "merge",
+                "linear"
+            ]
+        );
+        let steps: usize = ops.iter().map(|o| o.layers).sum();
+        assert_eq!(steps, net.steps.len());
     }
 
     #[test]

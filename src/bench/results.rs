@@ -58,7 +58,9 @@ pub struct NetworkResult {
     pub worst_s: f64,
     /// Timed runs.
     pub samples: usize,
-    /// Mean seconds per run by kind of step, in network order of first use.
+    /// Seconds by kind of step in the run whose total is the median (an
+    /// even number of runs: the upper middle one), in network order of
+    /// first use.
     pub by_op: Vec<OpTime>,
     /// How batch norm ran.
     pub batch_norm: String,
@@ -72,7 +74,7 @@ pub struct OpTime {
     /// "conv" (bias included), "linear", "batch norm", "activation",
     /// "pooling", "merge" or "shortcut pad".
     pub op: String,
-    /// Mean seconds per run.
+    /// Seconds in the median run.
     #[serde(deserialize_with = "checked::seconds_or_zero")]
     pub seconds: f64,
     /// Steps of this kind.

@@ -23,6 +23,7 @@ use crate::bench::kernels::conv::{conv2d_scalar, ConvPlan, ConvShape};
 use crate::bench::kernels::gemm::{gemm, gemm_scalar};
 use crate::bench::kernels::window::{adaptive_pool, avg_pool, max_pool, Window};
 use crate::bench::kernels::{check_close, Isa};
+use crate::bench::plan::workload_of;
 use crate::bench::results::{NetworkCheck, NetworkResult, OpTime};
 use crate::count::{Analysis, Layer, Op};
 use crate::model::file::Merge;
@@ -178,13 +179,13 @@ fn kernel(layer: &Layer, seed: u64, isa: Isa) -> Result<Option<Kernel>, BenchErr
     Ok(Some(match &layer.op {
         Op::Flatten | Op::Dropout | Op::Identity => return Ok(None),
         Op::Conv {
-            out: cout,
             kernel,
             stride,
             padding,
             dilation,
             groups,
             bias,
+            ..
         } => {
             if kernel[0] != kernel[1] || stride[0] != stride[1] || padding[0] != padding[1] {
                 return Err(unsupported(
@@ -195,16 +196,10 @@ fn kernel(layer: &Layer, seed: u64, isa: Isa) -> Result<Option<Kernel>, BenchErr
             if *dilation != [1, 1] || *groups != 1 {
                 return Err(unsupported(layer, "dilated and grouped convolutions"));
             }
-            let (cin, h, w) = chw(layer, input)?;
-            let shape = ConvShape {
-                cin,
-                cout: size(layer, *cout)?,
-                h,
-                w,
-                k: size(layer, kernel[0])?,
-                stride: size(layer, stride[0])?,
-                pad: size(layer, padding[0])?,
-            };
+            // The same mapping from a layer to a kernel shape as the bench plan's.
+            let shape = workload_of(layer)
+                .and_then(|w| w.conv_shape())
+                .ok_or_else(|| unsupported(layer, "it needs a CxHxW input"))?;
             let fan_in = shape.reduction_len();
             let weights = weights(seed, shape.weight_len(), fan_in);
             let plan = Box::new(ConvPlan::new(isa, &shape, &weights)?);
@@ -639,19 +634,10 @@ fn run(
     Ok(())
 }
 
-/// Result of [`check`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Checked {
-    /// Convolution and linear layers checked against the scalar kernels.
-    pub layers: usize,
-    /// Largest |fast - scalar| of the outputs over the largest |scalar|.
-    pub output_error: f64,
-}
-
 /// Checks the fast kernels on `small` (the same model on a small input):
 /// every conv and linear layer against the scalar kernel on the same input,
 /// then the whole output against a scalar forward pass.
-pub fn check(small: &Analysis, isa: Isa) -> Result<Checked, BenchError> {
+pub fn check(small: &Analysis, isa: Isa) -> Result<NetworkCheck, BenchError> {
     let mut net = Network::new(small, 1, isa, false)?;
     net.forward(false)?;
     let mut layers = 0;
@@ -715,7 +701,8 @@ pub fn check(small: &Analysis, isa: Isa) -> Result<Checked, BenchError> {
         .iter()
         .zip(want)
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-    Ok(Checked {
+    Ok(NetworkCheck {
+        input: small.input.clone(),
         layers,
         output_error: f64::from(err / scale),
     })
@@ -752,15 +739,14 @@ pub fn time(net: &mut Network, rounds: usize) -> Result<(Vec<f64>, Vec<OpTime>),
     Ok((totals, ops))
 }
 
-/// Checks and times `full` (checked on `small`) at each batch.
+/// Times `full` at each batch; `checked` is its [`check`], recorded with it.
 pub fn measure(
     full: &Analysis,
-    small: &Analysis,
+    checked: &NetworkCheck,
     batches: &[usize],
     rounds: usize,
     isa: Isa,
 ) -> Result<Vec<NetworkResult>, BenchError> {
-    let checked = check(small, isa)?;
     let mut out = Vec::new();
     for &batch in batches {
         let mut net = Network::new(full, batch, isa, true)?;
@@ -783,11 +769,7 @@ pub fn measure(
             samples: totals.len(),
             by_op,
             batch_norm: "separate pass (not folded)".into(),
-            check: NetworkCheck {
-                input: small.input.clone(),
-                layers: checked.layers,
-                output_error: checked.output_error,
-            },
+            check: checked.clone(),
         });
     }
     Ok(out)

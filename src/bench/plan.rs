@@ -157,12 +157,14 @@ pub fn measure(
     opts: &BenchOptions,
     out: &Path,
 ) -> Result<BenchReport> {
-    // A network the runner cannot run is an error before anything is
-    // measured or written (building it on the small input is quick).
+    // Each network is checked on its small input first: one that the runner
+    // cannot run, or that disagrees with the scalar kernels, is an error
+    // before anything is measured or written.
     let isa = opts.isa.unwrap_or_else(crate::bench::Isa::detect);
-    for n in networks {
-        crate::bench::network::Network::new(&n.small, 1, isa, false)?;
-    }
+    let checks = networks
+        .iter()
+        .map(|n| crate::bench::network::check(&n.small, isa))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let partial = out.with_extension("json.partial");
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
@@ -171,13 +173,13 @@ pub fn measure(
     let report = crate::bench::run(planned, opts)
         .and_then(|mut r| {
             let rounds = if opts.quick { 3 } else { 7 };
-            for n in networks {
+            for (n, checked) in networks.iter().zip(&checks) {
                 if opts.progress {
                     eprintln!("network {}", n.full.id);
                 }
                 let batches = network_batches(opts.quick);
                 r.networks.extend(crate::bench::network::measure(
-                    &n.full, &n.small, batches, rounds, isa,
+                    &n.full, checked, batches, rounds, isa,
                 )?);
             }
             Ok(r)

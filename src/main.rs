@@ -375,18 +375,24 @@ fn run(cli: Cli) -> Result<()> {
             }
             if verbose {
                 for (name, bytes) in &summary.written {
-                    eprintln!("  {}/{name} ({bytes} B)", out.display());
+                    let kept = if summary.unchanged.contains(name) {
+                        ", unchanged"
+                    } else {
+                        ""
+                    };
+                    eprintln!("  {}/{name} ({bytes} B{kept})", out.display());
                 }
             }
             if !quiet {
                 eprintln!(
-                    "built {} pages, {} model pages and {} charts into {} ({} files, {} KB) in {} ms",
+                    "built {} pages, {} model pages and {} charts into {} ({} files, {} KB, {} unchanged) in {} ms",
                     summary.pages,
                     summary.models,
                     summary.charts,
                     out.display(),
                     summary.files,
                     summary.bytes / 1024,
+                    summary.unchanged.len(),
                     started.elapsed().as_millis()
                 );
             }

@@ -214,7 +214,13 @@ fn build_output_is_one_summary_line_quiet_or_one_line_per_file() {
     let listed: Vec<&str> = err.lines().filter(|l| l.starts_with("  site/")).collect();
     assert_eq!(listed.len(), files.len() - 1, "{err}");
     assert!(
-        listed.contains(&format!("  site/index.html ({} B)", files["index.html"].len()).as_str()),
+        listed.contains(
+            &format!(
+                "  site/index.html ({} B, unchanged)",
+                files["index.html"].len()
+            )
+            .as_str()
+        ),
         "{err}"
     );
     let (code, out, _) = p.run(&["--version"]);
@@ -240,7 +246,7 @@ fn check_builds_in_memory_and_reports_warnings() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         err,
-        "warning: model `resnet18` is never referenced by a page (it still gets model-resnet18.html)\nwarning: pages content/index.md and content/a.md share the title `Same`\nchecked 2 pages and 2 model pages (49 files, internal links and anchors resolved): 2 warnings\n"
+        "warning: model `resnet18` is never referenced by a page (it still gets model-resnet18.html)\nwarning: pages content/index.md and content/a.md share the title `Same`\nchecked 2 pages and 2 model pages (45 files, internal links and anchors resolved): 2 warnings\n"
     );
     assert!(!p.site().exists(), "check writes nothing");
     let (code, _, err) = p.run(&["check", "--strict"]);

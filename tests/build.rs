@@ -20,7 +20,7 @@ fn builds_pages_model_pages_charts_and_downloads() {
         "style.css",
         "charts/params-by-kind.svg",
         "data/resnet18-by-section.csv",
-        "data/resnet18-by-section.json",
+        "data/model-resnet18.json",
         "models/vgg11.toml",
     ] {
         assert!(
@@ -48,7 +48,12 @@ fn builds_pages_model_pages_charts_and_downloads() {
         conventions.contains(",1819065856,"),
         "fvcore's exact total for ResNet-18: {conventions}"
     );
-    assert!(files.contains_key("data/resnet18-by-layer.json"));
+    assert!(
+        !files.contains_key("data/resnet18-by-layer.json")
+            && !files.contains_key("data/resnet18-by-section.json"),
+        "one JSON per model, whichever table links it"
+    );
+    assert!(index.contains("href=\"data/model-resnet18.json\""));
     let chapter = String::from_utf8(files["chapter.html"].clone()).unwrap();
     assert!(
         chapter.contains("<math display=\"block\""),

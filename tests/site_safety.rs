@@ -170,3 +170,67 @@ fn a_kill_at_any_moment_leaves_a_complete_site() {
         .collect();
     assert!(names.is_empty(), "leftovers not cleaned: {names:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_links_the_files_it_would_write_unchanged_and_writes_the_rest() {
+    use std::os::unix::fs::MetadataExt;
+    let p = project("reuse");
+    let (code, err) = p.build(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(" KB, 0 unchanged) in "), "{err}");
+    let inode = |rel: &str| std::fs::metadata(p.site().join(rel)).unwrap().ino();
+    let (css, index) = (inode("style.css"), inode("index.html"));
+    // A stranger's file hard-linked into the site must not be carried over:
+    // the next site gets its own copy, and the stranger's file keeps its bytes.
+    let outside = p.root.join("mine.js");
+    std::fs::hard_link(p.site().join("search.js"), &outside).unwrap();
+    let js = std::fs::read(&outside).unwrap();
+
+    p.write(
+        "content/index.md",
+        &PAGE.replace("VGG-11 has", "VGG-11 holds"),
+    );
+    let (code, err) = p.build(&["-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("  site/style.css ("), "{err}");
+    assert!(err.contains(" B, unchanged)\n"), "{err}");
+    let listed = |rel: &str| {
+        err.lines()
+            .find(|l| l.starts_with(&format!("  site/{rel} (")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(listed("style.css").ends_with(", unchanged)"), "{err}");
+    assert!(!listed("index.html").contains("unchanged"), "{err}");
+    assert!(!listed("search.js").contains("unchanged"), "{err}");
+    let changed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("  site/") && !l.ends_with(", unchanged)"))
+        .map(|l| l.split(' ').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        ["site/index.html", "site/search-index.js", "site/search.js"]
+    );
+    let files = tree(&p.site());
+    let summary = err.lines().last().unwrap();
+    assert!(
+        summary.contains(&format!(" KB, {} unchanged) in ", files.len() - 1 - 3)),
+        "{summary}"
+    );
+    assert_eq!(
+        inode("style.css"),
+        css,
+        "unchanged: linked from the old site"
+    );
+    assert_ne!(inode("index.html"), index, "changed: written anew");
+    assert!(String::from_utf8_lossy(&files["index.html"]).contains("VGG-11 holds"));
+    assert_ne!(
+        inode("search.js"),
+        std::fs::metadata(&outside).unwrap().ino()
+    );
+    assert_eq!(std::fs::read(&outside).unwrap(), js);
+    assert_eq!(std::fs::metadata(&outside).unwrap().nlink(), 1);
+    assert_eq!(std::fs::read(p.site().join("search.js")).unwrap(), js);
+}

@@ -88,6 +88,8 @@ pub struct Summary {
     pub bytes: usize,
     /// Every file written with its size, in path order (for `build -v`).
     pub written: Vec<(String, usize)>,
+    /// Files whose bytes were the previous site's (linked, not rewritten).
+    pub unchanged: std::collections::BTreeSet<String>,
     /// Things that publish but are probably mistakes, each with its place.
     pub warnings: Vec<String>,
     /// Every model's (params, MACs) at its own input, by name.
@@ -124,7 +126,7 @@ pub fn build(opts: &BuildOptions) -> Result<Summary> {
     summary.charts = files.keys().filter(|n| n.ends_with(".svg")).count();
     summary.bytes = files.values().map(Vec::len).sum();
     summary.written = files.iter().map(|(n, b)| (n.clone(), b.len())).collect();
-    site::write(
+    summary.unchanged = site::write(
         &site::Target {
             out: &opts.out,
             inputs: &[&opts.content, &opts.templates],

@@ -430,6 +430,7 @@ impl Site {
             charts: 0,
             bytes: 0,
             written: Vec::new(),
+            unchanged: BTreeSet::new(),
             warnings: warnings(&self.pages, &names, referenced),
             counts: names
                 .into_iter()

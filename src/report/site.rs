@@ -7,7 +7,7 @@
 //! replaced, and never one that is or holds the project's own inputs.
 //! Builds into the same parent folder take turns under one lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,10 @@ fn refuse(message: String) -> Error {
     }
 }
 
-/// Writes `files` (relative path -> bytes) as the folder `target.out`, atomically replacing it.
-pub fn write(target: &Target, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
+/// Writes `files` (relative path -> bytes) as the folder `target.out`,
+/// atomically replacing it, and returns the paths of the files that were
+/// unchanged since the previous site (see [`reuse`]).
+pub fn write(target: &Target, files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeSet<String>> {
     let out = target.out;
     let name = out
         .file_name()
@@ -68,7 +70,9 @@ pub fn write(target: &Target, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
 
     let pid = std::process::id();
     let tmp = parent.join(format!(".{name}.building-{pid}"));
-    let result = fill(&tmp, files).and_then(|()| swap(&tmp, out, &parent, name));
+    let previous = (out.is_dir() && is_ours(out)).then_some(out);
+    let result =
+        fill(&tmp, files, previous).and_then(|kept| swap(&tmp, out, &parent, name).map(|()| kept));
     if result.is_err() && tmp.is_dir() && is_ours(&tmp) {
         let _ = remove_site(&tmp);
     }
@@ -179,7 +183,13 @@ fn remove_stale(parent: &Path, name: &str) {
 /// bandwidth, is what a big site waits for, and it overlaps well.
 const WRITERS: usize = 4;
 
-fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
+/// Fills `tmp` with `files`; a file whose bytes equal the one at the same
+/// path in `previous` (the site being replaced) is linked, not written.
+fn fill(
+    tmp: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    previous: Option<&Path>,
+) -> Result<BTreeSet<String>> {
     std::fs::create_dir(tmp).map_err(|e| Error::io("create folder", tmp, e))?;
     // The marker first: a half-filled folder left by a kill is recognisably ours.
     let marker = tmp.join(MARKER);
@@ -198,13 +208,49 @@ fn fill(tmp: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
             }
         }
-        jobs.push((path, bytes.as_slice()));
+        jobs.push((rel, path, bytes.as_slice()));
     }
     // Folders exist; the files are written by a few threads.
-    in_parallel(&jobs, WRITERS, |(path, bytes)| {
-        std::fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
-    })
-    .map(drop)
+    let kept = in_parallel(&jobs, WRITERS, |(rel, path, bytes)| {
+        if previous.is_some_and(|old| reuse(&old.join(rel), bytes, path)) {
+            return Ok(true);
+        }
+        std::fs::write(path, bytes).map_err(|e| Error::io("write", path, e))?;
+        Ok(false)
+    })?;
+    Ok(jobs
+        .iter()
+        .zip(kept)
+        .filter(|(_, kept)| *kept)
+        .map(|((rel, _, _), _)| (*rel).clone())
+        .collect())
+}
+
+/// Links `old` (a file of the site being replaced) as `new` when it holds
+/// exactly `bytes`, and says whether it did.
+///
+/// A rebuild mostly produces the files it produced before. A link costs a
+/// folder entry, where a write also allocates an inode and data blocks and
+/// later deletes the old copy's: on a busy disk that is 3 to 30 times
+/// slower. The old site is only read, never changed, so a kill at any
+/// moment still leaves it whole. Only a plain file with no other name is
+/// linked (never a symbolic link, nor a file also linked from elsewhere),
+/// and any failure (another file system, a refused link) falls back to
+/// writing. The output lock keeps other builds from changing `old` between
+/// the comparison and the link.
+#[cfg(unix)]
+fn reuse(old: &Path, bytes: &[u8], new: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let same_size = std::fs::symlink_metadata(old)
+        .is_ok_and(|m| m.is_file() && m.nlink() == 1 && m.len() == bytes.len() as u64);
+    same_size
+        && std::fs::read(old).is_ok_and(|held| held == bytes)
+        && std::fs::hard_link(old, new).is_ok()
+}
+
+#[cfg(not(unix))]
+fn reuse(_old: &Path, _bytes: &[u8], _new: &Path) -> bool {
+    false
 }
 
 /// Puts `tmp` in place of `out` in one step; the old site is then removed.

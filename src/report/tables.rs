@@ -165,12 +165,9 @@ pub fn layers_by_section(ledger: &Ledger, assets: &Assets, model: &str) -> Resul
     let t = &a.total;
     let stem = format!("data/{model}-by-layer");
     assets.put(format!("{stem}.csv"), output::csv(&a, By::Layer));
-    assets.put(
-        format!("{stem}.json"),
-        output::json(&a, Convention::Torchvision)?,
-    );
+    let json = analysis_json(assets, &a, model, None)?;
     let mut h = format!(
-        "<p class=\"downloads\">Every layer at input {}: <a href=\"{stem}.csv\" download>CSV</a> <a href=\"{stem}.json\" download>JSON</a></p>",
+        "<p class=\"downloads\">Every layer at input {}: <a href=\"{stem}.csv\" download>CSV</a> <a href=\"{json}\" download>JSON</a></p>",
         shape_text(&a.input)
     );
     for (name, totals) in &a.sections {
@@ -214,14 +211,7 @@ pub fn model_table(
         By::Kind => "kind",
     };
     let stem = match input {
-        Some(shape) => format!(
-            "data/{model}-{}-by-{by_name}",
-            shape
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join("x")
-        ),
+        Some(shape) => format!("data/{model}-{}-by-{by_name}", shape_text(shape)),
         None => format!("data/{model}-by-{by_name}"),
     };
     let t = &a.total;
@@ -288,14 +278,25 @@ pub fn model_table(
         }
     };
     assets.put(format!("{stem}.csv"), output::csv(&a, by));
-    assets.put(
-        format!("{stem}.json"),
-        output::json(&a, Convention::Torchvision)?,
-    );
-    Ok(grid.html(&[
-        (format!("{stem}.csv"), "CSV"),
-        (format!("{stem}.json"), "JSON"),
-    ]))
+    let json = analysis_json(assets, &a, model, input)?;
+    Ok(grid.html(&[(format!("{stem}.csv"), "CSV"), (json, "JSON")]))
+}
+
+/// Puts the whole analysis of `model` (at `input`) as one JSON download
+/// and returns its path. Every table of the model links the same file,
+/// whichever way the table groups the layers: the JSON holds them all.
+fn analysis_json(
+    assets: &Assets,
+    a: &Analysis,
+    model: &str,
+    input: Option<&[u64]>,
+) -> Result<String> {
+    let path = match input {
+        Some(shape) => format!("data/model-{model}-{}.json", shape_text(shape)),
+        None => format!("data/model-{model}.json"),
+    };
+    assets.put(path.clone(), output::json(a, Convention::Torchvision)?);
+    Ok(path)
 }
 
 fn shape_text(shape: &[u64]) -> String {

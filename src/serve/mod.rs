@@ -183,9 +183,11 @@ fn rebuild(opts: &BuildOptions, status: &Mutex<Status>) {
         Ok(summary) => {
             s.error.clear();
             eprintln!(
-                "built {} pages and {} model pages in {} ms",
+                "built {} pages and {} model pages ({} of {} files changed) in {} ms",
                 summary.pages,
                 summary.models,
+                summary.files - summary.unchanged.len(),
+                summary.files,
                 started.elapsed().as_millis()
             );
             if !s.counts.is_empty() {

@@ -251,8 +251,9 @@ fn conv_fixed_shapes() {
         (33, 17, 5, 6, 3, 1, 1),
         (20, 33, 14, 14, 3, 2, 1),
         (34, 18, 7, 7, 3, 1, 1),
-        // AVX-512 tiles: 16 channels (remainders 1, 15, 17, 31) and 14
-        // pixels (7x7 = 49 and 6x5 = 30 are not multiples of 14).
+        // AVX-512 tiles: 16 channels (remainders 1, 15, 17, 31) and 14 or
+        // 7 pixels (7x7 = 49 takes the short 7-pixel tile; 6x5 = 30 is a
+        // multiple of neither and keeps the long one).
         (9, 17, 7, 7, 3, 1, 1),
         (300, 31, 6, 5, 3, 1, 1),
         (12, 15, 9, 9, 1, 2, 0),

@@ -53,7 +53,10 @@ impl ConvPlan {
             p if p.applies(s) => p,
             p => return Err(shape_err("conv", format!("path {p:?} does not apply"))),
         };
-        let tiles = Tiles::of(isa);
+        let tiles = match path {
+            ConvPath::Gather => Tiles::of(isa).for_pixels(oh * ow),
+            _ => Tiles::of(isa),
+        };
         let kred = s.reduction_len();
         let (k, st, pad) = (s.k, s.stride, s.pad);
         let (hp, wp) = (s.h + 2 * pad, s.w + 2 * pad);

@@ -4,9 +4,14 @@
 //!
 //! | ISA      | direct tile (channels x positions) | gather tile (pixels x channels) | registers |
 //! |----------|------------------------------------|---------------------------------|-----------|
-//! | AVX-512  | 16 x 16 (16 accumulators)          | 14 x 16 (14 accumulators)       | 18 of 32  |
+//! | AVX-512  | 16 x 16 (16 accumulators)          | 14 or 7 x 16 (14 or 7 accumulators) | 18 of 32  |
 //! | AVX2     | 6 x 16 (12 accumulators)           | 6 x 16 (12 accumulators)        | 15 of 16  |
 //! | portable | 6 x 16                             | 6 x 16                          |           |
+//!
+//! An instruction set may have two gather tiles, a long and a short one:
+//! [`Tiles::for_pixels`] takes the one that pads a layer's pixels to the
+//! fewest tile slots (ResNet's 7x7 maps fill 7-pixel tiles exactly, where
+//! 14-pixel ones waste 7 of 56 slots).
 
 use super::drive::Tile;
 use super::{GATHER_CO, TILE_P};
@@ -17,6 +22,7 @@ use crate::bench::kernels::Isa;
 /// channels (gather).
 const WIDE_CO: usize = 16;
 const WIDE_GP: usize = 14;
+const WIDE_GP_SHORT: usize = 7;
 /// AVX2 and portable tiles: 6 channels x 16 positions, 6 pixels x 16 channels.
 const NARROW_CO: usize = 6;
 const NARROW_GP: usize = 6;
@@ -37,6 +43,8 @@ pub(crate) struct Tiles {
     pub(crate) gp: usize,
     direct: DirectFn,
     gather: GatherFn,
+    /// The short gather tile: pixels and entry point.
+    short: (usize, GatherFn),
 }
 
 impl std::fmt::Debug for Tiles {
@@ -60,6 +68,7 @@ impl Tiles {
                 gp: WIDE_GP,
                 direct: direct::avx512,
                 gather: gather::avx512,
+                short: (WIDE_GP_SHORT, gather_short::avx512),
             },
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => Tiles {
@@ -68,6 +77,7 @@ impl Tiles {
                 gp: NARROW_GP,
                 direct: direct::avx2,
                 gather: gather::avx2,
+                short: (NARROW_GP, gather::avx2),
             },
             _ => Tiles {
                 isa: Isa::Portable,
@@ -75,7 +85,20 @@ impl Tiles {
                 gp: NARROW_GP,
                 direct: direct::portable,
                 gather: gather::portable,
+                short: (NARROW_GP, gather::portable),
             },
+        }
+    }
+
+    /// These tiles with the gather tile that pads `npos` pixels to the
+    /// fewest slots (the long one when both pad alike).
+    pub(crate) fn for_pixels(self, npos: usize) -> Tiles {
+        let slots = |gp: usize| npos.div_ceil(gp) * gp;
+        let (gp, gather) = self.short;
+        if slots(gp) < slots(self.gp) {
+            Tiles { gp, gather, ..self }
+        } else {
+            self
         }
     }
 
@@ -259,3 +282,57 @@ entry_points!(
     );
     [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP, 1]
 );
+
+/// The short gather tile: [`gather`] over fewer pixels.
+///
+/// # Safety
+/// As [`gather`].
+#[inline(always)]
+unsafe fn gather_short<S: Simd, const GP: usize, const NV: usize>(
+    inp: *const f32,
+    bases: &[usize],
+    offs: &[usize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    // SAFETY: the caller's.
+    unsafe { gather::<S, GP, NV>(inp, bases, offs, w, out, accumulate) }
+}
+
+entry_points!(
+    /// Entry points of [`gather_short`]: 7 pixels x 1 vector on AVX-512
+    /// (the others have no short tile and never call theirs).
+    fn gather_short(
+        inp: *const f32,
+        bases: &[usize],
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        accumulate: bool
+    );
+    [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP_SHORT, 1]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gather_tile_is_the_one_that_pads_the_pixels_least() {
+        for isa in Isa::all_available() {
+            let tiles = Tiles::of(isa);
+            let gp = |npos| tiles.for_pixels(npos).gp;
+            if isa == Isa::Avx512 {
+                // 7x7 fills 7-pixel tiles; 14x14 and 28x28 fill 14-pixel
+                // ones; 50 pixels pad to 56 either way and keep the long tile.
+                assert_eq!(
+                    [gp(49), gp(196), gp(784), gp(50), gp(7)],
+                    [7, 14, 14, 14, 7]
+                );
+            } else {
+                assert_eq!([gp(49), gp(196)], [NARROW_GP, NARROW_GP], "{isa:?}");
+            }
+        }
+    }
+}

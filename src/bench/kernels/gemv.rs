@@ -1,12 +1,12 @@
 //! GEMV y = W x with W row-major `rows x cols` (fp32): scalar reference,
-//! and one SIMD body streaming 4 rows per pass, instantiated for AVX-512,
-//! AVX2 and portable code.
+//! and one SIMD body streaming 4 blocks of rows at once, instantiated for
+//! AVX-512, AVX2 and portable code.
 
 use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// Rows of W read together in one pass (4 DRAM streams).
+/// Rows of W read together in one pass, one from each block (4 DRAM streams).
 pub const ROWS_PER_PASS: usize = 4;
 
 fn validate(w: &[f32], x: &[f32], y: &[f32], rows: usize, cols: usize) -> Result<(), BenchError> {
@@ -56,23 +56,33 @@ pub fn gemv(
     Ok(())
 }
 
-/// y = W x over pointers: 4 rows per pass, then single rows.
+/// y = W x over pointers: W is cut into 4 blocks of whole rows, and each
+/// pass takes the next row of every block; the rows left over run alone.
+///
+/// The 4 streams so run on unbroken through their blocks. Taking 4
+/// consecutive rows per pass instead restarts all 4 streams every pass (a
+/// jump of 3 rows), and each restart costs the hardware prefetcher its
+/// ramp-up.
 ///
 /// # Safety
 /// `w` holds rows x cols floats, `x` cols, `y` rows; the CPU has `S`'s ISA.
 #[inline(always)]
 unsafe fn gemv_rows<S: Simd>(w: *const f32, x: *const f32, y: *mut f32, rows: usize, cols: usize) {
-    let mut r = 0;
+    let block = rows / ROWS_PER_PASS;
     // SAFETY (whole body): row offsets stay inside w and y.
     unsafe {
-        while r + ROWS_PER_PASS <= rows {
-            let s = rows4::<S>(w.add(r * cols), cols, x);
-            std::ptr::copy_nonoverlapping(s.as_ptr(), y.add(r), ROWS_PER_PASS);
-            r += ROWS_PER_PASS;
+        for i in 0..block {
+            let mut starts = [w; ROWS_PER_PASS];
+            for (b, p) in starts.iter_mut().enumerate() {
+                *p = w.add((b * block + i) * cols);
+            }
+            let s = rows4::<S>(&starts, cols, x);
+            for (b, v) in s.iter().enumerate() {
+                *y.add(b * block + i) = *v;
+            }
         }
-        while r < rows {
+        for r in block * ROWS_PER_PASS..rows {
             *y.add(r) = dot::<S>(w.add(r * cols), x, cols);
-            r += 1;
         }
     }
 }
@@ -82,23 +92,22 @@ entry_points!(
     fn gemv_rows(w: *const f32, x: *const f32, y: *mut f32, rows: usize, cols: usize)
 );
 
-/// Dot products of 4 consecutive rows (stride `cols`) with x: two vectors
-/// of each row per step, 8 accumulators, a partial load for the tail.
+/// Dot products of 4 rows with x: two vectors of each row per step, 8
+/// accumulators, a partial load for the tail.
 ///
 /// # Safety
-/// `w` holds 4 x cols floats, `x` cols; the CPU has `S`'s ISA.
+/// Each of `rows` holds cols floats, `x` cols; the CPU has `S`'s ISA.
 #[inline(always)]
-unsafe fn rows4<S: Simd>(w: *const f32, cols: usize, x: *const f32) -> [f32; 4] {
+unsafe fn rows4<S: Simd>(rows: &[*const f32; 4], cols: usize, x: *const f32) -> [f32; 4] {
     let l = S::LANES;
     // SAFETY (whole body): offsets stay below cols in every row.
     unsafe {
-        let rows = [w, w.add(cols), w.add(2 * cols), w.add(3 * cols)];
         let mut a = [[S::zero(); 2]; 4];
         let mut k = 0;
         while k + 2 * l <= cols {
             let x0 = S::load(x.add(k));
             let x1 = S::load(x.add(k + l));
-            for (ar, wr) in a.iter_mut().zip(&rows) {
+            for (ar, wr) in a.iter_mut().zip(rows) {
                 ar[0] = S::fma(S::load(wr.add(k)), x0, ar[0]);
                 ar[1] = S::fma(S::load(wr.add(k + l)), x1, ar[1]);
             }
@@ -106,14 +115,14 @@ unsafe fn rows4<S: Simd>(w: *const f32, cols: usize, x: *const f32) -> [f32; 4] 
         }
         if k + l <= cols {
             let x0 = S::load(x.add(k));
-            for (ar, wr) in a.iter_mut().zip(&rows) {
+            for (ar, wr) in a.iter_mut().zip(rows) {
                 ar[0] = S::fma(S::load(wr.add(k)), x0, ar[0]);
             }
             k += l;
         }
         if k < cols {
             let x0 = S::load_partial(x.add(k), cols - k);
-            for (ar, wr) in a.iter_mut().zip(&rows) {
+            for (ar, wr) in a.iter_mut().zip(rows) {
                 ar[1] = S::fma(S::load_partial(wr.add(k), cols - k), x0, ar[1]);
             }
         }

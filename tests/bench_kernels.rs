@@ -333,7 +333,11 @@ fn ceilings_compute_something() {
             let got = ceilings::read_sum(isa, &buf, s);
             assert!(got > 0.0 && got <= 1000.0, "{isa:?} {s}: {got}");
         }
-        assert!(ceilings::read_rows(isa, &buf, 10, 100) > 0.0);
+        // Every row is read once: the 8 blocks side by side, then the 2
+        // rows left over (rows of 64 ones).
+        let ones = vec![1.0f32; 10 * 64];
+        assert_eq!(ceilings::read_rows(isa, &ones, 10, 64), 640.0, "{isa:?}");
+        assert_eq!(ceilings::read_rows(isa, &ones, 16, 40), 640.0, "{isa:?}");
         let mut a = vec![0.0; 19];
         let b = vec![1.0; 19];
         let c = vec![2.0; 19];

@@ -159,17 +159,18 @@ pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
     }
 }
 
-/// Read a `rows x cols` matrix the way the GEMV does: 4 rows at a time.
+/// Read a `rows x cols` matrix the way the GEMV does: its blocks of whole
+/// rows (one per stream) side by side, then the rows left over.
 pub fn read_rows(isa: Isa, buf: &[f32], rows: usize, cols: usize) -> f32 {
-    let mut s = 0.0;
+    let streams = super::gemv::ROWS_PER_PASS;
     let n = rows.min(buf.len() / cols.max(1));
-    let mut r = 0;
-    while r + 4 <= n {
-        s += read_sum(isa, &buf[r * cols..(r + 4) * cols], 4);
-        r += 4;
+    let split = n / streams * streams * cols;
+    let mut s = 0.0;
+    if split > 0 {
+        s += read_sum(isa, &buf[..split], streams);
     }
-    if r < n {
-        s += read_sum(isa, &buf[r * cols..n * cols], 1);
+    if split < n * cols {
+        s += read_sum(isa, &buf[split..n * cols], 1);
     }
     s
 }

@@ -226,18 +226,39 @@ mod x86 {
 /// `portable` (runs anywhere), and on x86-64 `avx2` and `avx512`, compiled
 /// with their target features, and `on(isa, args)`, which picks one. After
 /// a `;`, three bracketed lists give each instantiation's further generic
-/// arguments (portable, AVX2, AVX-512), e.g. its tile sizes.
+/// arguments (portable, AVX2, AVX-512), e.g. its tile sizes. A further `;
+/// mod NAME [..] [..] [..]` adds a second module of entry points of the
+/// same body with other arguments.
 macro_rules! entry_points {
+    ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+     [$($pg:tt),*] [$($ag:tt),*] [$($wg:tt),*];
+     $(#[$doc2:meta])* mod $name2:ident [$($pg2:tt),*] [$($ag2:tt),*] [$($wg2:tt),*]) => {
+        $crate::bench::kernels::simd::entry_points!(
+            $(#[$doc])* mod $body = fn $body($($arg: $ty),*) $(-> $ret)?;
+            [$($pg),*] [$($ag),*] [$($wg),*]
+        );
+        $crate::bench::kernels::simd::entry_points!(
+            $(#[$doc2])* mod $name2 = fn $body($($arg: $ty),*) $(-> $ret)?;
+            [$($pg2),*] [$($ag2),*] [$($wg2),*]
+        );
+    };
     ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
         $crate::bench::kernels::simd::entry_points!(
-            $(#[$doc])* fn $body($($arg: $ty),*) $(-> $ret)?; [] [] []
+            $(#[$doc])* mod $body = fn $body($($arg: $ty),*) $(-> $ret)?; [] [] []
         );
     };
     ($(#[$doc:meta])* fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
      [$($pg:tt),*] [$($ag:tt),*] [$($wg:tt),*]) => {
+        $crate::bench::kernels::simd::entry_points!(
+            $(#[$doc])* mod $body = fn $body($($arg: $ty),*) $(-> $ret)?;
+            [$($pg),*] [$($ag),*] [$($wg),*]
+        );
+    };
+    ($(#[$doc:meta])* mod $name:ident = fn $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+     [$($pg:tt),*] [$($ag:tt),*] [$($wg:tt),*]) => {
         $(#[$doc])*
         #[allow(dead_code)]
-        pub(crate) mod $body {
+        pub(crate) mod $name {
             #[allow(unused_imports)]
             use super::*;
 

@@ -280,38 +280,10 @@ entry_points!(
         out: *mut f32,
         accumulate: bool
     );
-    [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP, 1]
-);
-
-/// The short gather tile: [`gather`] over fewer pixels.
-///
-/// # Safety
-/// As [`gather`].
-#[inline(always)]
-unsafe fn gather_short<S: Simd, const GP: usize, const NV: usize>(
-    inp: *const f32,
-    bases: &[usize],
-    offs: &[usize],
-    w: *const f32,
-    out: *mut f32,
-    accumulate: bool,
-) {
-    // SAFETY: the caller's.
-    unsafe { gather::<S, GP, NV>(inp, bases, offs, w, out, accumulate) }
-}
-
-entry_points!(
-    /// Entry points of [`gather_short`]: 7 pixels x 1 vector on AVX-512
-    /// (the others have no short tile and never call theirs).
-    fn gather_short(
-        inp: *const f32,
-        bases: &[usize],
-        offs: &[usize],
-        w: *const f32,
-        out: *mut f32,
-        accumulate: bool
-    );
-    [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP_SHORT, 1]
+    [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP, 1];
+    /// Entry points of the short gather tile: 7 pixels x 1 vector on
+    /// AVX-512 (the others have no short tile and never call theirs).
+    mod gather_short [NARROW_GP, 2] [NARROW_GP, 2] [WIDE_GP_SHORT, 1]
 );
 
 #[cfg(test)]

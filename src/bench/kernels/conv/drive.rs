@@ -81,7 +81,9 @@ pub(super) fn drive(
                 let pv = TILE_P.min(row_len - x);
                 for cb in cb0..cb1 {
                     let c0 = cb * co;
-                    let w = &wpk[(cb * g.kred + k0) * co..(cb * g.kred + k1) * co];
+                    // Weights packed by reduction block (pack_weights).
+                    let kb = k1 - k0;
+                    let w = &wpk[k0 * ncb * co + cb * kb * co..][..kb * co];
                     let t = Tile {
                         base,
                         max_off,
@@ -104,6 +106,12 @@ pub(super) fn drive(
 /// channels and one channel block's weights stay in L1/L2).
 pub(super) const GATHER_KC: usize = 288;
 
+/// Reduction steps per cache block of the gather path, whole channels of
+/// `kk` taps.
+pub(super) fn gather_kstep(kk: usize) -> usize {
+    (GATHER_KC / kk).max(1) * kk
+}
+
 /// Gather-path loop: reduction blocks outermost (partial sums accumulate in
 /// `out`), then blocks of 16-channel groups whose weights fit in L2, then
 /// pixel tiles, then channel groups innermost (the tile's input lines stay
@@ -117,7 +125,7 @@ pub(super) fn gather_drive(
     g: &Geometry,
     out: &mut [f32],
 ) {
-    let kstep = (GATHER_KC / g.kk).max(1) * g.kk;
+    let kstep = gather_kstep(g.kk);
     let cb_blk = (W_BLOCK_FLOATS / (kstep * GATHER_CO)).max(1);
     let gp = tiles.gp;
     let ntiles = bases.len() / gp;
@@ -136,7 +144,9 @@ pub(super) fn gather_drive(
             let cb1 = (cb0 + cb_blk).min(ncb);
             for (t, tb) in bases.chunks_exact(gp).enumerate() {
                 for cb in cb0..cb1 {
-                    let w = &wpk[(cb * g.kred + k0) * GATHER_CO..(cb * g.kred + k1) * GATHER_CO];
+                    // Weights packed by reduction block (pack_weights).
+                    let kb = k1 - k0;
+                    let w = &wpk[k0 * ncb * GATHER_CO + cb * kb * GATHER_CO..][..kb * GATHER_CO];
                     let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
                     // SAFETY: the tiles' ISA is this CPU's; every base +
                     // offset < inp.len() (checked above), w holds 16 floats

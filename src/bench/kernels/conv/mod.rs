@@ -269,8 +269,8 @@ pub struct ConvPlan {
     npos: usize,
     /// npos rounded up to a multiple of TILE_P.
     p_pad: usize,
-    /// Packed weights: [cout_pad/co][cin*k*k][co] with `co` the tiles' (gather:
-    /// [cout_pad/GATHER_CO][cin*k*k][GATHER_CO]).
+    /// Packed weights by reduction block (`pack_weights`): [block][cout_pad/co]
+    /// [steps][co] with `co` the tiles' channels (gather: GATHER_CO).
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
@@ -286,14 +286,20 @@ pub struct ConvPlan {
     bases: Vec<usize>,
 }
 
-fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize) -> Vec<f32> {
+/// Packs weights as [reduction block][cout_pad / tc][steps of the block][tc]
+/// (blocks of `kstep` steps): the weights one reduction block reads for all
+/// its channel groups lie in one run, which streams from memory without
+/// restarting at every group.
+fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize, kstep: usize) -> Vec<f32> {
     let kred = s.reduction_len();
     let cpad = s.cout.div_ceil(tc) * tc;
     let mut wpk = vec![0.0f32; cpad * kred];
     for co in 0..s.cout {
         let (cb, c) = (co / tc, co % tc);
         for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
-            wpk[(cb * kred + kk) * tc + c] = v;
+            let k0 = kk / kstep * kstep;
+            let kb = kstep.min(kred - k0);
+            wpk[k0 * cpad + (cb * kb + kk - k0) * tc + c] = v;
         }
     }
     wpk

@@ -98,7 +98,7 @@ impl ConvPlan {
                 };
                 scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
                 out_len = cpad * cols;
-                wpk = pack_weights(s, weights, tiles.co);
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
             }
             ConvPath::Pointwise => {
                 npos = oh * ow;
@@ -106,7 +106,7 @@ impl ConvPlan {
                 offs_in = (0..s.cin).map(|ci| ci * npos).collect();
                 mode = Mode::Pointwise;
                 (scratch_len, out_len) = (s.cin * TILE_P, 0);
-                wpk = pack_weights(s, weights, tiles.co);
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
             }
             ConvPath::Im2col => {
                 npos = oh * ow;
@@ -114,7 +114,7 @@ impl ConvPlan {
                 offs.extend((0..kred).map(|kk| kk * p_pad));
                 mode = Mode::Im2col;
                 (scratch_len, out_len) = (kred * p_pad, 0);
-                wpk = pack_weights(s, weights, tiles.co);
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
             }
             ConvPath::Gather | ConvPath::Auto => {
                 let plane = hp * wp;
@@ -134,7 +134,7 @@ impl ConvPlan {
                 mode = Mode::Gather { wp, plane, ntiles };
                 scratch_len = s.cin * plane;
                 out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * tiles.gp;
-                wpk = pack_weights(s, weights, GATHER_CO);
+                wpk = pack_weights(s, weights, GATHER_CO, gather_kstep(k * k));
             }
         }
         let p_pad = npos.div_ceil(TILE_P) * TILE_P;

@@ -16,6 +16,11 @@ impl Assets {
         self.lock().insert(path.into(), bytes.into());
     }
 
+    /// Whether a file was put at `path`.
+    pub fn has(&self, path: &str) -> bool {
+        self.lock().contains_key(path)
+    }
+
     /// Takes every file out, sorted by path.
     pub fn take(&self) -> BTreeMap<String, Vec<u8>> {
         std::mem::take(&mut *self.lock())

@@ -295,7 +295,10 @@ fn analysis_json(
         Some(shape) => format!("data/model-{model}-{}.json", shape_text(shape)),
         None => format!("data/model-{model}.json"),
     };
-    assets.put(path.clone(), output::json(a, Convention::Torchvision)?);
+    // Three tables of a model page link it: serialise it once.
+    if !assets.has(&path) {
+        assets.put(path.clone(), output::json(a, Convention::Torchvision)?);
+    }
     Ok(path)
 }
 

@@ -2,36 +2,25 @@
 //! (out x in, PyTorch layout, so B = Wᵀ is `in x out`), C `m x n`, all
 //! row-major fp32.
 //!
-//! The SIMD kernel has three paths:
-//! * batch 8 (`BCAST_M`), broadcast outer product: W streamed once, 8 rows
-//!   at a time; A packed transposed per 4096-float block (one vector = the 8
-//!   batch values of one k), each W element broadcast into one FMA per row,
-//!   one accumulator per W row (8 batch outputs), no horizontal sums.
-//! * other small batches (`2..=7`), "multi-vector GEMV": W is streamed
-//!   from memory once, sequentially, 6 rows at a time (6 DRAM streams); each
-//!   chunk of those rows (in L1) is multiplied with every batch row by
-//!   dot-product register tiles of 3 W rows x 4 A rows (12 accumulators,
-//!   loads along k, no packing). The batch's partial sums for the 6 rows live
-//!   in a small L1 array between chunks and are reduced once at the end, so
-//!   the work of all batch rows overlaps with the single pass over W
-//!   (software prefetch 2 KiB ahead on each W row keeps the streams busy;
-//!   near the end of a row group it runs into the next group's rows).
-//! * larger batch (from 9; at 16 this path measured 1.4x faster than the
-//!   streaming one): C^T = W A^T as an outer-product GEMM. A block of A is
+//! The SIMD kernel has two paths, one body each over the `Simd` trait:
+//! * small batch (2 to 8, `BCAST_MAX_M`), broadcast outer product: W
+//!   streamed once, 8 rows at a time; A packed transposed per block, one
+//!   vector holding `G` consecutive k of every batch row (`G` = lanes / the
+//!   batch rounded up to a power of two: 2 for batch 8 with AVX-512, 1 with
+//!   AVX2, more for smaller batches). `G` floats of a W row are broadcast in
+//!   one load into one FMA per row, one accumulator per W row, no
+//!   horizontal sums. This replaced a streaming dot-product path (3 W rows x
+//!   4 batch rows along k) that was slower at every batch from 2 to 8.
+//! * larger batch (from 9): C^T = W A^T as an outer-product GEMM. A block of A is
 //!   packed transposed into 16-wide panels (in L2); the register tile is
 //!   W rows (broadcast straight from W, no packing of the weights) x 16
 //!   batch columns, no horizontal sums; the tiles accumulate into a C^T
 //!   scratch that is transposed into C at the end. The first panel of each
-//!   row group prefetches the next group's W rows. This path is one body
-//!   over the `Simd` trait: 6 rows x 2 vectors with AVX2, 8 rows x 1
-//!   vector with AVX-512.
+//!   row group prefetches the next group's W rows. 6 rows x 2 vectors with
+//!   AVX2, 8 rows x 1 vector with AVX-512.
 //!
-//! The streaming and broadcast paths are one body each over the `Simd`
-//! trait too, but AVX-512 CPUs run their AVX2 instantiations: the streaming
-//! one measured faster on the dev machine, and the broadcast one's vector
-//! holds the batch, so at batch 8 a 16-lane one would be half empty. The portable fallback is a
-//! blocked dot-product GEMM (3 W rows x 4 A rows).
-//! At batch 1 both use the GEMV kernel.
+//! The portable fallback is a blocked dot-product GEMM (3 W rows x 4 A
+//! rows). At batch 1 every instruction set uses the GEMV kernel.
 
 use std::cell::RefCell;
 
@@ -43,10 +32,8 @@ use crate::bench::error::{check_len, shape_err, BenchError};
 pub const TILE_N: usize = 3;
 /// A rows (batch rows) per register tile (portable path).
 pub const TILE_M: usize = 4;
-/// Largest batch served by the streaming multi-vector GEMV path (AVX2).
-pub const STREAM_MAX_M: usize = 8;
-/// Batch served by the broadcast outer-product small-batch path (AVX2).
-pub const BCAST_M: usize = 8;
+/// Largest batch served by the broadcast path (one vector of batch lanes).
+pub const BCAST_MAX_M: usize = 8;
 /// Byte budget for the A block kept in L2.
 const A_BLOCK_BYTES: usize = 256 << 10;
 
@@ -122,20 +109,18 @@ pub fn gemm(
     match isa.usable() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx512f; lengths validated above.
-        Isa::Avx512 if m > STREAM_MAX_M => unsafe { packed::avx512(a, w, c, m, k, n) },
-        // Batch 2-8 runs AVX2 code on AVX-512 CPUs too: it streams W from
-        // DRAM, and on the dev machine (Zen 4) the AVX-512 streaming body was
-        // slower at batch 2 (10.5 against 15.3 GFLOP/s, 5 alternating rounds)
-        // and level at batch 4. `stream::avx512` is kept, and tested, for a
-        // CPU where it measures faster.
+        Isa::Avx512 => unsafe {
+            if m <= BCAST_MAX_M {
+                bcast::avx512(a, w, c, m, k, n)
+            } else {
+                packed::avx512(a, w, c, m, k, n)
+            }
+        },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: usable() confirmed avx2+fma (AVX-512 CPUs have it too);
-        // lengths validated above.
-        Isa::Avx512 | Isa::Avx2Fma => unsafe {
-            if m == BCAST_M {
+        // SAFETY: usable() confirmed avx2+fma; lengths validated above.
+        Isa::Avx2Fma => unsafe {
+            if m <= BCAST_MAX_M {
                 bcast::avx2(a, w, c, m, k, n)
-            } else if m <= STREAM_MAX_M {
-                stream::avx2(a, w, c, m, k, n)
             } else {
                 packed::avx2(a, w, c, m, k, n)
             }
@@ -247,39 +232,81 @@ thread_local! {
     static BCAST_SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Small batch, outer-product form (used at batch 8, where it measured
-/// faster than `stream`): C^T = W A^T with a block of A packed transposed
-/// as [k][LANES] (one vector of batch lanes per k, zero lanes past m) and
-/// kept in L2; the register tile is BR W rows x one vector, one accumulator
-/// per row, W elements broadcast straight from the rows. Per k: 1 A load,
-/// BR broadcasts, BR FMAs, no horizontal sums. Rows are swept block by
-/// block of BC_KC floats; the prefetch runs ahead into the next tile's rows.
+/// Small batch, outer-product form: C^T = W A^T with a block of A packed
+/// transposed and kept in L2; the register tile is BR W rows x one vector,
+/// one accumulator per row, W elements broadcast straight from the rows.
+///
+/// A vector holds `G` consecutive k of each of `MP` batch rows (`MP` = m
+/// rounded up to a power of two, `G = LANES / MP`): lane `i * G + g` is
+/// A[i][k + g], zero past m. Each W row's `G` floats at k are broadcast in
+/// one load (`splat_group`), so one FMA does the work of `G` k steps; the
+/// `G` partial sums of a lane group are added when C is written. AVX2 at
+/// batch 8 has `G` = 1; AVX-512 at batch 8, `G` = 2, which halves the
+/// broadcasts per FMA. Per group: 1 A load, BR broadcasts, BR FMAs, no
+/// horizontal sums. Rows are swept block by block of BC_KC floats; the
+/// prefetch runs ahead into the next tile's rows.
 ///
 /// # Safety
 /// The CPU has `S`'s ISA; buffers validated for (m, k, n), m <= LANES.
 #[inline(always)]
 unsafe fn bcast<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    debug_assert!((1..=S::LANES).contains(&m));
+    // SAFETY: the caller's contract, and G * MP = LANES.
+    unsafe {
+        match S::LANES / m.next_power_of_two() {
+            1 => bcast_groups::<S, 1>(a, w, c, m, k, n),
+            2 => bcast_groups::<S, 2>(a, w, c, m, k, n),
+            4 => bcast_groups::<S, 4>(a, w, c, m, k, n),
+            8 => bcast_groups::<S, 8>(a, w, c, m, k, n),
+            _ => bcast_groups::<S, 16>(a, w, c, m, k, n),
+        }
+    }
+}
+
+entry_points!(
+    /// Entry points of [`bcast`].
+    fn bcast(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)
+);
+
+/// [`bcast`] with `G` k per lane group.
+///
+/// # Safety
+/// As [`bcast`]; G * m.next_power_of_two() = LANES.
+#[inline(always)]
+unsafe fn bcast_groups<S: Simd, const G: usize>(
+    a: &[f32],
+    w: &[f32],
+    c: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
     let bl = S::LANES;
-    debug_assert!((1..=bl).contains(&m));
     let kc = BC_KC.min(k);
     // Out of the thread-local for the work, as in `packed`.
     let (mut at, mut ct) = BCAST_SCRATCH.with(RefCell::take);
-    if at.len() < kc * bl + kc {
-        at.resize(kc * bl + kc, 0.0);
+    let at_len = kc.div_ceil(G) * bl;
+    if at.len() < at_len + kc {
+        at.resize(at_len + kc, 0.0);
     }
     if ct.len() < n * bl {
         ct.resize(n * bl, 0.0);
     }
     {
         // at = [packed A^T block | zero row read for rows past n].
-        let (at, zeros) = at.split_at_mut(kc * bl);
+        let (at, zeros) = at.split_at_mut(at_len);
         zeros[..kc].fill(0.0);
         let mut pc = 0;
         while pc < k {
             let kb = kc.min(k - pc);
-            for (kk, v) in at[..kb * bl].chunks_exact_mut(bl).enumerate() {
-                for (i, x) in v.iter_mut().enumerate() {
-                    *x = if i < m { a[i * k + pc + kk] } else { 0.0 };
+            for (kp, v) in at[..kb.div_ceil(G) * bl].chunks_exact_mut(bl).enumerate() {
+                for (q, x) in v.iter_mut().enumerate() {
+                    let (i, kk) = (q / G, kp * G + q % G);
+                    *x = if i < m && kk < kb {
+                        a[i * k + pc + kk]
+                    } else {
+                        0.0
+                    };
                 }
             }
             let mut j0 = 0;
@@ -289,22 +316,19 @@ unsafe fn bcast<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize
                 for (r, row) in rows.iter_mut().enumerate().take(cov) {
                     *row = w[(j0 + r) * k + pc..].as_ptr();
                 }
-                let pf = Pf {
-                    on: true,
-                    rem: kb,
-                    next: w.as_ptr().wrapping_add((j0 + BR) * k + pc),
-                };
-                // SAFETY: rows hold kb floats, at holds kb * LANES, C^T rows
-                // j0..j0+cov < n hold LANES floats each.
+                // The next tile's rows, where the prefetch runs on to.
+                let next = w.as_ptr().wrapping_add((j0 + BR) * k + pc);
+                // SAFETY: rows hold kb floats, at holds kb.div_ceil(G)
+                // vectors, C^T rows j0..j0+cov < n hold LANES floats each.
                 unsafe {
-                    bcast_tile::<S>(
+                    bcast_tile::<S, G>(
                         &rows,
                         at.as_ptr(),
                         kb,
                         ct.as_mut_ptr().add(j0 * bl),
                         cov,
                         pc > 0,
-                        &pf,
+                        next,
                         k,
                     );
                 }
@@ -314,59 +338,70 @@ unsafe fn bcast<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize
         }
         for (i, cr) in c.chunks_exact_mut(n).enumerate() {
             for (j, x) in cr.iter_mut().enumerate() {
-                *x = ct[j * bl + i];
+                let o = j * bl + i * G;
+                *x = ct[o..o + G].iter().sum();
             }
         }
     }
     BCAST_SCRATCH.with(|cell| cell.replace((at, ct)));
 }
 
-entry_points!(
-    /// Entry points of [`bcast`].
-    fn bcast(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)
-);
-
-/// Broadcast tile: for r < cov, ct[r * LANES + q] (+)= sum_kk
-/// rows[r][kk] * at[kk * LANES + q]; prefetch `BC_PF` floats ahead along
-/// the rows, then into `pf.next` (row stride `ld`).
+/// Broadcast tile: for r < cov, ct[r * LANES + q] (+)= sum over groups kp
+/// of rows[r][kp * G + q % G] * at[kp * LANES + q]; prefetch `BC_PF`
+/// floats ahead along the rows, then into the rows at `next` (row stride
+/// `ld`).
 ///
 /// # Safety
 /// The CPU has `S`'s ISA; every rows[r] holds kb floats, at holds
-/// kb * LANES, ct rows r < cov hold LANES floats.
+/// kb.div_ceil(G) vectors, ct rows r < cov hold LANES floats.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bcast_tile<S: Simd>(
+unsafe fn bcast_tile<S: Simd, const G: usize>(
     rows: &[*const f32; BR],
     at: *const f32,
     kb: usize,
     ct: *mut f32,
     cov: usize,
     accumulate: bool,
-    pf: &Pf,
+    next: *const f32,
     ld: usize,
 ) {
     let bl = S::LANES;
     // SAFETY (whole body): guaranteed by the caller as documented.
     unsafe {
         let mut acc = [S::zero(); BR];
+        let full = kb / G * G;
         let mut kk = 0;
-        while kk < kb {
-            let end = (kk + 16).min(kb);
+        while kk < full {
+            // 16 floats of every row (one cache line) per prefetch.
+            let end = (kk + 16).min(full);
             let p = kk + BC_PF;
             for (r, row) in rows.iter().enumerate() {
-                S::prefetch(if p < pf.rem {
+                S::prefetch(if p < kb {
                     row.wrapping_add(p)
                 } else {
-                    pf.next.wrapping_add(r * ld + p - pf.rem)
+                    next.wrapping_add(r * ld + p - kb)
                 });
             }
-            for u in kk..end {
-                let av = S::load(at.add(u * bl));
+            while kk < end {
+                let av = S::load(at.add(kk / G * bl));
                 for (a, row) in acc.iter_mut().zip(rows) {
-                    *a = S::fma(S::splat(row.add(u)), av, *a);
+                    *a = S::fma(S::splat_group::<G>(row.add(kk)), av, *a);
                 }
+                kk += G;
             }
-            kk = end;
+        }
+        if full < kb {
+            // The last group is short: its missing k read zeros (A's lanes
+            // for them are zero too).
+            let av = S::load(at.add(full / G * bl));
+            for (a, row) in acc.iter_mut().zip(rows) {
+                let mut tail = [0.0f32; G];
+                for (g, t) in tail.iter_mut().enumerate().take(kb - full) {
+                    *t = *row.add(full + g);
+                }
+                *a = S::fma(S::splat_group::<G>(tail.as_ptr()), av, *a);
+            }
         }
         for (r, a) in acc.iter().enumerate().take(cov) {
             let o = ct.add(r * bl);
@@ -376,171 +411,6 @@ unsafe fn bcast_tile<S: Simd>(
                 *a
             };
             S::store(o, v);
-        }
-    }
-}
-
-/// W rows streamed together by the small-batch path.
-const SG: usize = 6;
-/// W rows per dot-product register tile (small batch).
-const SR: usize = 3;
-/// A rows per dot-product register tile (small batch).
-const ST: usize = 4;
-/// Software prefetch distance of the W streams, in floats.
-const PF_DIST: usize = 512;
-
-/// Reduction chunk of the streaming path: the batch's chunk of A stays
-/// near 16 KiB so A and the 6 W rows' chunk share L1.
-fn stream_kc(m: usize) -> usize {
-    ((4096 / m) / 8 * 8).clamp(256, 512)
-}
-
-/// Small batch (2 <= m <= STREAM_MAX_M): one sequential pass over W, 6 rows
-/// at a time, dot-product tiles of 3 W rows x 4 A rows along k; partial
-/// sums stay in vectors until the end of each row group.
-///
-/// # Safety
-/// The CPU has `S`'s ISA; buffers validated for (m, k, n).
-#[inline(always)]
-unsafe fn stream<S: Simd>(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    debug_assert!((2..=STREAM_MAX_M).contains(&m));
-    let kc = stream_kc(m);
-    let (ap, wp) = (a.as_ptr(), w.as_ptr());
-    // SAFETY (whole body): every tile stays inside the validated buffers.
-    unsafe {
-        // Partial sums: acc[r * m + i] for W row r of the group, batch row i.
-        let mut acc = [S::zero(); SG * STREAM_MAX_M];
-        let mut j0 = 0;
-        while j0 < n {
-            let g = SG.min(n - j0);
-            acc[..g * m].fill(S::zero());
-            let mut pc = 0;
-            while pc < k {
-                let kb = kc.min(k - pc);
-                let mut r0 = 0;
-                while r0 < g {
-                    let r = SR.min(g - r0);
-                    let mut i0 = 0;
-                    while i0 < m {
-                        let t = ST.min(m - i0);
-                        // Prefetch with the first batch tile only; past the end
-                        // of the rows, run into the next group's rows.
-                        let pf = Pf {
-                            on: i0 == 0,
-                            rem: k - pc,
-                            next: wp.wrapping_add((j0 + SG + r0) * k),
-                        };
-                        let t_a = ap.add(i0 * k + pc);
-                        let t_w = wp.add((j0 + r0) * k + pc);
-                        let t_acc = acc.as_mut_ptr().add(r0 * m + i0);
-                        macro_rules! go {
-                            ($($rr:literal, $tt:literal);*) => {
-                                match (r, t) {
-                                    $(($rr, $tt) => dot_tile::<S, $rr, $tt>(t_a, t_w, k, kb, t_acc, m, &pf),)*
-                                    _ => unreachable!("tile shape out of range"),
-                                }
-                            };
-                        }
-                        go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4);
-                        i0 += t;
-                    }
-                    r0 += r;
-                }
-                pc += kb;
-            }
-            for r in 0..g {
-                for i in 0..m {
-                    c[i * n + j0 + r] = S::sum(acc[r * m + i]);
-                }
-            }
-            j0 += g;
-        }
-    }
-}
-
-entry_points!(
-    /// Entry points of [`stream`].
-    fn stream(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)
-);
-
-/// Software prefetch plan of a dot tile: `rem` floats are left in the
-/// tile's rows from its start; prefetches beyond them go to the rows at
-/// `next` (same row stride), i.e. the next 6-row group's first floats.
-struct Pf {
-    on: bool,
-    rem: usize,
-    next: *const f32,
-}
-
-/// Dot-product tile: acc[r * lda + i] += W[r][0..kb] * A[i][0..kb]
-/// lane-wise, for r < R, i < T (row stride `ld` in both operands).
-///
-/// # Safety
-/// The CPU has `S`'s ISA; rows r < R of W and i < T of A hold kb floats
-/// from the given pointers, and the accumulators are inside their array.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)]
-unsafe fn dot_tile<S: Simd, const R: usize, const T: usize>(
-    a: *const f32,
-    w: *const f32,
-    ld: usize,
-    kb: usize,
-    accp: *mut S::V,
-    lda: usize,
-    pf: &Pf,
-) {
-    let l = S::LANES;
-    // SAFETY (whole body): guaranteed by the caller as documented.
-    unsafe {
-        let mut acc = [[S::zero(); T]; R];
-        for r in 0..R {
-            for i in 0..T {
-                acc[r][i] = *accp.add(r * lda + i);
-            }
-        }
-        let mut k = 0;
-        while k + l <= kb {
-            if pf.on && k % 16 == 0 {
-                let off = k + PF_DIST;
-                for r in 0..R {
-                    // Prefetch W ahead of the stream (no access, any address).
-                    let p = if off < pf.rem {
-                        w.wrapping_add(r * ld + off)
-                    } else {
-                        pf.next.wrapping_add(r * ld + off - pf.rem)
-                    };
-                    S::prefetch(p);
-                }
-            }
-            let mut wv = [S::zero(); R];
-            for (r, v) in wv.iter_mut().enumerate() {
-                *v = S::load(w.add(r * ld + k));
-            }
-            for i in 0..T {
-                let av = S::load(a.add(i * ld + k));
-                for r in 0..R {
-                    acc[r][i] = S::fma(wv[r], av, acc[r][i]);
-                }
-            }
-            k += l;
-        }
-        if k < kb {
-            let rest = kb - k;
-            let mut wv = [S::zero(); R];
-            for (r, v) in wv.iter_mut().enumerate() {
-                *v = S::load_partial(w.add(r * ld + k), rest);
-            }
-            for i in 0..T {
-                let av = S::load_partial(a.add(i * ld + k), rest);
-                for r in 0..R {
-                    acc[r][i] = S::fma(wv[r], av, acc[r][i]);
-                }
-            }
-        }
-        for r in 0..R {
-            for i in 0..T {
-                *accp.add(r * lda + i) = acc[r][i];
-            }
         }
     }
 }
@@ -775,28 +645,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_streaming_instantiation_agrees_with_the_scalar_reference() {
-        let shapes = [
-            (2, 1037, 7),
-            (3, 16, 6),
-            (5, 515, 13),
-            (7, 9, 1),
-            (8, 70, 5),
-        ];
-        check_every_isa("stream", &shapes, stream::on);
-    }
-
-    /// Batch up to 8 lanes; n not a multiple of the 8-row tile; k over one
-    /// reduction block and with an odd tail.
+    /// Every batch from 1 to 8, so every lane group (1 to 16 k per group
+    /// of lanes); n not a multiple of the 8-row tile; k over one reduction
+    /// block, and with tails shorter than every group.
     #[test]
     fn every_broadcast_instantiation_agrees_with_the_scalar_reference() {
         let shapes = [
             (1, 3, 1),
+            (2, 37, 9),
+            (3, 2 * BC_KC + 5, 9),
+            (4, 1031, 17),
+            (5, 40, 8),
+            (6, 15, 3),
+            (7, 101, 8),
             (8, 777, 11),
             (8, BC_KC + 3, 13),
-            (3, 2 * BC_KC + 5, 9),
-            (5, 40, 8),
         ];
         check_every_isa("bcast", &shapes, bcast::on);
     }

@@ -31,6 +31,9 @@ pub(crate) trait Simd: Copy {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
     /// `*p` in every lane.
     unsafe fn splat(p: *const f32) -> Self::V;
+    /// `p[0..G]` repeated across the lanes (`G` in 1, 2, 4, 8 and at most
+    /// `LANES`): lane `q` holds `p[q % G]`. One broadcast load.
+    unsafe fn splat_group<const G: usize>(p: *const f32) -> Self::V;
     /// Stores the lanes to `p[0..LANES]` (unaligned).
     unsafe fn store(p: *mut f32, v: Self::V);
     /// `a * b + c`, fused where the instruction set fuses.
@@ -76,6 +79,15 @@ impl Simd for Portable {
     unsafe fn splat(p: *const f32) -> Self::V {
         // SAFETY: p valid (trait contract).
         [unsafe { *p }; 8]
+    }
+    #[inline(always)]
+    unsafe fn splat_group<const G: usize>(p: *const f32) -> Self::V {
+        let mut v = [0.0; 8];
+        for (q, x) in v.iter_mut().enumerate() {
+            // SAFETY: q % G < G, p valid for G floats (trait contract).
+            *x = unsafe { *p.add(q % G) };
+        }
+        v
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self::V) {
@@ -145,6 +157,22 @@ mod x86 {
             unsafe { _mm256_broadcast_ss(&*p) }
         }
         #[inline(always)]
+        unsafe fn splat_group<const G: usize>(p: *const f32) -> __m256 {
+            // Unaligned reads, which fold into the broadcast's memory operand.
+            unsafe {
+                match G {
+                    1 => _mm256_broadcast_ss(&*p),
+                    2 => _mm256_castpd_ps(_mm256_set1_pd(p.cast::<f64>().read_unaligned())),
+                    4 => {
+                        let h = _mm_loadu_ps(p);
+                        _mm256_set_m128(h, h)
+                    }
+                    8 => _mm256_loadu_ps(p),
+                    _ => unreachable!("group of {G} floats"),
+                }
+            }
+        }
+        #[inline(always)]
         unsafe fn store(p: *mut f32, v: __m256) {
             unsafe { _mm256_storeu_ps(p, v) }
         }
@@ -196,6 +224,20 @@ mod x86 {
         #[inline(always)]
         unsafe fn splat(p: *const f32) -> __m512 {
             unsafe { _mm512_set1_ps(*p) }
+        }
+        #[inline(always)]
+        unsafe fn splat_group<const G: usize>(p: *const f32) -> __m512 {
+            // Unaligned reads, which fold into the broadcast's memory operand.
+            unsafe {
+                match G {
+                    1 => _mm512_set1_ps(*p),
+                    2 => _mm512_castpd_ps(_mm512_set1_pd(p.cast::<f64>().read_unaligned())),
+                    4 => _mm512_broadcast_f32x4(_mm_loadu_ps(p)),
+                    8 => _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd(p.cast::<f64>()))),
+                    16 => _mm512_loadu_ps(p),
+                    _ => unreachable!("group of {G} floats"),
+                }
+            }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: __m512) {

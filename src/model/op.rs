@@ -100,7 +100,7 @@ pub enum Op<N = u64> {
     Dropout,
     /// `nn.Identity`, or a block argument that leaves a layer out.
     Identity,
-    /// `x.permute(dims)`, in torch's numbering: dims[0] is the batch, 0.
+    /// `x.permute(dims)`, in torch's numbering: `dims[0]` is the batch, 0.
     Permute {
         /// The new order.
         dims: Vec<N>,

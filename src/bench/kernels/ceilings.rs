@@ -175,7 +175,7 @@ pub fn read_rows(isa: Isa, buf: &[f32], rows: usize, cols: usize) -> f32 {
     s
 }
 
-/// Triad a[i] = b[i] + s * c[i] over the common length.
+/// Triad `a[i] = b[i] + s * c[i]` over the common length.
 pub fn triad(isa: Isa, a: &mut [f32], b: &[f32], c: &[f32], s: f32) {
     let n = a.len().min(b.len()).min(c.len());
     match isa.narrow() {

@@ -3,7 +3,7 @@
 //! row-major fp32.
 //!
 //! The SIMD kernel at batch 2 and up is one outer-product body over the
-//! `Simd` trait ([`outer`]): C^T = W A^T, one panel of batch rows at a
+//! `Simd` trait (`outer`): C^T = W A^T, one panel of batch rows at a
 //! time. A is packed transposed per block of whole W rows, the register
 //! tile is 8 W rows (6 for AVX2's two-vector tile) x the panel, W elements
 //! are broadcast straight from the rows (W is never packed: it is streamed
@@ -53,7 +53,7 @@ fn validate(
     check_len("c", c.len(), m.checked_mul(n).ok_or_else(over)?)
 }
 
-/// Scalar reference: each C[i][j] is one dot product summed left to right.
+/// Scalar reference: each `C[i][j]` is one dot product summed left to right.
 pub fn gemm_scalar(
     a: &[f32],
     w: &[f32],

@@ -1,4 +1,4 @@
-//! Global average pooling: out[c] = mean of the `h x w` plane of channel c.
+//! Global average pooling: `out[c]` = mean of the `h x w` plane of channel c.
 
 use super::simd::{entry_points, Simd};
 use super::Isa;

@@ -182,23 +182,22 @@ fn gemm_fixed_shapes() {
 }
 
 #[test]
-fn gemm_exercises_k_and_m_blocking() {
-    // k above the minimum k-block (512) with m > 4 forces several k blocks;
-    // large m with that k forces several m blocks.
+fn gemm_with_many_batch_panels() {
+    // A batch over one panel of lanes, and one of 260 rows: many panels,
+    // each sweeping W again.
     check_gemm(6, 1100, 5, 1);
     check_gemm(260, 1030, 4, 2);
 }
 
 #[test]
-fn gemm_both_avx2_paths_with_remainders() {
-    // Streaming path (batch 2..=7): odd k (masked tails), n not a multiple
-    // of the 6-row group, k above one reduction chunk.
+fn gemm_small_and_large_batches_with_remainders() {
+    // Batch 2-7 (several k per lane group): odd k, so the last group is
+    // short; n not a multiple of the 8-row tile.
     for &(m, k, n) in &[(2, 1037, 7), (5, 515, 13), (6, 777, 11), (7, 9, 1)] {
         check_gemm(m, k, n, (m * 7 + k + n) as u64);
     }
-    // Broadcast path (batch 8): n not a multiple of the 8-row tile and below
-    // it, k tails not a multiple of the 16-step unroll, several 4096-float
-    // reduction blocks (the last one odd).
+    // Batch 8: n not a multiple of the 8-row tile and below it, k tails not
+    // a multiple of the 16-float prefetch step.
     for &(m, k, n) in &[
         (8, 1, 1),
         (8, 17, 3),
@@ -209,8 +208,8 @@ fn gemm_both_avx2_paths_with_remainders() {
     ] {
         check_gemm(m, k, n, (m * 7 + k + n) as u64);
     }
-    // Packed path (batch >= 9): batch not a multiple of the 16-wide panel,
-    // n not a multiple of 6, several reduction blocks (k > 512).
+    // Batch 9 and up: batch not a multiple of the panel, n not a multiple
+    // of the 6- or 8-row tile.
     for &(m, k, n) in &[
         (9, 600, 8),
         (17, 70, 13),

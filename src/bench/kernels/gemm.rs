@@ -18,8 +18,8 @@
 //! batch 16 to 64 whole rows measured 1.07-1.44x those blocks, at batch 2
 //! to 4 the broadcast 1.3-1.45x the dot products.
 //!
-//! The portable fallback is a blocked dot-product GEMM (3 W rows x 4 A
-//! rows). At batch 1 every instruction set uses the GEMV kernel.
+//! Portable code runs the same body (8 lanes as plain arrays, one vector
+//! per panel). At batch 1 every instruction set uses the GEMV kernel.
 
 use std::cell::RefCell;
 
@@ -27,14 +27,8 @@ use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// W rows per register tile (portable path).
-pub const TILE_N: usize = 3;
-/// A rows (batch rows) per register tile (portable path).
-pub const TILE_M: usize = 4;
 /// Largest batch that AVX2 runs with one vector of batch lanes per tile.
 pub const ONE_VECTOR_MAX_M: usize = 8;
-/// Byte budget for the A block kept in L2.
-const A_BLOCK_BYTES: usize = 256 << 10;
 
 fn validate(
     a: &[f32],
@@ -75,22 +69,6 @@ pub fn gemm_scalar(
     Ok(())
 }
 
-/// Block sizes (kc, mc) for a problem; kc is a multiple of 8 unless it is k.
-pub(crate) fn blocking(m: usize, k: usize) -> (usize, usize) {
-    if m <= TILE_M {
-        return (k, m);
-    }
-    let target = (A_BLOCK_BYTES / (4 * m)).max(512);
-    let kc = if target >= k {
-        k
-    } else {
-        let blocks = k.div_ceil(target);
-        k.div_ceil(blocks).div_ceil(8) * 8
-    };
-    let mc = (A_BLOCK_BYTES / (4 * kc)).max(TILE_M) / TILE_M * TILE_M;
-    (kc, mc.min(m))
-}
-
 /// C = A Wᵀ with the given instruction set (portable if unavailable).
 pub fn gemm(
     isa: Isa,
@@ -118,96 +96,10 @@ pub fn gemm(
                 outer_two::avx2(a, w, c, m, k, n)
             }
         },
-        _ => gemm_portable(a, w, c, m, k, n),
+        // SAFETY: portable code runs anywhere; lengths validated above.
+        _ => unsafe { outer::portable(a, w, c, m, k, n) },
     }
     Ok(())
-}
-
-/// Portable blocked dot-product GEMM (lengths already validated).
-fn gemm_portable(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    c.fill(0.0);
-    let (kc, mc) = blocking(m, k);
-    let mut pc = 0;
-    while pc < k {
-        let kb = kc.min(k - pc);
-        let mut ic = 0;
-        while ic < m {
-            let mb = mc.min(m - ic);
-            let mut jg = 0;
-            while jg < n {
-                let r = TILE_N.min(n - jg);
-                let mut ib = ic;
-                while ib < ic + mb {
-                    let t = TILE_M.min(ic + mb - ib);
-                    let blk = Block {
-                        a_off: ib * k + pc,
-                        w_off: jg * k + pc,
-                        c_off: ib * n + jg,
-                        ld: k,
-                        ldc: n,
-                        kb,
-                    };
-                    portable_dispatch(r, t, a, w, c, &blk);
-                    ib += t;
-                }
-                jg += r;
-            }
-            ic += mb;
-        }
-        pc += kb;
-    }
-}
-
-/// One register tile's location: offsets of its first elements and strides.
-struct Block {
-    a_off: usize,
-    w_off: usize,
-    c_off: usize,
-    ld: usize,
-    ldc: usize,
-    kb: usize,
-}
-
-fn portable_dispatch(r: usize, t: usize, a: &[f32], w: &[f32], c: &mut [f32], b: &Block) {
-    macro_rules! go {
-        ($($rr:literal, $tt:literal);*) => {
-            match (r, t) {
-                $(($rr, $tt) => portable_tile::<$rr, $tt>(a, w, c, b),)*
-                _ => unreachable!("tile shape out of range"),
-            }
-        };
-    }
-    go!(1,1; 1,2; 1,3; 1,4; 2,1; 2,2; 2,3; 2,4; 3,1; 3,2; 3,3; 3,4)
-}
-
-/// Portable register tile: lane-wise partial sums the compiler vectorises.
-fn portable_tile<const R: usize, const T: usize>(a: &[f32], w: &[f32], c: &mut [f32], b: &Block) {
-    let mut acc = [[[0.0f32; 8]; T]; R];
-    let main = b.kb - b.kb % 8;
-    let mut k = 0;
-    while k < main {
-        for (r, accr) in acc.iter_mut().enumerate() {
-            let wo = b.w_off + r * b.ld + k;
-            let wv = &w[wo..wo + 8];
-            for (i, acci) in accr.iter_mut().enumerate() {
-                let ao = b.a_off + i * b.ld + k;
-                let av = &a[ao..ao + 8];
-                for l in 0..8 {
-                    acci[l] += wv[l] * av[l];
-                }
-            }
-        }
-        k += 8;
-    }
-    for (r, accr) in acc.iter().enumerate() {
-        for (i, acci) in accr.iter().enumerate() {
-            let mut s: f32 = acci.iter().sum();
-            for kk in main..b.kb {
-                s += w[b.w_off + r * b.ld + kk] * a[b.a_off + i * b.ld + kk];
-            }
-            c[b.c_off + i * b.ldc + r] += s;
-        }
-    }
 }
 
 /// W rows per register tile: 8 with one vector of batch lanes, 6 with two

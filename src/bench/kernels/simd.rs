@@ -31,7 +31,7 @@ pub(crate) trait Simd: Copy {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self::V;
     /// `*p` in every lane.
     unsafe fn splat(p: *const f32) -> Self::V;
-    /// `p[0..G]` repeated across the lanes (`G` in 1, 2, 4, 8 and at most
+    /// `p[0..G]` repeated across the lanes (`G` a power of two, at most
     /// `LANES`): lane `q` holds `p[q % G]`. One broadcast load.
     unsafe fn splat_group<const G: usize>(p: *const f32) -> Self::V;
     /// Stores the lanes to `p[0..LANES]` (unaligned).

@@ -250,13 +250,17 @@ fn conv_fixed_shapes() {
         (33, 17, 5, 6, 3, 1, 1),
         (20, 33, 14, 14, 3, 2, 1),
         (34, 18, 7, 7, 3, 1, 1),
-        // AVX-512 tiles: 16 channels (remainders 1, 15, 17, 31) and 14 or
-        // 7 pixels (7x7 = 49 takes the short 7-pixel tile; 6x5 = 30 is a
-        // multiple of neither and keeps the long one).
+        // AVX-512 tiles: 16 direct channels and 32 gather channels
+        // (remainders 1, 6, 15, 17, 31) and 14 or 7 gather pixels (7x7 = 49
+        // takes the short 7-pixel tile; 6x5 = 30 is a multiple of neither
+        // and keeps the long one). Gather tiles inside one output row, at
+        // stride 1 or 2, read from one pointer; tiles that wrap a row (20x19,
+        // 6x5, 9x9) or hold padding pixels read a pointer per pixel.
         (9, 17, 7, 7, 3, 1, 1),
         (300, 31, 6, 5, 3, 1, 1),
         (12, 15, 9, 9, 1, 2, 0),
         (2, 33, 20, 19, 3, 1, 1),
+        (40, 70, 28, 28, 3, 2, 1),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(

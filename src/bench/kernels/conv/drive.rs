@@ -113,9 +113,9 @@ pub(super) fn gather_kstep(kk: usize) -> usize {
 }
 
 /// Gather-path loop: reduction blocks outermost (partial sums accumulate in
-/// `out`), then blocks of 16-channel groups whose weights fit in L2, then
+/// `out`), then blocks of `gco`-channel groups whose weights fit in L2, then
 /// pixel tiles, then channel groups innermost (the tile's input lines stay
-/// in L1). `out` is [cout_pad/16][ntiles][GATHER_P][16].
+/// in L1). `out` is [cout_pad/gco][ntiles][gp][gco].
 pub(super) fn gather_drive(
     tiles: &Tiles,
     inp: &[f32],
@@ -126,11 +126,11 @@ pub(super) fn gather_drive(
     out: &mut [f32],
 ) {
     let kstep = gather_kstep(g.kk);
-    let cb_blk = (W_BLOCK_FLOATS / (kstep * GATHER_CO)).max(1);
-    let gp = tiles.gp;
+    let (gp, gco) = (tiles.gp, tiles.gco);
+    let cb_blk = (W_BLOCK_FLOATS / (kstep * gco)).max(1);
     let ntiles = bases.len() / gp;
-    let tsz = gp * GATHER_CO;
-    let ncb = wpk.len() / (g.kred * GATHER_CO);
+    let tsz = gp * gco;
+    let ncb = wpk.len() / (g.kred * gco);
     let max_base = bases.iter().copied().max().unwrap_or(0);
     if max_base + g.max_off >= inp.len() || out.len() < ncb * ntiles * tsz {
         debug_assert!(false, "gather operands out of bounds");
@@ -146,7 +146,7 @@ pub(super) fn gather_drive(
                 for cb in cb0..cb1 {
                     // Weights packed by reduction block (pack_weights).
                     let kb = k1 - k0;
-                    let w = &wpk[k0 * ncb * GATHER_CO + cb * kb * GATHER_CO..][..kb * GATHER_CO];
+                    let w = &wpk[k0 * ncb * gco + cb * kb * gco..][..kb * gco];
                     let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
                     // SAFETY: the tiles' ISA is this CPU's; every base +
                     // offset < inp.len() (checked above), w holds 16 floats

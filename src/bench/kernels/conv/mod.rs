@@ -12,10 +12,11 @@
 //!   width (junk columns dropped on copy-out, output computed in row chunks
 //!   that stay in L2); row variant: tiles follow output rows and are stored
 //!   straight into the output (for `ow` a multiple of 16).
-//! * gather: 16 output channels x 6 (AVX2) or 14 (AVX-512) pixels of the flattened
-//!   `oh*ow` plane; each step loads 2 weight vectors and broadcasts one
-//!   input per pixel from the padded plane, so small planes (14x14, 7x7)
-//!   get full tiles, and stride 2 needs no packing.
+//! * gather: 16 (AVX2) or 32 (AVX-512) output channels x 6 (AVX2) or 14
+//!   or 7 (AVX-512) pixels of the flattened `oh*ow` plane; each step loads
+//!   2 weight vectors and broadcasts one input per pixel from the padded
+//!   plane, so small planes (14x14, 7x7) get full tiles, and stride 2 needs
+//!   no packing.
 //! * pointwise: 1x1 stride 1 without padding; the input is used as is.
 //! * im2col: a packed panel per call (reference path, not picked by Auto).
 //!
@@ -204,8 +205,8 @@ pub enum ConvPath {
     Pointwise,
     /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
     Im2col,
-    /// Register tile of 16 output channels (in vectors) x 6 or 14 output pixels
-    /// of the flattened `oh*ow` plane, inputs broadcast from the padded
+    /// Register tile of 16 or 32 output channels (in vectors) x 6, 7 or 14
+    /// output pixels of the flattened `oh*ow` plane, inputs broadcast from the padded
     /// plane: no junk columns, full tiles on 14x14 and 7x7 outputs.
     Gather,
 }
@@ -229,9 +230,6 @@ impl ConvPath {
     }
 }
 
-/// Output channels per gather tile (one AVX-512 vector, two AVX2 ones);
-/// its pixels depend on the instruction set (`tiles.rs`).
-pub const GATHER_CO: usize = 16;
 /// Floats of the direct-mode output chunk kept in L2 (single reduction block).
 const DIRECT_CHUNK_FLOATS: usize = 64 << 10;
 
@@ -270,7 +268,7 @@ pub struct ConvPlan {
     /// npos rounded up to a multiple of TILE_P.
     p_pad: usize,
     /// Packed weights by reduction block (`pack_weights`): [block][cout_pad/co]
-    /// [steps][co] with `co` the tiles' channels (gather: GATHER_CO).
+    /// [steps][co] with `co` the tiles' channels (gather: `gco`).
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,

@@ -133,8 +133,8 @@ impl ConvPlan {
                     .collect();
                 mode = Mode::Gather { wp, plane, ntiles };
                 scratch_len = s.cin * plane;
-                out_len = s.cout.div_ceil(GATHER_CO) * GATHER_CO * ntiles * tiles.gp;
-                wpk = pack_weights(s, weights, GATHER_CO, gather_kstep(k * k));
+                out_len = s.cout.div_ceil(tiles.gco) * tiles.gco * ntiles * tiles.gp;
+                wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k));
             }
         }
         let p_pad = npos.div_ceil(TILE_P) * TILE_P;
@@ -289,12 +289,13 @@ impl ConvPlan {
                     &mut self.outbuf,
                 );
                 let npix = self.npos;
-                let tstride = ntiles * self.tiles.gp * GATHER_CO;
+                let gco = self.tiles.gco;
+                let tstride = ntiles * self.tiles.gp * gco;
                 for (co, orow) in output.chunks_exact_mut(npix).enumerate() {
-                    let blk = &self.outbuf[(co / GATHER_CO) * tstride..][..tstride];
-                    let c = co % GATHER_CO;
+                    let blk = &self.outbuf[(co / gco) * tstride..][..tstride];
+                    let c = co % gco;
                     for (q, o) in orow.iter_mut().enumerate() {
-                        *o = blk[q * GATHER_CO + c];
+                        *o = blk[q * gco + c];
                     }
                 }
             }

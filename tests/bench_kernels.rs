@@ -250,7 +250,7 @@ fn conv_fixed_shapes() {
         (33, 17, 5, 6, 3, 1, 1),
         (20, 33, 14, 14, 3, 2, 1),
         (34, 18, 7, 7, 3, 1, 1),
-        // AVX-512 tiles: 16 direct channels and 32 gather channels
+        // AVX-512 tiles: 8 x 32 positions (direct) and 32 gather channels
         // (remainders 1, 6, 15, 17, 31) and 14 or 7 gather pixels (7x7 = 49
         // takes the short 7-pixel tile; 6x5 = 30 is a multiple of neither
         // and keeps the long one). Gather tiles inside one output row, at

@@ -5,7 +5,7 @@ use super::tiles::Tiles;
 use super::*;
 
 /// Input operand of the tiles: reduction step `kk` of the tile at position
-/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + TILE_P]`.
+/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + tp]` (`tp` the tiles' positions).
 pub(super) struct Operand<'a> {
     pub(super) inp: &'a [f32],
     pub(super) offs: &'a [usize],
@@ -67,7 +67,7 @@ pub(super) fn drive(
             // Tiles never straddle a row of `row_len` columns (flat: one row).
             let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
             let spots = (0..d.cols / row_len.max(1))
-                .flat_map(|y| (0..row_len).step_by(TILE_P).map(move |x| (y, x)));
+                .flat_map(|y| (0..row_len).step_by(tiles.tp).map(move |x| (y, x)));
             for (y, x) in spots {
                 let p = y * row_len + x;
                 let pos = match d.wrap {
@@ -78,7 +78,7 @@ pub(super) fn drive(
                     Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
                     _ => (main, pos, g.max_off),
                 };
-                let pv = TILE_P.min(row_len - x);
+                let pv = tiles.tp.min(row_len - x);
                 for cb in cb0..cb1 {
                     let c0 = cb * co;
                     // Weights packed by reduction block (pack_weights).
@@ -187,8 +187,8 @@ pub(super) struct Tile {
     pub(super) accumulate: bool,
 }
 
-/// One `co x TILE_P` tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
-/// for c < cov, q < pv. Reads past `pv` up to TILE_P must be in bounds.
+/// One `co x tp` tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// for c < cov, q < pv. Reads past `pv` up to `tp` must be in bounds.
 pub(super) fn run_tile(
     tiles: &Tiles,
     inp: &[f32],
@@ -197,7 +197,7 @@ pub(super) fn run_tile(
     out: &mut [f32],
     t: &Tile,
 ) {
-    let in_ok = t.base + t.max_off + TILE_P <= inp.len();
+    let in_ok = t.base + t.max_off + tiles.tp <= inp.len();
     let out_ok = t.cov >= 1 && t.pv >= 1 && t.o0 + (t.cov - 1) * t.ld + t.pv <= out.len();
     if !(in_ok && out_ok && w.len() >= offs.len() * tiles.co) {
         debug_assert!(false, "conv tile out of bounds");

@@ -2,16 +2,16 @@
 //! padding; weights `cout x cin x k x k`. No bias.
 //!
 //! Paths ([`ConvPath`], picked per shape by [`ConvPlan::auto_path`]):
-//! * direct: implicit GEMM over a register tile of output channels x 16
-//!   output positions (AVX2: 6 channels, 12 accumulators; AVX-512: 16
-//!   channels, 16 accumulators; each reduction step (ci, kh, kw) loads the
-//!   16 inputs and broadcasts one weight per channel). The input is
+//! * direct: implicit GEMM over a register tile of output channels x
+//!   output positions (AVX2: 6 x 16, AVX-512: 8 x 32; each reduction step
+//!   (ci, kh, kw) loads two vectors of inputs and broadcasts one weight per
+//!   channel). The input is
 //!   copied once into zero-padded planes, split into `stride x stride`
 //!   phase planes, so for any stride the input of a step is a contiguous,
 //!   shifted vector. Flat variant: positions are flat on the phase-plane
 //!   width (junk columns dropped on copy-out, output computed in row chunks
 //!   that stay in L2); row variant: tiles follow output rows and are stored
-//!   straight into the output (for `ow` a multiple of 16).
+//!   straight into the output (for `ow` a multiple of the tile's positions).
 //! * gather: 16 (AVX2) or 32 (AVX-512) output channels x 6 (AVX2) or 14
 //!   or 7 (AVX-512) pixels of the flattened `oh*ow` plane; each step loads
 //!   2 weight vectors and broadcasts one input per pixel from the padded
@@ -32,9 +32,6 @@ use super::Isa;
 use crate::bench::buffer::AlignedBuf;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// Output positions per direct register tile (one AVX-512 vector, two
-/// AVX2 ones); its channels depend on the instruction set (`tiles.rs`).
-pub const TILE_P: usize = 16;
 /// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
 /// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
 const GATHER_MIN_KRED: usize = 256;
@@ -198,8 +195,8 @@ pub enum ConvPath {
     /// positions are flat on the phase-plane width (junk columns dropped).
     Direct,
     /// Direct, but tiles follow output rows and are written straight into
-    /// the output (no junk columns, no copy-out; wastes the `ow % 16` tail
-    /// of each row).
+    /// the output (no junk columns, no copy-out; wastes the tail of `ow`
+    /// past a multiple of the tile's positions in each row).
     DirectRows,
     /// 1x1, stride 1, no padding only: the input is the GEMM operand.
     Pointwise,
@@ -265,7 +262,7 @@ pub struct ConvPlan {
     ow: usize,
     /// Flat output positions computed (incl. junk columns in direct mode).
     npos: usize,
-    /// npos rounded up to a multiple of TILE_P.
+    /// npos rounded up to a multiple of the direct tile's positions.
     p_pad: usize,
     /// Packed weights by reduction block (`pack_weights`): [block][cout_pad/co]
     /// [steps][co] with `co` the tiles' channels (gather: `gco`).

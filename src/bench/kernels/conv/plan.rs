@@ -17,8 +17,9 @@ impl ConvPlan {
     /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
     /// `GATHER_MAX_OUT` (its result is transposed once at the end); else
     /// direct, row-tiled when that wastes no more tile slots than flat.
-    pub fn auto_path(s: &ConvShape) -> Result<ConvPath, BenchError> {
+    pub fn auto_path(isa: Isa, s: &ConvShape) -> Result<ConvPath, BenchError> {
         let (oh, ow) = s.validate()?;
+        let tp = Tiles::of(isa).tp;
         if ConvPath::Pointwise.applies(s) {
             return Ok(ConvPath::Pointwise);
         }
@@ -29,8 +30,8 @@ impl ConvPlan {
             return Ok(ConvPath::Gather);
         }
         let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
-        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(TILE_P) * TILE_P) as f64;
-        let rows = ow as f64 / (ow.div_ceil(TILE_P) * TILE_P) as f64;
+        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(tp) * tp) as f64;
+        let rows = ow as f64 / (ow.div_ceil(tp) * tp) as f64;
         Ok(if rows >= flat {
             ConvPath::DirectRows
         } else {
@@ -49,7 +50,7 @@ impl ConvPlan {
         let (oh, ow) = s.validate()?;
         check_len("weights", weights.len(), s.weight_len())?;
         let path = match path {
-            ConvPath::Auto => Self::auto_path(s)?,
+            ConvPath::Auto => Self::auto_path(isa, s)?,
             p if p.applies(s) => p,
             p => return Err(shape_err("conv", format!("path {p:?} does not apply"))),
         };
@@ -89,28 +90,29 @@ impl ConvPlan {
                 } else {
                     oh
                 };
-                let cols = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                let cols = (chunk * wq).div_ceil(tiles.tp) * tiles.tp;
                 mode = Mode::Direct {
                     wq,
                     plane,
                     chunk,
                     rows,
                 };
-                scratch_len = s.cin * st * st * plane + npos.div_ceil(TILE_P) * TILE_P + TILE_P;
+                scratch_len =
+                    s.cin * st * st * plane + npos.div_ceil(tiles.tp) * tiles.tp + tiles.tp;
                 out_len = cpad * cols;
                 wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
             }
             ConvPath::Pointwise => {
                 npos = oh * ow;
-                offs.extend((0..s.cin).map(|ci| ci * TILE_P));
+                offs.extend((0..s.cin).map(|ci| ci * tiles.tp));
                 offs_in = (0..s.cin).map(|ci| ci * npos).collect();
                 mode = Mode::Pointwise;
-                (scratch_len, out_len) = (s.cin * TILE_P, 0);
+                (scratch_len, out_len) = (s.cin * tiles.tp, 0);
                 wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
             }
             ConvPath::Im2col => {
                 npos = oh * ow;
-                let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+                let p_pad = npos.div_ceil(tiles.tp) * tiles.tp;
                 offs.extend((0..kred).map(|kk| kk * p_pad));
                 mode = Mode::Im2col;
                 (scratch_len, out_len) = (kred * p_pad, 0);
@@ -137,7 +139,7 @@ impl ConvPlan {
                 wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k));
             }
         }
-        let p_pad = npos.div_ceil(TILE_P) * TILE_P;
+        let p_pad = npos.div_ceil(tiles.tp) * tiles.tp;
         let too_big = |n: usize| n > MAX_FLOATS;
         if too_big(scratch_len) || too_big(out_len) {
             return Err(shape_err("conv", "scratch buffers too large"));
@@ -252,7 +254,7 @@ impl ConvPlan {
                 wq, plane, chunk, ..
             } => {
                 self.copy_padded(input, s.stride, wq, plane);
-                let ld = (chunk * wq).div_ceil(TILE_P) * TILE_P;
+                let ld = (chunk * wq).div_ceil(self.tiles.tp) * self.tiles.tp;
                 let main = Operand {
                     inp: &self.scratch,
                     offs: &self.offs,
@@ -300,11 +302,11 @@ impl ConvPlan {
                 }
             }
             Mode::Pointwise => {
-                let full = self.npos / TILE_P * TILE_P;
+                let full = self.npos / self.tiles.tp * self.tiles.tp;
                 let rem = self.npos - full;
                 if rem > 0 {
                     for ci in 0..s.cin {
-                        let dst = &mut self.scratch[ci * TILE_P..(ci + 1) * TILE_P];
+                        let dst = &mut self.scratch[ci * self.tiles.tp..(ci + 1) * self.tiles.tp];
                         dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
                         dst[rem..].fill(0.0);
                     }

@@ -4,15 +4,16 @@
 //!
 //! | ISA      | direct tile (channels x positions) | gather tile (pixels x channels) | registers |
 //! |----------|------------------------------------|---------------------------------|-----------|
-//! | AVX-512  | 16 x 16 (16 accumulators)          | 14 or 7 x 32 (28 or 14 accumulators) | 18 and 31 of 32 |
-//! | AVX2     | 6 x 16 (12 accumulators)           | 6 x 16 (12 accumulators)        | 15 of 16  |
-//!
-//! The AVX-512 gather tile's two weight vectors serve 14 broadcasts each:
-//! 16 loads per 28 FMAs, which lets a core with two 512-bit FMA units run
-//! near its peak: on a Xeon with two, VGG-19's 3x3 convs of stages 2-4 ran
-//! 1.2-1.35x faster than with one weight vector (15 loads per 14 FMAs),
-//! from 67-70% of the peak to 84-93%.
+//! | AVX-512  | 8 x 32 (16 accumulators)           | 14 or 7 x 32 (28 or 14 accumulators) | 18 and 30 of 32 |
+//! | AVX2     | 6 x 16 (12 accumulators)           | 6 x 16 (12 accumulators)        | 14 of 16  |
 //! | portable | 6 x 16                             | 6 x 16                          |           |
+//!
+//! Every AVX-512 tile has two vectors of the operand it loads, each used by
+//! 8 or 14 broadcasts: 10 loads per 16 FMAs (direct), 16 per 28 (gather).
+//! That lets a core with two 512-bit FMA units run near its peak. On a Xeon
+//! with two, tiles with one vector (16 x 16 direct, 14 x 16 gather: a load
+//! per FMA) ran VGG-19's 3x3 convs at 63-70% of the peak; these run them
+//! 1.2-1.35x faster.
 //!
 //! An instruction set may have two gather tiles, a long and a short one:
 //! [`Tiles::for_pixels`] takes the one that pads a layer's pixels to the
@@ -20,24 +21,28 @@
 //! 14-pixel ones waste 7 of 56 slots).
 
 use super::drive::Tile;
-use super::TILE_P;
 use crate::bench::kernels::simd::{entry_points, Simd};
 use crate::bench::kernels::Isa;
 
-/// AVX-512 tiles: 16 channels x 16 positions (direct); 14 or 7 pixels x 32
-/// channels (gather, 2 vectors: 7 x 4 vectors would need 33 registers).
-const WIDE_CO: usize = 16;
+/// AVX-512 tiles: 8 channels x 2 vectors of positions (direct); 14 or 7
+/// pixels x 2 vectors of channels (gather; 7 x 4 vectors would need 33
+/// registers).
+const WIDE_CO: usize = 8;
+const WIDE_DV: usize = 2;
 const WIDE_GP: usize = 14;
 const WIDE_GP_SHORT: usize = 7;
 const WIDE_GV: usize = 2;
-/// AVX2 and portable tiles: 6 channels x 16 positions, 6 pixels x 16
-/// channels (2 vectors).
+/// AVX2 and portable tiles: 6 channels x 2 vectors of positions (direct);
+/// 6 pixels x 2 vectors of channels (gather).
 const NARROW_CO: usize = 6;
+const NARROW_DV: usize = 2;
 const NARROW_GP: usize = 6;
 const NARROW_GV: usize = 2;
-/// Floats per vector of the AVX-512 and the AVX2 and portable tiles.
+/// Floats per vector of the AVX-512 and of the AVX2 and portable tiles.
 const WIDE_LANES: usize = 16;
 const NARROW_LANES: usize = 8;
+/// Most positions a direct tile may have (its partial-tile buffer).
+const MAX_TP: usize = 64;
 
 /// A direct tile: `out[c * ld + q] (+)= sum_kk w[kk * co + c] * inp[offs[kk] + q]`.
 type DirectFn = unsafe fn(*const f32, &[usize], *const f32, *mut f32, &Tile);
@@ -52,6 +57,8 @@ pub(crate) struct Tiles {
     pub(crate) isa: Isa,
     /// Output channels of a direct tile (its broadcast dimension).
     pub(crate) co: usize,
+    /// Output positions of a direct tile (its vector dimension).
+    pub(crate) tp: usize,
     /// Output pixels of a gather tile (its broadcast dimension).
     pub(crate) gp: usize,
     /// Output channels of a gather tile (its vector dimension).
@@ -67,6 +74,7 @@ impl std::fmt::Debug for Tiles {
         f.debug_struct("Tiles")
             .field("isa", &self.isa)
             .field("co", &self.co)
+            .field("tp", &self.tp)
             .field("gp", &self.gp)
             .field("gco", &self.gco)
             .finish()
@@ -81,6 +89,7 @@ impl Tiles {
             Isa::Avx512 => Tiles {
                 isa: Isa::Avx512,
                 co: WIDE_CO,
+                tp: WIDE_DV * WIDE_LANES,
                 gp: WIDE_GP,
                 gco: WIDE_GV * WIDE_LANES,
                 direct: direct::avx512,
@@ -91,6 +100,7 @@ impl Tiles {
             Isa::Avx2Fma => Tiles {
                 isa: Isa::Avx2Fma,
                 co: NARROW_CO,
+                tp: NARROW_DV * NARROW_LANES,
                 gp: NARROW_GP,
                 gco: NARROW_GV * NARROW_LANES,
                 direct: direct::avx2,
@@ -100,6 +110,7 @@ impl Tiles {
             _ => Tiles {
                 isa: Isa::Portable,
                 co: NARROW_CO,
+                tp: NARROW_DV * NARROW_LANES,
                 gp: NARROW_GP,
                 gco: NARROW_GV * NARROW_LANES,
                 direct: direct::portable,
@@ -124,7 +135,7 @@ impl Tiles {
     /// Runs one direct tile.
     ///
     /// # Safety
-    /// `inp + off + q` readable for every off in offs and q < TILE_P; `w`
+    /// `inp + off + q` readable for every off in offs and q < `tp`; `w`
     /// holds `co` floats per offset; `out + c * ld + q` readable and
     /// writable for c < cov, q < pv.
     pub(crate) unsafe fn direct(
@@ -161,9 +172,8 @@ impl Tiles {
     }
 }
 
-/// Direct tile of `CO` channels x `NV` vectors of positions (`NV * LANES ==
-/// TILE_P`): each reduction step loads `NV` input vectors and broadcasts `CO`
-/// weights.
+/// Direct tile of `CO` channels x `NV` vectors of positions: each reduction
+/// step loads `NV` input vectors and broadcasts `CO` weights.
 ///
 /// # Safety
 /// As [`Tiles::direct`], and the CPU has `S`'s instruction set.
@@ -175,15 +185,16 @@ unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
     out: *mut f32,
     t: &Tile,
 ) {
-    debug_assert_eq!(NV * S::LANES, TILE_P);
+    let tp = NV * S::LANES;
+    debug_assert!(tp <= MAX_TP);
     let (ld, cov, pv) = (t.ld, t.cov, t.pv);
     // SAFETY (whole body): guaranteed by the caller as documented.
     unsafe {
         let mut acc = [[S::zero(); NV]; CO];
-        let mut tmp = [0.0f32; TILE_P];
+        let mut tmp = [0.0f32; MAX_TP];
         if t.accumulate {
             for (c, a) in acc.iter_mut().enumerate().take(cov) {
-                let src = if pv == TILE_P {
+                let src = if pv == tp {
                     out.add(c * ld).cast_const()
                 } else {
                     std::ptr::copy_nonoverlapping(out.add(c * ld), tmp.as_mut_ptr(), pv);
@@ -209,7 +220,7 @@ unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
             }
             wp = wp.add(CO);
         }
-        if cov == CO && pv == TILE_P {
+        if cov == CO && pv == tp {
             for (c, a) in acc.iter().enumerate() {
                 let o = out.add(c * ld);
                 for (v, av) in a.iter().enumerate() {
@@ -345,9 +356,9 @@ unsafe fn gather_steps_scattered<S: Simd, const GP: usize, const NV: usize>(
 
 entry_points!(
     /// Entry points of [`direct`]: 6 channels x 2 vectors (portable, AVX2),
-    /// 16 channels x 1 vector (AVX-512).
+    /// 8 channels x 2 vectors (AVX-512).
     fn direct(inp: *const f32, offs: &[usize], w: *const f32, out: *mut f32, t: &Tile);
-    [NARROW_CO, 2] [NARROW_CO, 2] [WIDE_CO, 1]
+    [NARROW_CO, NARROW_DV] [NARROW_CO, NARROW_DV] [WIDE_CO, WIDE_DV]
 );
 
 entry_points!(

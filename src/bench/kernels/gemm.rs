@@ -4,13 +4,16 @@
 //!
 //! The SIMD kernel at batch 2 and up is one outer-product body over the
 //! `Simd` trait (`outer`): C^T = W A^T, one panel of batch rows at a
-//! time. A is packed transposed per block of whole W rows, the register
-//! tile is 8 W rows (6 for AVX2's two-vector tile) x the panel, W elements
+//! time. A is packed transposed per block of k (whole W rows, unless the
+//! block would not stay in L2), the register tile is 8 W rows (6 for the
+//! two- and four-vector tiles) x the panel, W elements
 //! are broadcast straight from the rows (W is never packed: it is streamed
 //! from DRAM once per panel), no horizontal sums. When the batch is
 //! smaller than a vector, each vector holds several consecutive k of every
 //! batch row, so no lane is idle. AVX-512 runs one 16-lane vector per
-//! panel; AVX2 one 8-lane vector up to batch 8 and two from batch 9.
+//! panel up to batch 16, two up to 32 and four (6 W rows x 64 batch rows,
+//! 24 accumulators) above; AVX2 one 8-lane vector up to batch 8 and two
+//! from batch 9.
 //!
 //! This one body replaced three paths (2026-12-02): a streaming
 //! dot-product path for batch 2-7, a broadcast path for batch 8 and a
@@ -27,8 +30,12 @@ use super::simd::{entry_points, Simd};
 use super::Isa;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// Largest batch that AVX2 runs with one vector of batch lanes per tile.
+/// Largest batch that AVX2 runs with one vector of batch lanes per tile
+/// (two vectors above it).
 pub const ONE_VECTOR_MAX_M: usize = 8;
+/// Largest batch that AVX-512 runs with one vector of batch lanes per tile;
+/// two vectors up to twice that, four above.
+pub const S512_ONE_VECTOR_MAX_M: usize = 16;
 
 fn validate(
     a: &[f32],
@@ -86,7 +93,15 @@ pub fn gemm(
     match isa.usable() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx512f; lengths validated above.
-        Isa::Avx512 => unsafe { outer::avx512(a, w, c, m, k, n) },
+        Isa::Avx512 => unsafe {
+            if m <= S512_ONE_VECTOR_MAX_M {
+                outer::avx512(a, w, c, m, k, n)
+            } else if m <= 2 * S512_ONE_VECTOR_MAX_M {
+                outer_two::avx512(a, w, c, m, k, n)
+            } else {
+                outer_four::avx512(a, w, c, m, k, n)
+            }
+        },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: usable() confirmed avx2+fma; lengths validated above.
         Isa::Avx2Fma => unsafe {
@@ -111,8 +126,14 @@ const ROWS_ONE: usize = 8;
 const ROWS_TWO: usize = 6;
 /// Reduction block, in floats of k: whole rows up to this length, so the
 /// W streams run the length of their rows without restarting (1.10x a
-/// block of 4,096 on fc6 at batch 8; 15 alternating rounds, 2026-12-01).
+/// block of 4,096 on fc6 at batch 8; 15 alternating rounds, 2026-12-01)...
 const OUTER_KC: usize = 32768;
+/// ... unless the panel's packed block of A would pass this many floats
+/// (1 MiB, half the L2 of the Xeon it was measured on): it is read once per
+/// tile of W rows, so it must stay in L2. Wide panels take shorter blocks
+/// (4,096 k at batch 64 with AVX-512), which ran fc6 at batch 16 to 64
+/// 1.3-1.7x faster than whole rows (3 alternating rounds, 2026-12-02).
+const OUTER_A_FLOATS: usize = 256 << 10;
 /// Prefetch distance along the W rows, in floats.
 const OUTER_PF: usize = 256;
 
@@ -171,8 +192,16 @@ entry_points!(
     fn outer(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
     [ROWS_ONE, 1] [ROWS_ONE, 1] [ROWS_ONE, 1];
     /// Entry points of [`outer`] with two vectors of batch lanes and 6 W
-    /// rows per tile (AVX2 from batch 9).
+    /// rows per tile (AVX2 from batch 9, AVX-512 from batch 17).
     mod outer_two [ROWS_TWO, 2] [ROWS_TWO, 2] [ROWS_TWO, 2]
+);
+
+entry_points!(
+    /// Entry points of [`outer`] with four vectors of batch lanes and 6 W
+    /// rows per tile (AVX-512 from batch 33; the others never call theirs,
+    /// which are the two-vector tile).
+    mod outer_four = fn outer(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
+    [ROWS_TWO, 2] [ROWS_TWO, 2] [ROWS_TWO, 4]
 );
 
 /// [`outer`] with `G` consecutive k per lane group.
@@ -190,7 +219,9 @@ unsafe fn outer_panels<S: Simd, const R: usize, const NV: usize, const G: usize>
 ) {
     let pw = NV * S::LANES;
     let rows_per_panel = pw / G;
-    let kc = OUTER_KC.min(k);
+    let kc = (OUTER_A_FLOATS * G / pw / 16 * 16)
+        .clamp(16, OUTER_KC)
+        .min(k);
     let at_len = kc.div_ceil(G) * pw;
     // Out of the thread-local for the work: code inside a closure would not
     // inherit the caller's target features, and every vector operation in
@@ -375,9 +406,10 @@ mod tests {
     }
 
     /// Batches 1 to 8 (every lane group: 1 to 16 k per group of lanes)
-    /// and past one panel (9, 17, 33); n not a multiple of the row tile; k
-    /// over one reduction block, and with tails shorter than every group.
-    const OUTER_SHAPES: [(usize, usize, usize); 14] = [
+    /// and past one panel (9, 17, 33, 65); n not a multiple of the row tile;
+    /// k over one reduction block (whole rows, or the block that keeps A in
+    /// L2), and with tails shorter than every group.
+    const OUTER_SHAPES: [(usize, usize, usize); 15] = [
         (1, 3, 1),
         (2, 37, 9),
         (3, 2 * OUTER_KC + 5, 9),
@@ -392,6 +424,7 @@ mod tests {
         (17, 70, 13),
         (33, 1100, 7),
         (20, OUTER_KC + 9, 7),
+        (65, 130, 7),
     ];
 
     #[test]
@@ -402,5 +435,10 @@ mod tests {
     #[test]
     fn every_two_vector_outer_product_instantiation_agrees_with_the_scalar_reference() {
         check_every_isa("outer_two", &OUTER_SHAPES, outer_two::on);
+    }
+
+    #[test]
+    fn every_four_vector_outer_product_instantiation_agrees_with_the_scalar_reference() {
+        check_every_isa("outer_four", &OUTER_SHAPES, outer_four::on);
     }
 }

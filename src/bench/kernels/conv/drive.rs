@@ -44,16 +44,8 @@ pub(super) const W_BLOCK_FLOATS: usize = 128 << 10;
 /// Loop over cache blocks and tiles: reduction blocks outermost (partial
 /// sums accumulate in the output), then blocks of output channels whose
 /// weights fit in L2, then positions, then channels innermost so one tile's
-/// input lines stay in L1 for every channel block. A `tail` operand serves
-/// positions from its start on (pointwise inputs without read slack).
-pub(super) fn drive(
-    tiles: &Tiles,
-    main: &Operand<'_>,
-    tail: Option<(usize, &Operand<'_>)>,
-    wpk: &[f32],
-    g: &Geometry,
-    d: Dest<'_>,
-) {
+/// input lines stay in L1 for every channel block.
+pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, d: Dest<'_>) {
     let kstep = kstep(g.kk);
     let co = tiles.co;
     let cb_blk = (W_BLOCK_FLOATS / (kstep * co)).max(1);
@@ -70,13 +62,9 @@ pub(super) fn drive(
                 .flat_map(|y| (0..row_len).step_by(tiles.tp).map(move |x| (y, x)));
             for (y, x) in spots {
                 let p = y * row_len + x;
-                let pos = match d.wrap {
+                let base = match d.wrap {
                     Some((_, wq)) => y * wq + x,
                     None => d.origin + p,
-                };
-                let (op, base, max_off) = match tail {
-                    Some((t0, t)) if p >= t0 => (t, p - t0, t.offs.last().copied().unwrap_or(0)),
-                    _ => (main, pos, g.max_off),
                 };
                 let pv = tiles.tp.min(row_len - x);
                 for cb in cb0..cb1 {
@@ -86,7 +74,7 @@ pub(super) fn drive(
                     let w = &wpk[k0 * ncb * co + cb * kb * co..][..kb * co];
                     let t = Tile {
                         base,
-                        max_off,
+                        max_off: g.max_off,
                         o0: c0 * d.ld + p,
                         ld: d.ld,
                         cov: co.min(d.rows - c0),

@@ -17,7 +17,8 @@
 //!   2 weight vectors and broadcasts one input per pixel from the padded
 //!   plane, so small planes (14x14, 7x7) get full tiles, and stride 2 needs
 //!   no packing.
-//! * pointwise: 1x1 stride 1 without padding; the input is used as is.
+//! * pointwise: 1x1 stride 1 without padding; the direct tiles run on a
+//!   panel of every input channel's next positions, copied contiguous.
 //! * im2col: a packed panel per call (reference path, not picked by Auto).
 //!
 //! Weights are packed once per plan into channel panels (zero-padded).
@@ -198,7 +199,7 @@ pub enum ConvPath {
     /// the output (no junk columns, no copy-out; wastes the tail of `ow`
     /// past a multiple of the tile's positions in each row).
     DirectRows,
-    /// 1x1, stride 1, no padding only: the input is the GEMM operand.
+    /// 1x1, stride 1, no padding only: a GEMM over contiguous panels of the input.
     Pointwise,
     /// Packed im2col panel (kept as a reference path; not picked by `Auto`).
     Im2col,
@@ -240,7 +241,7 @@ enum Mode {
         chunk: usize,
         rows: bool,
     },
-    /// 1x1, stride 1, no padding: the input is the GEMM operand.
+    /// 1x1, stride 1, no padding: a GEMM over contiguous panels of the input.
     Pointwise,
     /// General: packed im2col panel with `p_pad` columns.
     Im2col,
@@ -269,13 +270,12 @@ pub struct ConvPlan {
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
-    /// Padded input (direct, gather), im2col panel, or tail scratch (pointwise).
+    /// Padded input (direct, gather), im2col panel, or the panel of `tp`
+    /// positions of every input channel (pointwise).
     scratch: AlignedBuf,
     /// Output of direct mode ([cout_pad][chunk columns]) or of gather mode
     /// ([cout_pad/16][ntiles][gp][16]).
     outbuf: AlignedBuf,
-    /// Pointwise mode: offset of each input channel in the caller's input.
-    offs_in: Vec<usize>,
     /// Gather mode: padded-plane position of each output pixel (padded to
     /// whole tiles by repeating pixel 0).
     bases: Vec<usize>,

@@ -63,7 +63,6 @@ impl ConvPlan {
         let (hp, wp) = (s.h + 2 * pad, s.w + 2 * pad);
         let cpad = s.cout.div_ceil(tiles.co) * tiles.co;
         let mut offs = Vec::with_capacity(kred);
-        let mut offs_in = Vec::new();
         let mut bases = Vec::new();
         let wpk;
         let (mode, npos, scratch_len, out_len);
@@ -105,7 +104,6 @@ impl ConvPlan {
             ConvPath::Pointwise => {
                 npos = oh * ow;
                 offs.extend((0..s.cin).map(|ci| ci * tiles.tp));
-                offs_in = (0..s.cin).map(|ci| ci * npos).collect();
                 mode = Mode::Pointwise;
                 (scratch_len, out_len) = (s.cin * tiles.tp, 0);
                 wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
@@ -156,7 +154,6 @@ impl ConvPlan {
             offs,
             scratch: AlignedBuf::new(scratch_len)?,
             outbuf: AlignedBuf::new(out_len)?,
-            offs_in,
             bases,
         })
     }
@@ -248,7 +245,7 @@ impl ConvPlan {
                     origin: 0,
                     wrap: Some((self.ow, wq)),
                 };
-                drive(&self.tiles, &main, None, &self.wpk, &g, dst);
+                drive(&self.tiles, &main, &self.wpk, &g, dst);
             }
             Mode::Direct {
                 wq, plane, chunk, ..
@@ -269,7 +266,7 @@ impl ConvPlan {
                         origin: y0 * wq,
                         wrap: None,
                     };
-                    drive(&self.tiles, &main, None, &self.wpk, &g, dst);
+                    drive(&self.tiles, &main, &self.wpk, &g, dst);
                     for co in 0..s.cout {
                         for y in 0..rows {
                             let src = co * ld + y * wq;
@@ -302,36 +299,35 @@ impl ConvPlan {
                 }
             }
             Mode::Pointwise => {
-                let full = self.npos / self.tiles.tp * self.tiles.tp;
-                let rem = self.npos - full;
-                if rem > 0 {
-                    for ci in 0..s.cin {
-                        let dst = &mut self.scratch[ci * self.tiles.tp..(ci + 1) * self.tiles.tp];
-                        dst[..rem].copy_from_slice(&input[ci * self.npos + full..][..rem]);
-                        dst[rem..].fill(0.0);
-                    }
-                }
-                let main = Operand {
-                    inp: input,
-                    offs: &self.offs_in,
-                };
-                let tail = Operand {
-                    inp: &self.scratch,
-                    offs: &self.offs,
-                };
-                let dst = Dest {
-                    out: output,
-                    ld: self.npos,
-                    rows: s.cout,
-                    cols: self.npos,
-                    origin: 0,
-                    wrap: None,
-                };
+                // A panel of every input channel's next `tp` positions, then
+                // every output channel over it: the panel is contiguous, where
+                // the input's channels lie `npos` floats apart and, at 56x56,
+                // fall into a few L1 sets (each tile re-read them from L2).
+                let tp = self.tiles.tp;
                 let g = Geometry {
-                    max_off: self.offs_in.last().copied().unwrap_or(0),
+                    max_off: self.offs.last().copied().unwrap_or(0),
                     ..g
                 };
-                drive(&self.tiles, &main, Some((full, &tail)), &self.wpk, &g, dst);
+                for q0 in (0..self.npos).step_by(tp) {
+                    let nq = tp.min(self.npos - q0);
+                    for (ci, dst) in self.scratch.chunks_exact_mut(tp).take(s.cin).enumerate() {
+                        dst[..nq].copy_from_slice(&input[ci * self.npos + q0..][..nq]);
+                        dst[nq..].fill(0.0);
+                    }
+                    let panel = Operand {
+                        inp: &self.scratch,
+                        offs: &self.offs,
+                    };
+                    let dst = Dest {
+                        out: &mut output[q0..],
+                        ld: self.npos,
+                        rows: s.cout,
+                        cols: nq,
+                        origin: 0,
+                        wrap: None,
+                    };
+                    drive(&self.tiles, &panel, &self.wpk, &g, dst);
+                }
             }
             Mode::Im2col => {
                 self.pack_im2col(input);
@@ -347,7 +343,7 @@ impl ConvPlan {
                     origin: 0,
                     wrap: None,
                 };
-                drive(&self.tiles, &main, None, &self.wpk, &g, dst);
+                drive(&self.tiles, &main, &self.wpk, &g, dst);
             }
         }
         Ok(())

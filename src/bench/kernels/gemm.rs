@@ -298,7 +298,7 @@ unsafe fn outer_panels<S: Simd, const R: usize, const NV: usize, const G: usize>
 /// (row stride `ld`).
 ///
 /// # Safety
-/// The CPU has `S`'s ISA; every rows[r] holds kb floats, at holds
+/// The CPU has `S`'s ISA; every `rows[r]` holds kb floats, at holds
 /// kb.div_ceil(G) groups of NV vectors, ct rows r < cov hold NV vectors.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]

@@ -103,7 +103,7 @@ pub(super) fn gather_kstep(kk: usize) -> usize {
 /// Gather-path loop: reduction blocks outermost (partial sums accumulate in
 /// `out`), then blocks of `gco`-channel groups whose weights fit in L2, then
 /// pixel tiles, then channel groups innermost (the tile's input lines stay
-/// in L1). `out` is [cout_pad/gco][ntiles][gp][gco].
+/// in L1). `out` is `[cout_pad/gco][ntiles][gp][gco]`.
 pub(super) fn gather_drive(
     tiles: &Tiles,
     inp: &[f32],
@@ -137,7 +137,7 @@ pub(super) fn gather_drive(
                     let w = &wpk[k0 * ncb * gco + cb * kb * gco..][..kb * gco];
                     let o = &mut out[(cb * ntiles + t) * tsz..][..tsz];
                     // SAFETY: the tiles' ISA is this CPU's; every base +
-                    // offset < inp.len() (checked above), w holds 16 floats
+                    // offset < inp.len() (checked above), w holds gco floats
                     // per offset and o holds one tile of gp pixels.
                     unsafe {
                         tiles.gather(
@@ -175,7 +175,7 @@ pub(super) struct Tile {
     pub(super) accumulate: bool,
 }
 
-/// One `co x tp` tile: out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]
+/// One `co x tp` tile: `out[c][q] (+)= sum_kk w[kk][c] * inp[base + offs[kk] + q]`
 /// for c < cov, q < pv. Reads past `pv` up to `tp` must be in bounds.
 pub(super) fn run_tile(
     tiles: &Tiles,

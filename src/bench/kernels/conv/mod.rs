@@ -265,23 +265,24 @@ pub struct ConvPlan {
     npos: usize,
     /// npos rounded up to a multiple of the direct tile's positions.
     p_pad: usize,
-    /// Packed weights by reduction block (`pack_weights`): [block][cout_pad/co]
-    /// [steps][co] with `co` the tiles' channels (gather: `gco`).
+    /// Packed weights by reduction block (`pack_weights`):
+    /// `[block][cout_pad/co][steps][co]` with `co` the tiles' channels
+    /// (gather: `gco`).
     wpk: Vec<f32>,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
     /// Padded input (direct, gather), im2col panel, or the panel of `tp`
     /// positions of every input channel (pointwise).
     scratch: AlignedBuf,
-    /// Output of direct mode ([cout_pad][chunk columns]) or of gather mode
-    /// ([cout_pad/16][ntiles][gp][16]).
+    /// Output of direct mode (`[cout_pad][chunk columns]`) or of gather mode
+    /// (`[cout_pad/gco][ntiles][gp][gco]`).
     outbuf: AlignedBuf,
     /// Gather mode: padded-plane position of each output pixel (padded to
     /// whole tiles by repeating pixel 0).
     bases: Vec<usize>,
 }
 
-/// Packs weights as [reduction block][cout_pad / tc][steps of the block][tc]
+/// Packs weights as `[reduction block][cout_pad / tc][steps of the block][tc]`
 /// (blocks of `kstep` steps): the weights one reduction block reads for all
 /// its channel groups lie in one run, which streams from memory without
 /// restarting at every group.

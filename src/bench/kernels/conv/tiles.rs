@@ -12,8 +12,8 @@
 //! 8 or 14 broadcasts: 10 loads per 16 FMAs (direct), 16 per 28 (gather).
 //! That lets a core with two 512-bit FMA units run near its peak. On a Xeon
 //! with two, tiles with one vector (16 x 16 direct, 14 x 16 gather: a load
-//! per FMA) ran VGG-19's 3x3 convs at 63-70% of the peak; these run them
-//! 1.2-1.35x faster.
+//! per FMA) ran VGG-19's 3x3 convs at 63-70% of the peak; these ran them
+//! 1.17-1.44x faster.
 //!
 //! An instruction set may have two gather tiles, a long and a short one:
 //! [`Tiles::for_pixels`] takes the one that pads a layer's pixels to the
@@ -21,7 +21,9 @@
 //! 14-pixel ones waste 7 of 56 slots).
 
 use super::drive::Tile;
-use crate::bench::kernels::simd::{entry_points, Simd};
+use crate::bench::kernels::simd::{entry_points, Portable, Simd};
+#[cfg(target_arch = "x86_64")]
+use crate::bench::kernels::simd::{Avx2, Avx512};
 use crate::bench::kernels::Isa;
 
 /// AVX-512 tiles: 8 channels x 2 vectors of positions (direct); 14 or 7
@@ -38,9 +40,6 @@ const NARROW_CO: usize = 6;
 const NARROW_DV: usize = 2;
 const NARROW_GP: usize = 6;
 const NARROW_GV: usize = 2;
-/// Floats per vector of the AVX-512 and of the AVX2 and portable tiles.
-const WIDE_LANES: usize = 16;
-const NARROW_LANES: usize = 8;
 /// Most positions a direct tile may have (its partial-tile buffer).
 const MAX_TP: usize = 64;
 
@@ -89,9 +88,9 @@ impl Tiles {
             Isa::Avx512 => Tiles {
                 isa: Isa::Avx512,
                 co: WIDE_CO,
-                tp: WIDE_DV * WIDE_LANES,
+                tp: WIDE_DV * Avx512::LANES,
                 gp: WIDE_GP,
-                gco: WIDE_GV * WIDE_LANES,
+                gco: WIDE_GV * Avx512::LANES,
                 direct: direct::avx512,
                 gather: gather::avx512,
                 short: (WIDE_GP_SHORT, gather_short::avx512),
@@ -100,9 +99,9 @@ impl Tiles {
             Isa::Avx2Fma => Tiles {
                 isa: Isa::Avx2Fma,
                 co: NARROW_CO,
-                tp: NARROW_DV * NARROW_LANES,
+                tp: NARROW_DV * Avx2::LANES,
                 gp: NARROW_GP,
-                gco: NARROW_GV * NARROW_LANES,
+                gco: NARROW_GV * Avx2::LANES,
                 direct: direct::avx2,
                 gather: gather::avx2,
                 short: (NARROW_GP, gather::avx2),
@@ -110,9 +109,9 @@ impl Tiles {
             _ => Tiles {
                 isa: Isa::Portable,
                 co: NARROW_CO,
-                tp: NARROW_DV * NARROW_LANES,
+                tp: NARROW_DV * Portable::LANES,
                 gp: NARROW_GP,
-                gco: NARROW_GV * NARROW_LANES,
+                gco: NARROW_GV * Portable::LANES,
                 direct: direct::portable,
                 gather: gather::portable,
                 short: (NARROW_GP, gather::portable),
@@ -238,8 +237,8 @@ unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
     }
 }
 
-/// Gather tile of `GP` pixels x `NV` vectors of channels: each step loads `NV` weight vectors and broadcasts one
-/// input per pixel.
+/// Gather tile of `GP` pixels x `NV` vectors of channels: each step loads
+/// `NV` weight vectors and broadcasts one input per pixel.
 ///
 /// Pixels one or two floats apart (a tile inside one output row, stride 1
 /// or 2) are addressed from one pointer with constant displacements; other
@@ -269,12 +268,19 @@ unsafe fn gather<S: Simd, const GP: usize, const NV: usize>(
             }
         }
         let run = |st: usize| (0..GP).all(|j| bases[j] == bases[0] + j * st);
+        let ip = inp.add(bases[0]);
         if run(1) {
-            gather_steps::<S, GP, NV, 1>(inp.add(bases[0]), offs, w, &mut acc);
+            gather_steps::<S, GP, NV>(offs, w, &mut acc, |j, off| ip.add(off + j));
         } else if run(2) {
-            gather_steps::<S, GP, NV, 2>(inp.add(bases[0]), offs, w, &mut acc);
+            gather_steps::<S, GP, NV>(offs, w, &mut acc, |j, off| ip.add(off + 2 * j));
         } else {
-            gather_steps_scattered::<S, GP, NV>(inp, bases, offs, w, &mut acc);
+            // Loops, not `array::from_fn` or `map`: those may stay calls,
+            // and vectors passed through them would leave their registers.
+            let mut px = [inp; GP];
+            for (p, &b) in px.iter_mut().zip(bases) {
+                *p = inp.add(b);
+            }
+            gather_steps::<S, GP, NV>(offs, w, &mut acc, |j, off| px[j].add(off));
         }
         for (j, a) in acc.iter().enumerate() {
             for (v, av) in a.iter().enumerate() {
@@ -284,17 +290,17 @@ unsafe fn gather<S: Simd, const GP: usize, const NV: usize>(
     }
 }
 
-/// The reduction steps of a gather tile whose pixel `j` reads
-/// `ip + j * ST + off`.
+/// The reduction steps of a gather tile: step `off` of pixel `j` reads the
+/// input at `pixel(j, off)`.
 ///
 /// # Safety
-/// As [`gather`], with `ip` the first pixel's input.
+/// As [`gather`], for every address `pixel` gives.
 #[inline(always)]
-unsafe fn gather_steps<S: Simd, const GP: usize, const NV: usize, const ST: usize>(
-    ip: *const f32,
+unsafe fn gather_steps<S: Simd, const GP: usize, const NV: usize>(
     offs: &[usize],
     w: *const f32,
     acc: &mut [[S::V; NV]; GP],
+    pixel: impl Fn(usize, usize) -> *const f32,
 ) {
     // SAFETY (whole body): guaranteed by the caller as documented.
     unsafe {
@@ -304,47 +310,8 @@ unsafe fn gather_steps<S: Simd, const GP: usize, const NV: usize, const ST: usiz
             for (v, x) in wv.iter_mut().enumerate() {
                 *x = S::load(wp.add(S::LANES * v));
             }
-            let p = ip.add(off);
             for (j, a) in acc.iter_mut().enumerate() {
-                let b = S::splat(p.add(j * ST));
-                for (av, x) in a.iter_mut().zip(&wv) {
-                    *av = S::fma(b, *x, *av);
-                }
-            }
-            wp = wp.add(NV * S::LANES);
-        }
-    }
-}
-
-/// The reduction steps of a gather tile whose pixels lie anywhere (a tile
-/// that wraps an output row): pixel `j` reads `inp + bases[j] + off`.
-///
-/// # Safety
-/// As [`gather`].
-#[inline(always)]
-unsafe fn gather_steps_scattered<S: Simd, const GP: usize, const NV: usize>(
-    inp: *const f32,
-    bases: &[usize],
-    offs: &[usize],
-    w: *const f32,
-    acc: &mut [[S::V; NV]; GP],
-) {
-    // SAFETY (whole body): guaranteed by the caller as documented.
-    unsafe {
-        // Loops, not `array::from_fn` or `map`: those may stay calls, and
-        // vectors passed through them would leave their registers.
-        let mut px = [inp; GP];
-        for (p, &b) in px.iter_mut().zip(bases) {
-            *p = inp.add(b);
-        }
-        let mut wp = w;
-        for &off in offs {
-            let mut wv = [S::zero(); NV];
-            for (v, x) in wv.iter_mut().enumerate() {
-                *x = S::load(wp.add(S::LANES * v));
-            }
-            for (a, p) in acc.iter_mut().zip(&px) {
-                let b = S::splat(p.add(off));
+                let b = S::splat(pixel(j, off));
                 for (av, x) in a.iter_mut().zip(&wv) {
                     *av = S::fma(b, *x, *av);
                 }

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """netledger's kernels against PyTorch (oneDNN) on this machine, side by side.
 
-Developer only (needs torch and torchvision; CI never runs it). Alternates
-rounds in one session: `netledger bench --quick` (every kernel shape of
-VGG-19, ResNet-34 and ResNet-50, and the whole VGG-19 and ResNet-34 forward
-passes at batch 1), then PyTorch on the same shapes, single thread, batch
-as in each netledger case, then PyTorch's whole VGG-19 and ResNet-34
-forward passes at batch 1. Medians over the rounds; the load
-average is recorded at both ends. Writes content/data/peers/MACHINE.json
-(MACHINE as netledger names its results file), which the measured chapter
-shows with `peers()`.
+Developer only (needs torch and torchvision; CI never runs it). Every kernel
+shape of VGG-19, ResNet-34 and ResNet-50 that netledger benchmarks, and the
+whole VGG-19 and ResNet-34 forward passes at batch 1, single thread, are
+timed sample by sample in alternation: one sample of netledger's kernel
+(`netledger bench --sample-stdin`, kept running), one of PyTorch's on the
+same shape and batch, and so on. Both sides of a pair run within a second
+of each other, so a noisy neighbour on a shared machine slows both (whole
+suites in alternating rounds let a noisy minute fall on one side only).
+Medians over the samples; the load average is recorded at both ends.
+Writes content/data/peers/MACHINE.json (MACHINE as netledger names its
+results file), which the measured chapter shows with `peers()`.
 
-    python3 benches/compare_torch.py [--rounds 3] [--reps 5]
+    python3 benches/compare_torch.py [--samples 15]
 
 Run from the repository root after `cargo build --release`.
 """
@@ -21,7 +23,6 @@ import os
 import re
 import statistics
 import subprocess
-import tempfile
 import time
 
 import torch
@@ -61,20 +62,68 @@ def op_for(workload):
     return None
 
 
-def median_time(fn, reps):
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
+MIN_SAMPLE_S = 2e-3  # as netledger's sampler: cheap kernels repeat to fill it
+
+
+def sized_sample(fn):
+    """A function timing one sample of `fn` (seconds per call), repeated so
+    a sample lasts at least MIN_SAMPLE_S, after a warm-up call."""
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-9)
+    reps = min(max(1, int(MIN_SAMPLE_S / once + 0.999)), 10_000)
+
+    def sample():
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for _ in range(reps):
+            fn()
+        return (time.perf_counter() - start) / reps
+    return sample
+
+
+class Netledger:
+    """`netledger bench --sample-stdin`: one sample of ours per request."""
+
+    def __init__(self, networks):
+        self.proc = subprocess.Popen(
+            [NETLEDGER, "bench", "--sample-stdin", "--network", ",".join(networks)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.header = json.loads(self.proc.stdout.readline())
+
+    def sample(self, name):
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"netledger stopped at `{name}` (exit {self.proc.wait()})")
+        return float(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            raise SystemExit(f"netledger failed (exit {self.proc.returncode})")
+
+
+def paired(ours, theirs, samples):
+    """`samples` samples of each side, alternating one by one (who goes
+    first alternates too); both warmed up first. Their medians."""
+    ours()
+    theirs = sized_sample(theirs)
+    a, b = [], []
+    for i in range(samples):
+        if i % 2:
+            b.append(theirs())
+            a.append(ours())
+        else:
+            a.append(ours())
+            b.append(theirs())
+    return statistics.median(a), statistics.median(b)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--samples", type=int, default=15,
+                    help="samples of each side per shape (default 15)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_grad_enabled(False)
@@ -84,56 +133,41 @@ def main():
         "resnet34": torchvision.models.resnet34(weights=None).eval(),
     }
     image = torch.randn(1, 3, 224, 224)
-    ours, theirs, forward = {}, {}, {name: [] for name in nets}
-    our_forward = {name: [] for name in nets}
-    machine = None
-    with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):
-            out = os.path.join(tmp, f"round{r}.json")
-            subprocess.run([NETLEDGER, "bench", "--quick", "--network", ",".join(nets), "--out", out],
-                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            with open(out) as f:
-                report = json.load(f)
-            machine = report["machine"]
-            for k in report["kernels"]:
-                if k["variant"] != "simd":
-                    continue
-                op = op_for(k["workload"])
-                if op is None:
-                    continue
-                module, x = op
-                ours.setdefault(k["name"], (k["workload"], k["batch"], []))[2].append(k["median_s"])
-                theirs.setdefault(k["name"], []).append(median_time(lambda: module(x), args.reps))
-            for n in report.get("networks", []):
-                if n["batch"] == 1 and n["model"] in our_forward:
-                    our_forward[n["model"]].append(n["median_s"])
-            for name, net in nets.items():
-                forward[name].append(median_time(lambda: net(image), args.reps))
-    kernels = [
-        {
-            "name": name,
-            "workload": workload,
-            "batch": batch,
-            "netledger_median_s": statistics.median(times),
-            "torch_median_s": statistics.median(theirs[name]),
-        }
-        for name, (workload, batch, times) in ours.items()
-    ]
+    ours = Netledger(list(nets))
+    kernels = []
+    for case in ours.header["cases"]:
+        op = op_for(case["workload"])
+        if op is None:
+            continue
+        module, x = op
+        name = case["name"]
+        mine, theirs = paired(lambda: ours.sample(name), lambda: module(x), args.samples)
+        kernels.append({"name": name, "workload": case["workload"], "batch": case["batch"],
+                        "netledger_median_s": mine, "torch_median_s": theirs})
+        print(f"{name:<40} ours {mine * 1e3:9.3f} ms  torch {theirs * 1e3:9.3f} ms  "
+              f"torch/ours {theirs / mine:5.2f}", flush=True)
+    forward = []
+    for model, net in nets.items():
+        mine, theirs = paired(lambda: ours.sample(f"network:{model}"), lambda: net(image),
+                              args.samples)
+        forward.append({"model": model, "batch": 1, "torch_median_s": theirs,
+                        "netledger_median_s": mine})
+        print(f"{model} forward, torch: {theirs * 1e3:.1f} ms, netledger: {mine * 1e3:.1f} ms",
+              flush=True)
+    ours.close()
+    machine = ours.header["machine"]
     result = {
         "about": f"torch {torch.__version__} (oneDNN), torchvision {torchvision.__version__}, "
                  f"single thread; made by benches/compare_torch.py",
         "machine_key": machine_key(machine),
         "cpu_model": machine["cpu_model"],
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "rounds": args.rounds,
+        "rounds": args.samples,
+        "interleaved": True,
         "load_avg_start": list(load_start),
         "load_avg_end": list(os.getloadavg()),
         "kernels": kernels,
-        "forward": [
-            {"model": name, "batch": 1, "torch_median_s": statistics.median(ts),
-             "netledger_median_s": statistics.median(our_forward[name])}
-            for name, ts in forward.items()
-        ],
+        "forward": forward,
     }
     path = os.path.join(ROOT, "content", "data", "peers", f"{result['machine_key']}.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -141,12 +175,6 @@ def main():
         json.dump(result, f, indent=1, sort_keys=True)
         f.write("\n")
     print(f"wrote {path}")
-    for k in kernels:
-        print(f"{k['name']:<40} ours {k['netledger_median_s'] * 1e3:9.3f} ms  "
-              f"torch {k['torch_median_s'] * 1e3:9.3f} ms  torch/ours {k['torch_median_s'] / k['netledger_median_s']:5.2f}")
-    for f_ in result["forward"]:
-        print(f"{f_['model']} forward, torch: {f_['torch_median_s'] * 1e3:.1f} ms, "
-              f"netledger: {f_['netledger_median_s'] * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

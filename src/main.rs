@@ -112,6 +112,9 @@ enum Command {
         /// Instruction set of the kernels: avx512, avx2 or portable [default: the best this CPU has].
         #[arg(long, value_parser = parse_isa)]
         isa: Option<netledger::bench::Isa>,
+        /// Measure nothing up front: write a JSON header line, then time one sample per case name (or network:MODEL) read from stdin, for peer scripts such as benches/compare_torch.py.
+        #[arg(long, conflicts_with_all = ["quick", "filter", "out"])]
+        sample_stdin: bool,
     },
     /// Build, serve on loopback, rebuild on change and reload open pages.
     Serve {
@@ -330,6 +333,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
             network,
             isa,
+            sample_stdin,
         } => {
             let content = project.path(None, &project.config.content, "content");
             let network = network.unwrap_or_else(|| match filter {
@@ -343,6 +347,7 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                     network,
                     isa,
+                    sample_stdin,
                 },
                 &content,
                 &models_dir(models),
@@ -428,6 +433,7 @@ struct BenchArgs {
     out: Option<PathBuf>,
     network: String,
     isa: Option<netledger::bench::Isa>,
+    sample_stdin: bool,
 }
 
 /// An `--isa` value.
@@ -445,6 +451,7 @@ fn bench(
         out,
         network,
         isa,
+        sample_stdin,
     }: BenchArgs,
     content: &Path,
     models: &Path,
@@ -483,6 +490,12 @@ fn bench(
             Ok(netledger::bench::plan::NetworkCase { full, small })
         })
         .collect::<Result<Vec<_>>>()?;
+    if sample_stdin {
+        let isa = isa.unwrap_or_else(netledger::bench::Isa::detect);
+        let stdin = std::io::stdin().lock();
+        netledger::bench::sampler::serve(&planned, &networks, isa, stdin, &mut std::io::stdout())?;
+        return Ok(());
+    }
     let report = netledger::bench::plan::measure(&planned, &networks, &opts, &out)?;
     emit(&netledger::bench::summary_table(&report));
     eprintln!("wrote {}", out.display());

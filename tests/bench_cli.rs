@@ -56,3 +56,34 @@ fn misuse_is_exit_code_2() {
     assert_eq!(bench(&["--quick=yes"]).0, 2);
     assert_eq!(bench(&["--bogus"]).0, 2);
 }
+
+#[test]
+fn the_sampler_answers_on_stdout_and_names_a_bad_request_by_line() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netledger"))
+        .args(["bench", "--sample-stdin", "--network", "none"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"resnet34/head/fc\nresnet34/head/fc\nnetwork:vgg19\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: stdin:3: no case or network named `network:vgg19`\n"
+    );
+    assert_eq!(lines.len(), 3, "header and two samples: {stdout}");
+    assert!(lines[0].starts_with("{\"machine\":{"), "{}", lines[0]);
+    for l in &lines[1..] {
+        assert!(l.parse::<f64>().is_ok_and(|s| s > 0.0), "{l}");
+    }
+}

@@ -126,3 +126,55 @@ fn a_peer_file_from_a_stranger_is_checked_and_located() {
     let (code, err) = p.build(&["-q"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn the_peer_table_says_how_its_samples_were_paired() {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
+    let p = Project::new("measured-peer-pairing", &[("index.md", page)]);
+    let bench = common::shipped_bench();
+    p.write("content/data/bench/this.json", &bench);
+    let key = {
+        let v: serde_json::Value = serde_json::from_str(&bench).unwrap();
+        let m: netledger::bench::Machine = serde_json::from_value(v["machine"].clone()).unwrap();
+        m.key()
+    };
+    let peer = |interleaved: bool| {
+        serde_json::json!({
+            "about": "torch 9.9 (oneDNN), single thread",
+            "machine_key": key,
+            "cpu_model": "Some CPU",
+            "date": "2026-12-02T06:00:00Z",
+            "rounds": 15,
+            "interleaved": interleaved,
+            "load_avg_start": [1.0, 1.0, 1.0],
+            "load_avg_end": [1.25, 1.0, 1.0],
+            "kernels": [{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
+                         "batch": 1, "netledger_median_s": 0.002, "torch_median_s": 0.003}],
+            "forward": []
+        })
+        .to_string()
+    };
+    let caption = |interleaved: bool| {
+        p.write("content/data/peers/x.json", &peer(interleaved));
+        let (code, err) = p.build(&["-q"]);
+        assert_eq!(code, 0, "{err}");
+        let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+        let at = html
+            .find("<caption>netledger against PyTorch")
+            .expect("peer table");
+        let end = at + html[at..].find("</caption>").unwrap();
+        html[at + "<caption>".len()..end].to_string()
+    };
+    assert_eq!(
+        caption(true),
+        "netledger against PyTorch on this machine, single thread, medians of 15 samples of \
+         each, taken alternately one by one on the same shape (torch 9.9 (oneDNN), single \
+         thread; load 1.00 to 1.25). A ratio above 1: netledger is faster."
+    );
+    assert_eq!(
+        caption(false),
+        "netledger against PyTorch on this machine, single thread, medians of 15 alternating \
+         rounds (torch 9.9 (oneDNN), single thread; load 1.00 to 1.25). A ratio above 1: \
+         netledger is faster."
+    );
+}

@@ -37,6 +37,14 @@ pub enum BenchError {
         /// What is missing.
         reason: String,
     },
+    /// A request of `bench --sample-stdin` cannot be served.
+    #[error("stdin:{line}: {message}")]
+    Request {
+        /// 1-based line of the request.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The filter matched no case.
     #[error("filter `{0}` matches no benchmark case")]
     NoMatch(String),

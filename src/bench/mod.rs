@@ -12,7 +12,10 @@
 //! * [`harness`]: warm-up, samples, median/MAD, CPU time, load average.
 //! * [`results`]: the JSON schema, [`results::load`] and [`results::save`].
 //! * [`buffer`]: aligned buffers with huge pages for big weights.
-//! * `runner` (private): [`run`], [`summary_table`].
+//! * `runner` (private): [`run`], [`summary_table`]; `prepared` (private):
+//!   a case's operands and SIMD kernel, ready to run again and again.
+//! * [`sampler`]: `bench --sample-stdin`, one sample per request, for peer
+//!   scripts that interleave their own samples with ours.
 
 pub mod buffer;
 pub mod checked;
@@ -21,8 +24,10 @@ pub mod harness;
 pub mod kernels;
 pub mod network;
 pub mod plan;
+mod prepared;
 pub mod results;
 mod runner;
+pub mod sampler;
 
 pub use error::BenchError;
 pub use kernels::Isa;

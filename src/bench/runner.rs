@@ -5,14 +5,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::buffer::{fill_random, random_vec, AlignedBuf, Pages};
+use super::buffer::{AlignedBuf, Pages};
 use super::error::{shape_err, BenchError};
 use super::harness::{load_average, measure, Budget, Measurement};
-use super::kernels::conv::{conv2d_scalar, ConvPlan, ConvShape};
-use super::kernels::gemm::{gemm, gemm_scalar};
-use super::kernels::gemv::{gemv, gemv_scalar};
-use super::kernels::pool::{global_avg_pool, global_avg_pool_scalar};
+use super::kernels::conv::{conv2d_scalar, ConvShape};
+use super::kernels::gemm::gemm_scalar;
+use super::kernels::gemv::gemv_scalar;
+use super::kernels::pool::global_avg_pool_scalar;
 use super::kernels::{ceilings as ceil, check_close, Isa};
+use super::prepared::{Prepared, WeightCache};
 use super::results::{
     BenchReport, Bound, Ceilings, KernelResult, Machine, Variant, SCHEMA_VERSION,
 };
@@ -38,18 +39,32 @@ fn cores() -> usize {
 /// The key of this machine's results file ([`Machine::key`]), known before
 /// anything is measured.
 pub fn machine_key() -> String {
+    machine(Isa::detect(), None, None, false).key()
+}
+
+/// This machine as a results file records it, `isa` being what the kernels ran.
+pub(crate) fn machine(
+    isa: Isa,
+    load_avg_start: Option<[f64; 3]>,
+    load_avg_end: Option<[f64; 3]>,
+    huge_pages: bool,
+) -> Machine {
     Machine {
         cpu_model: cpu_model(),
-        features: features(Isa::detect()),
+        features: features(isa),
         cores: cores(),
-        date: String::new(),
-        build_profile: String::new(),
-        os: String::new(),
-        load_avg_start: None,
-        load_avg_end: None,
-        huge_pages: false,
+        date: utc_now_rfc3339(),
+        build_profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .to_string(),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        load_avg_start,
+        load_avg_end,
+        huge_pages,
     }
-    .key()
 }
 
 /// Measure the ceilings and every case (filtered) with the best available ISA.
@@ -85,7 +100,7 @@ pub fn run_with_isa(
     let mut ctx = Ctx {
         isa,
         quick: opts.quick,
-        cache: None,
+        cache: WeightCache::default(),
     };
     let mut kernels = Vec::new();
     for case in selected {
@@ -95,22 +110,7 @@ pub fn run_with_isa(
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let machine = Machine {
-        cpu_model: cpu_model(),
-        features: features(isa),
-        cores: cores(),
-        date: utc_now_rfc3339(),
-        build_profile: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-        .to_string(),
-        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-        load_avg_start: load_start,
-        load_avg_end: load_average(),
-        huge_pages: huge,
-    };
+    let machine = machine(isa, load_start, load_average(), huge);
     Ok(BenchReport {
         schema: SCHEMA_VERSION,
         machine,
@@ -377,26 +377,10 @@ fn cache_sizes() -> Vec<u64> {
 struct Ctx {
     isa: Isa,
     quick: bool,
-    /// Last weight matrix (rows, cols), reused by cases of the same layer.
-    cache: Option<((usize, usize), AlignedBuf)>,
+    cache: WeightCache,
 }
 
 impl Ctx {
-    fn weights(&mut self, rows: usize, cols: usize) -> Result<&AlignedBuf, BenchError> {
-        if self.cache.as_ref().map(|c| c.0) != Some((rows, cols)) {
-            self.cache = None;
-            let mut w = AlignedBuf::new(rows * cols)?;
-            fill_random(&mut w, (rows * 31 + cols) as u64);
-            self.cache = Some(((rows, cols), w));
-        }
-        match &self.cache {
-            Some((_, w)) => Ok(w),
-            None => Err(BenchError::Alloc {
-                bytes: rows * cols * 4,
-            }),
-        }
-    }
-
     fn simd_budget(&self) -> Budget {
         if self.quick {
             Budget {
@@ -477,140 +461,117 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
     let sb = ctx.simd_budget();
     let qb = ctx.scalar_budget();
     let target = ctx.scalar_target();
-    match case.workload {
-        Workload::Gemv { rows, cols } => {
-            let x = random_vec(cols, 11);
-            let w = ctx.weights(rows, cols)?;
-            let mut y = vec![0.0; rows];
-            gemv(isa, w, &x, &mut y, rows, cols)?;
-            let simd = measure(&sb, || {
-                let _ = gemv(isa, w, &x, &mut y, rows, cols);
-            });
+    let mut p = Prepared::new(case, isa, &mut ctx.cache)?;
+    let simd = measure(&sb, || {
+        let _ = p.run(isa);
+    });
+    // The scalar reference computes a prefix of the output units within
+    // its time target, and the SIMD output is checked on that prefix.
+    let (scalar, fraction) = match &p {
+        Prepared::Gemv {
+            w,
+            x,
+            y,
+            rows,
+            cols,
+        } => {
+            let (rows, cols) = (*rows, *cols);
             let mut ys = vec![0.0; rows];
             let u = scalar_units(rows, target, |u| {
-                gemv_scalar(&w[..u * cols], &x, &mut ys[..u], u, cols)
+                gemv_scalar(&w[..u * cols], x, &mut ys[..u], u, cols)
             })?;
             let scalar = measure(&qb, || {
-                let _ = gemv_scalar(&w[..u * cols], &x, &mut ys[..u], u, cols);
+                let _ = gemv_scalar(&w[..u * cols], x, &mut ys[..u], u, cols);
             });
             let mut ya = vec![0.0; u];
-            gemv_scalar(&abs_vec(&w[..u * cols]), &abs_vec(&x), &mut ya, u, cols)?;
+            gemv_scalar(&abs_vec(&w[..u * cols]), &abs_vec(x), &mut ya, u, cols)?;
             check_close(&y[..u], &ys[..u], &ya, cols).map_err(|e| mismatch(case, e))?;
-            Ok(CaseRun {
-                simd,
-                scalar,
-                fraction: u as f64 / rows as f64,
-            })
+            (scalar, u as f64 / rows as f64)
         }
-        Workload::Gemm { batch, inp, out } => {
-            let a = random_vec(batch * inp, 12);
-            let w = ctx.weights(out, inp)?;
-            let mut c = vec![0.0; batch * out];
-            gemm(isa, &a, w, &mut c, batch, inp, out)?;
-            let simd = measure(&sb, || {
-                let _ = gemm(isa, &a, w, &mut c, batch, inp, out);
-            });
+        Prepared::Gemm {
+            a,
+            w,
+            c,
+            batch,
+            inp,
+            out,
+        } => {
+            let (batch, inp, out) = (*batch, *inp, *out);
             let mut cs = vec![0.0; batch * out];
             let u = scalar_units(out, target, |u| {
-                gemm_scalar(&a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u)
+                gemm_scalar(a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u)
             })?;
             let scalar = measure(&qb, || {
-                let _ = gemm_scalar(&a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u);
+                let _ = gemm_scalar(a, &w[..u * inp], &mut cs[..batch * u], batch, inp, u);
             });
             let mut ca = vec![0.0; batch * u];
-            gemm_scalar(
-                &abs_vec(&a),
-                &abs_vec(&w[..u * inp]),
-                &mut ca,
-                batch,
-                inp,
-                u,
-            )?;
+            gemm_scalar(&abs_vec(a), &abs_vec(&w[..u * inp]), &mut ca, batch, inp, u)?;
             let got: Vec<f32> = c
                 .chunks_exact(out)
                 .flat_map(|r| r[..u].iter().copied())
                 .collect();
             check_close(&got, &cs[..batch * u], &ca, inp).map_err(|e| mismatch(case, e))?;
-            Ok(CaseRun {
-                simd,
-                scalar,
-                fraction: u as f64 / out as f64,
-            })
+            (scalar, u as f64 / out as f64)
         }
-        Workload::Conv { .. } => {
-            let s = case
-                .workload
-                .conv_shape()
-                .ok_or_else(|| shape_err(&case.name, "not a conv"))?;
+        Prepared::Conv {
+            shape: s,
+            weights,
+            input,
+            output,
+            batch,
+            ..
+        } => {
+            let (s, batch) = (*s, *batch);
             let (oh, ow) = s.validate()?;
             let plane = oh * ow;
-            let mut weights = vec![0.0; s.weight_len()];
-            fill_random(&mut weights, 13);
-            let input = random_vec(s.input_len(), 14);
-            let mut output = vec![0.0; s.output_len()];
-            let mut plan = ConvPlan::new(isa, &s, &weights)?;
-            plan.run(&input, &mut output)?;
-            let batch = case.batch;
-            let simd = measure(&sb, || {
-                for _ in 0..batch {
-                    let _ = plan.run(&input, &mut output);
-                }
-            });
-            drop(plan);
             let kred = s.reduction_len();
             let sub = |u: usize| ConvShape { cout: u, ..s };
             let mut os = vec![0.0; s.output_len()];
             let u = scalar_units(s.cout, target / batch as f64, |u| {
-                conv2d_scalar(&sub(u), &input, &weights[..u * kred], &mut os[..u * plane])
+                conv2d_scalar(&sub(u), input, &weights[..u * kred], &mut os[..u * plane])
             })?;
             let scalar = measure(&qb, || {
                 for _ in 0..batch {
                     let _ =
-                        conv2d_scalar(&sub(u), &input, &weights[..u * kred], &mut os[..u * plane]);
+                        conv2d_scalar(&sub(u), input, &weights[..u * kred], &mut os[..u * plane]);
                 }
             });
             let mut oa = vec![0.0; u * plane];
             conv2d_scalar(
                 &sub(u),
-                &abs_vec(&input),
+                &abs_vec(input),
                 &abs_vec(&weights[..u * kred]),
                 &mut oa,
             )?;
             check_close(&output[..u * plane], &os[..u * plane], &oa, kred)
                 .map_err(|e| mismatch(case, e))?;
-            Ok(CaseRun {
-                simd,
-                scalar,
-                fraction: u as f64 / s.cout as f64,
-            })
+            (scalar, u as f64 / s.cout as f64)
         }
-        Workload::GlobalAvgPool { c, h, w } => {
-            let hw = h * w;
-            let input = random_vec(c * hw, 15);
-            let mut out = vec![0.0; c];
-            global_avg_pool(isa, &input, &mut out, c, hw)?;
-            let batch = case.batch;
-            let simd = measure(&sb, || {
-                for _ in 0..batch {
-                    let _ = global_avg_pool(isa, &input, &mut out, c, hw);
-                }
-            });
+        Prepared::Pool {
+            input,
+            out,
+            c,
+            hw,
+            batch,
+        } => {
+            let (c, hw, batch) = (*c, *hw, *batch);
             let mut os = vec![0.0; c];
             let scalar = measure(&sb, || {
                 for _ in 0..batch {
-                    let _ = global_avg_pool_scalar(&input, &mut os, c, hw);
+                    let _ = global_avg_pool_scalar(input, &mut os, c, hw);
                 }
             });
             let mut oa = vec![0.0; c];
-            global_avg_pool_scalar(&abs_vec(&input), &mut oa, c, hw)?;
-            check_close(&out, &os, &oa, hw).map_err(|e| mismatch(case, e))?;
-            Ok(CaseRun {
-                simd,
-                scalar,
-                fraction: 1.0,
-            })
+            global_avg_pool_scalar(&abs_vec(input), &mut oa, c, hw)?;
+            check_close(out, &os, &oa, hw).map_err(|e| mismatch(case, e))?;
+            (scalar, 1.0)
         }
-    }
+    };
+    Ok(CaseRun {
+        simd,
+        scalar,
+        fraction,
+    })
 }
 
 fn scaled(m: &Measurement, fraction: f64) -> Measurement {

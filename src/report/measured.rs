@@ -755,8 +755,9 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
 }
 
 /// A peer comparison, as `benches/compare_torch.py` writes it: netledger's
-/// kernels and PyTorch's on the same shapes, in alternating rounds of one
-/// session, and PyTorch's whole forward passes. Files may come from others:
+/// kernels and PyTorch's on the same shapes, and both whole forward passes,
+/// in one session: sample by sample in alternation (`interleaved`), or, in
+/// files written before that, in alternating rounds of whole suites. Files may come from others:
 /// unknown fields are errors and every time is range-checked.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -766,7 +767,10 @@ pub struct PeerReport {
     pub machine_key: String,
     pub cpu_model: String,
     pub date: String,
+    /// Rounds, or with `interleaved` samples of each side per shape.
     pub rounds: u32,
+    #[serde(default)]
+    pub interleaved: bool,
     pub load_avg_start: [f64; 3],
     pub load_avg_end: [f64; 3],
     pub kernels: Vec<PeerKernel>,
@@ -837,8 +841,15 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         )));
     };
     let mut h = format!(
-        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} alternating rounds ({}; load {} to {}). A ratio above 1: netledger is faster.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th></tr></thead>",
-        p.rounds,
+        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th></tr></thead>",
+        if p.interleaved {
+            format!(
+                "{} samples of each, taken alternately one by one on the same shape",
+                p.rounds
+            )
+        } else {
+            format!("{} alternating rounds", p.rounds)
+        },
         escape(&p.about),
         fixed(p.load_avg_start[0], 2),
         fixed(p.load_avg_end[0], 2)

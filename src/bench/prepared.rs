@@ -1,0 +1,161 @@
+//! One case's SIMD kernel with its operands, ready to run again and again:
+//! what the runner times (and then checks against the scalar reference),
+//! and what `bench --sample-stdin` samples for a peer script.
+
+use super::buffer::{fill_random, random_vec, AlignedBuf};
+use super::error::{shape_err, BenchError};
+use super::kernels::conv::{ConvPlan, ConvShape};
+use super::kernels::gemm::gemm;
+use super::kernels::gemv::gemv;
+use super::kernels::pool::global_avg_pool;
+use super::kernels::Isa;
+use super::{KernelCase, Workload};
+
+/// The last weight matrix made, reused by the next case of the same layer
+/// (fc6's sweep over batches shares one 411 MB matrix).
+#[derive(Default)]
+pub(crate) struct WeightCache(Option<((usize, usize), AlignedBuf)>);
+
+impl WeightCache {
+    /// A `rows x cols` matrix from the deterministic generator.
+    fn get(&mut self, rows: usize, cols: usize) -> Result<&AlignedBuf, BenchError> {
+        if self.0.as_ref().map(|c| c.0) != Some((rows, cols)) {
+            self.0 = None;
+            let mut w = AlignedBuf::new(rows * cols)?;
+            fill_random(&mut w, (rows * 31 + cols) as u64);
+            self.0 = Some(((rows, cols), w));
+        }
+        match &self.0 {
+            Some((_, w)) => Ok(w),
+            None => Err(BenchError::Alloc {
+                bytes: rows * cols * 4,
+            }),
+        }
+    }
+}
+
+/// A case's operands and its SIMD kernel's output after the first run.
+pub(crate) enum Prepared<'w> {
+    /// y = W x.
+    Gemv {
+        w: &'w AlignedBuf,
+        x: Vec<f32>,
+        y: Vec<f32>,
+        rows: usize,
+        cols: usize,
+    },
+    /// C = A W^T over a batch.
+    Gemm {
+        a: Vec<f32>,
+        w: &'w AlignedBuf,
+        c: Vec<f32>,
+        batch: usize,
+        inp: usize,
+        out: usize,
+    },
+    /// A convolution plan, run `batch` times per run.
+    Conv {
+        shape: ConvShape,
+        plan: Box<ConvPlan>,
+        weights: Vec<f32>,
+        input: Vec<f32>,
+        output: Vec<f32>,
+        batch: usize,
+    },
+    /// Global average pooling, run `batch` times per run.
+    Pool {
+        input: Vec<f32>,
+        out: Vec<f32>,
+        c: usize,
+        hw: usize,
+        batch: usize,
+    },
+}
+
+impl<'w> Prepared<'w> {
+    /// Makes the case's operands (fixed seeds) and runs its kernel once.
+    pub(crate) fn new(
+        case: &KernelCase,
+        isa: Isa,
+        cache: &'w mut WeightCache,
+    ) -> Result<Prepared<'w>, BenchError> {
+        let mut p = match case.workload {
+            Workload::Gemv { rows, cols } => Prepared::Gemv {
+                x: random_vec(cols, 11),
+                w: cache.get(rows, cols)?,
+                y: vec![0.0; rows],
+                rows,
+                cols,
+            },
+            Workload::Gemm { batch, inp, out } => Prepared::Gemm {
+                a: random_vec(batch * inp, 12),
+                w: cache.get(out, inp)?,
+                c: vec![0.0; batch * out],
+                batch,
+                inp,
+                out,
+            },
+            Workload::Conv { .. } => {
+                let shape = case
+                    .workload
+                    .conv_shape()
+                    .ok_or_else(|| shape_err(&case.name, "not a conv"))?;
+                shape.validate()?;
+                let mut weights = vec![0.0; shape.weight_len()];
+                fill_random(&mut weights, 13);
+                Prepared::Conv {
+                    shape,
+                    plan: Box::new(ConvPlan::new(isa, &shape, &weights)?),
+                    weights,
+                    input: random_vec(shape.input_len(), 14),
+                    output: vec![0.0; shape.output_len()],
+                    batch: case.batch,
+                }
+            }
+            Workload::GlobalAvgPool { c, h, w } => Prepared::Pool {
+                input: random_vec(c * h * w, 15),
+                out: vec![0.0; c],
+                c,
+                hw: h * w,
+                batch: case.batch,
+            },
+        };
+        p.run(isa)?;
+        Ok(p)
+    }
+
+    /// Runs the kernel once more (conv and pooling: `batch` images).
+    pub(crate) fn run(&mut self, isa: Isa) -> Result<(), BenchError> {
+        match self {
+            Prepared::Gemv {
+                w,
+                x,
+                y,
+                rows,
+                cols,
+            } => gemv(isa, w, x, y, *rows, *cols),
+            Prepared::Gemm {
+                a,
+                w,
+                c,
+                batch,
+                inp,
+                out,
+            } => gemm(isa, a, w, c, *batch, *inp, *out),
+            Prepared::Conv {
+                plan,
+                input,
+                output,
+                batch,
+                ..
+            } => (0..*batch).try_for_each(|_| plan.run(input, output)),
+            Prepared::Pool {
+                input,
+                out,
+                c,
+                hw,
+                batch,
+            } => (0..*batch).try_for_each(|_| global_avg_pool(isa, input, out, *c, *hw)),
+        }
+    }
+}

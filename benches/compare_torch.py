@@ -124,7 +124,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=15,
                     help="samples of each side per shape (default 15)")
+    ap.add_argument("--cpu", type=int, default=None,
+                    help="the CPU both sides run on (default: the last one this process may use)")
     args = ap.parse_args()
+    # Both sides on one CPU: on a VM, two vCPUs can differ by 1.3x for
+    # minutes (a busy sibling thread on the host), and a process the
+    # scheduler leaves on the slow one loses every pair. netledger, started
+    # below, inherits the affinity.
+    cpu = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
     torch.set_num_threads(1)
     torch.set_grad_enabled(False)
     load_start = os.getloadavg()
@@ -164,6 +172,7 @@ def main():
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "rounds": args.samples,
         "interleaved": True,
+        "cpu": cpu,
         "load_avg_start": list(load_start),
         "load_avg_end": list(os.getloadavg()),
         "kernels": kernels,

@@ -146,6 +146,7 @@ fn the_peer_table_says_how_its_samples_were_paired() {
             "date": "2026-12-02T06:00:00Z",
             "rounds": 15,
             "interleaved": interleaved,
+            "cpu": if interleaved { Some(1) } else { None },
             "load_avg_start": [1.0, 1.0, 1.0],
             "load_avg_end": [1.25, 1.0, 1.0],
             "kernels": [{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
@@ -168,7 +169,7 @@ fn the_peer_table_says_how_its_samples_were_paired() {
     assert_eq!(
         caption(true),
         "netledger against PyTorch on this machine, single thread, medians of 15 samples of \
-         each, taken alternately one by one on the same shape (torch 9.9 (oneDNN), single \
+         each, taken alternately one by one on the same shape, both on CPU 1 (torch 9.9 (oneDNN), single \
          thread; load 1.00 to 1.25). A ratio above 1: netledger is faster."
     );
     assert_eq!(

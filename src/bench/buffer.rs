@@ -1,6 +1,12 @@
 //! Aligned `f32` buffers for kernels; big ones are 2 MiB aligned and ask the
 //! kernel for transparent huge pages (`madvise(MADV_HUGEPAGE)`), since THP is
-//! in `madvise` mode on the dev machine and a plain `Vec` gets 4 KiB pages.
+//! in `madvise` mode on the dev machines and a plain `Vec` gets 4 KiB pages.
+//!
+//! On Linux a huge-page buffer is its own anonymous mapping, advised before
+//! anything touches it: the kernel's zero pages need no memset, and its first
+//! touch faults in 2 MiB pages. (`alloc_zeroed` with a 2 MiB alignment
+//! zeroes the memory itself, so every page was already a 4 KiB one when the
+//! advice came: a 411 MB fc6 matrix got 16 MB of huge pages.)
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ops::{Deref, DerefMut};
@@ -26,8 +32,19 @@ pub enum Pages {
 pub struct AlignedBuf {
     ptr: NonNull<f32>,
     len: usize,
-    layout: Option<Layout>,
+    memory: Memory,
     huge: bool,
+}
+
+/// Where a buffer's memory came from, to give it back.
+enum Memory {
+    /// Nothing allocated (length 0).
+    None,
+    /// The global allocator, with this layout.
+    Heap(Layout),
+    /// An anonymous mapping of `len` bytes at `base`.
+    #[cfg(target_os = "linux")]
+    Mapped { base: *mut libc::c_void, len: usize },
 }
 
 // SAFETY: AlignedBuf owns its allocation exclusively, like a Vec<f32>.
@@ -50,11 +67,15 @@ impl AlignedBuf {
             return Ok(Self {
                 ptr: NonNull::dangling(),
                 len: 0,
-                layout: None,
+                memory: Memory::None,
                 huge: false,
             });
         }
         let want_huge = pages == Pages::Huge && bytes >= HUGE_PAGE;
+        #[cfg(target_os = "linux")]
+        if want_huge {
+            return Self::mapped(len, bytes);
+        }
         let (size, align) = if want_huge {
             (bytes.div_ceil(HUGE_PAGE) * HUGE_PAGE, HUGE_PAGE)
         } else {
@@ -65,14 +86,49 @@ impl AlignedBuf {
         // SAFETY: layout has non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
         let ptr = NonNull::new(raw.cast::<f32>()).ok_or(BenchError::Alloc { bytes })?;
-        let mut huge = false;
-        if want_huge {
-            huge = advise_huge(raw, size);
-        }
         Ok(Self {
             ptr,
             len,
-            layout: Some(layout),
+            memory: Memory::Heap(layout),
+            huge: false,
+        })
+    }
+
+    /// `len` floats (`bytes` bytes) in a fresh anonymous mapping, 2 MiB
+    /// aligned and advised to use huge pages before its first touch.
+    #[cfg(target_os = "linux")]
+    fn mapped(len: usize, bytes: usize) -> Result<Self, BenchError> {
+        let size = bytes.div_ceil(HUGE_PAGE) * HUGE_PAGE;
+        let map_len = size
+            .checked_add(HUGE_PAGE)
+            .ok_or(BenchError::Alloc { bytes })?;
+        // SAFETY: a private anonymous mapping at an address of the kernel's
+        // choosing touches no existing memory.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(BenchError::Alloc { bytes });
+        }
+        let start = (base as usize).div_ceil(HUGE_PAGE) * HUGE_PAGE;
+        let raw = start as *mut u8;
+        // SAFETY: [raw, raw + size) lies inside the mapping just made (the
+        // mapping has a huge page of slack for the alignment); madvise only
+        // changes its paging policy.
+        let huge =
+            unsafe { libc::madvise(raw.cast::<libc::c_void>(), size, libc::MADV_HUGEPAGE) == 0 };
+        let ptr = NonNull::new(raw.cast::<f32>()).ok_or(BenchError::Alloc { bytes })?;
+        Ok(Self {
+            ptr,
+            len,
+            memory: Memory::Mapped { base, len: map_len },
             huge,
         })
     }
@@ -88,23 +144,17 @@ impl AlignedBuf {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn advise_huge(raw: *mut u8, size: usize) -> bool {
-    // SAFETY: [raw, raw+size) is a live allocation aligned to 2 MiB; madvise
-    // only changes paging policy and never invalidates memory with this flag.
-    unsafe { libc::madvise(raw.cast::<libc::c_void>(), size, libc::MADV_HUGEPAGE) == 0 }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge(_raw: *mut u8, _size: usize) -> bool {
-    false
-}
-
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        if let Some(layout) = self.layout {
+        match self.memory {
+            Memory::None => {}
             // SAFETY: allocated in `with_pages` with exactly this layout.
-            unsafe { dealloc(self.ptr.as_ptr().cast::<u8>(), layout) };
+            Memory::Heap(layout) => unsafe { dealloc(self.ptr.as_ptr().cast::<u8>(), layout) },
+            // SAFETY: the whole mapping made in `mapped`, unmapped once.
+            #[cfg(target_os = "linux")]
+            Memory::Mapped { base, len } => unsafe {
+                libc::munmap(base, len);
+            },
         }
     }
 }
@@ -165,6 +215,7 @@ mod tests {
         assert!(b.iter().all(|&v| v == 0.0));
         let mut h = AlignedBuf::new(HUGE_PAGE / 4 + 3).unwrap();
         assert_eq!(h.as_ptr() as usize % HUGE_PAGE, 0);
+        assert!(h.iter().all(|&v| v == 0.0), "a fresh mapping reads as zeros");
         h.fill_random(7);
         assert!(h.iter().all(|&v| (-1.0..1.0).contains(&v)));
         let e = AlignedBuf::new(0).unwrap();

@@ -58,8 +58,8 @@ pub(crate) enum Prepared<'w> {
         shape: ConvShape,
         plan: Box<ConvPlan>,
         weights: Vec<f32>,
-        input: Vec<f32>,
-        output: Vec<f32>,
+        input: AlignedBuf,
+        output: AlignedBuf,
         batch: usize,
     },
     /// Global average pooling, run `batch` times per run.
@@ -103,12 +103,14 @@ impl<'w> Prepared<'w> {
                 shape.validate()?;
                 let mut weights = vec![0.0; shape.weight_len()];
                 fill_random(&mut weights, 13);
+                let mut input = AlignedBuf::new(shape.input_len())?;
+                input.fill_random(14);
                 Prepared::Conv {
                     shape,
                     plan: Box::new(ConvPlan::new(isa, &shape, &weights)?),
                     weights,
-                    input: random_vec(shape.input_len(), 14),
-                    output: vec![0.0; shape.output_len()],
+                    input,
+                    output: AlignedBuf::new(shape.output_len())?,
                     batch: case.batch,
                 }
             }

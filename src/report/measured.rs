@@ -771,6 +771,9 @@ pub struct PeerReport {
     pub rounds: u32,
     #[serde(default)]
     pub interleaved: bool,
+    /// The CPU both sides were pinned to, where they were.
+    #[serde(default)]
+    pub cpu: Option<u32>,
     pub load_avg_start: [f64; 3],
     pub load_avg_end: [f64; 3],
     pub kernels: Vec<PeerKernel>,
@@ -844,8 +847,10 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th></tr></thead>",
         if p.interleaved {
             format!(
-                "{} samples of each, taken alternately one by one on the same shape",
-                p.rounds
+                "{} samples of each, taken alternately one by one on the same shape{}",
+                p.rounds,
+                p.cpu
+                    .map_or(String::new(), |c| format!(", both on CPU {c}"))
             )
         } else {
             format!("{} alternating rounds", p.rounds)

@@ -245,12 +245,8 @@ enum Mode {
     Pointwise,
     /// General: packed im2col panel with `p_pad` columns.
     Im2col,
-    /// Padded plane of width `wp` and `plane` floats; `ntiles` pixel tiles.
-    Gather {
-        wp: usize,
-        plane: usize,
-        ntiles: usize,
-    },
+    /// Padded plane of width `wp` and `plane` floats.
+    Gather { wp: usize, plane: usize },
 }
 
 /// A prepared convolution: packed weights, offsets and scratch buffers.
@@ -268,7 +264,7 @@ pub struct ConvPlan {
     /// Packed weights by reduction block (`pack_weights`):
     /// `[block][cout_pad/co][steps][co]` with `co` the tiles' channels
     /// (gather: `gco`).
-    wpk: Vec<f32>,
+    wpk: AlignedBuf,
     /// Offset of each reduction step in the input operand.
     offs: Vec<usize>,
     /// Padded input (direct, gather), im2col panel, or the panel of `tp`
@@ -286,10 +282,15 @@ pub struct ConvPlan {
 /// (blocks of `kstep` steps): the weights one reduction block reads for all
 /// its channel groups lie in one run, which streams from memory without
 /// restarting at every group.
-fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize, kstep: usize) -> Vec<f32> {
+fn pack_weights(
+    s: &ConvShape,
+    weights: &[f32],
+    tc: usize,
+    kstep: usize,
+) -> Result<AlignedBuf, BenchError> {
     let kred = s.reduction_len();
     let cpad = s.cout.div_ceil(tc) * tc;
-    let mut wpk = vec![0.0f32; cpad * kred];
+    let mut wpk = AlignedBuf::new(cpad * kred)?;
     for co in 0..s.cout {
         let (cb, c) = (co / tc, co % tc);
         for (kk, &v) in weights[co * kred..(co + 1) * kred].iter().enumerate() {
@@ -298,7 +299,7 @@ fn pack_weights(s: &ConvShape, weights: &[f32], tc: usize, kstep: usize) -> Vec<
             wpk[k0 * cpad + (cb * kb + kk - k0) * tc + c] = v;
         }
     }
-    wpk
+    Ok(wpk)
 }
 
 /// Reduction steps per cache block for a kernel of `kk` taps per channel.

@@ -99,14 +99,14 @@ impl ConvPlan {
                 scratch_len =
                     s.cin * st * st * plane + npos.div_ceil(tiles.tp) * tiles.tp + tiles.tp;
                 out_len = cpad * cols;
-                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k))?;
             }
             ConvPath::Pointwise => {
                 npos = oh * ow;
                 offs.extend((0..s.cin).map(|ci| ci * tiles.tp));
                 mode = Mode::Pointwise;
                 (scratch_len, out_len) = (s.cin * tiles.tp, 0);
-                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k))?;
             }
             ConvPath::Im2col => {
                 npos = oh * ow;
@@ -114,7 +114,7 @@ impl ConvPlan {
                 offs.extend((0..kred).map(|kk| kk * p_pad));
                 mode = Mode::Im2col;
                 (scratch_len, out_len) = (kred * p_pad, 0);
-                wpk = pack_weights(s, weights, tiles.co, kstep(k * k));
+                wpk = pack_weights(s, weights, tiles.co, kstep(k * k))?;
             }
             ConvPath::Gather | ConvPath::Auto => {
                 let plane = hp * wp;
@@ -131,10 +131,10 @@ impl ConvPlan {
                     .map(|q| if q < npos { q } else { 0 })
                     .map(|q| (q / ow) * st * wp + (q % ow) * st)
                     .collect();
-                mode = Mode::Gather { wp, plane, ntiles };
+                mode = Mode::Gather { wp, plane };
                 scratch_len = s.cin * plane;
                 out_len = s.cout.div_ceil(tiles.gco) * tiles.gco * ntiles * tiles.gp;
-                wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k));
+                wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k))?;
             }
         }
         let p_pad = npos.div_ceil(tiles.tp) * tiles.tp;
@@ -223,6 +223,7 @@ impl ConvPlan {
             kred: self.offs.len(),
             kk: s.k * s.k,
             max_off: self.offs.iter().copied().max().unwrap_or(0),
+            cout: s.cout,
         };
         match self.mode {
             Mode::Direct {
@@ -276,7 +277,7 @@ impl ConvPlan {
                     }
                 }
             }
-            Mode::Gather { wp, plane, ntiles } => {
+            Mode::Gather { wp, plane } => {
                 self.copy_padded(input, 1, wp, plane);
                 gather_drive(
                     &self.tiles,
@@ -286,17 +287,8 @@ impl ConvPlan {
                     &self.wpk,
                     &g,
                     &mut self.outbuf,
+                    output,
                 );
-                let npix = self.npos;
-                let gco = self.tiles.gco;
-                let tstride = ntiles * self.tiles.gp * gco;
-                for (co, orow) in output.chunks_exact_mut(npix).enumerate() {
-                    let blk = &self.outbuf[(co / gco) * tstride..][..tstride];
-                    let c = co % gco;
-                    for (q, o) in orow.iter_mut().enumerate() {
-                        *o = blk[q * gco + c];
-                    }
-                }
             }
             Mode::Pointwise => {
                 // A panel of every input channel's next `tp` positions, then

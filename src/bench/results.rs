@@ -102,7 +102,7 @@ pub struct Machine {
     /// Instruction-set features the SIMD variant used (["avx2","fma"] or
     /// ["portable"]), plus "avx512f" where the FMA ceiling was measured with it.
     pub features: Vec<String>,
-    /// Logical CPUs available to the process.
+    /// Logical CPUs online (the machine's, even in a run pinned to one).
     pub cores: usize,
     /// UTC date and time of the run, RFC 3339.
     pub date: String,

@@ -32,7 +32,19 @@ fn features(isa: Isa) -> Vec<String> {
     f
 }
 
+/// Logical CPUs online: the machine's, not this process's share, so that a
+/// run pinned to one CPU (`taskset`) still writes the machine's own file.
 fn cores() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf only reads a system value.
+        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        if let Ok(n) = usize::try_from(n) {
+            if n > 0 {
+                return n;
+            }
+        }
+    }
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 

@@ -215,7 +215,10 @@ mod tests {
         assert!(b.iter().all(|&v| v == 0.0));
         let mut h = AlignedBuf::new(HUGE_PAGE / 4 + 3).unwrap();
         assert_eq!(h.as_ptr() as usize % HUGE_PAGE, 0);
-        assert!(h.iter().all(|&v| v == 0.0), "a fresh mapping reads as zeros");
+        assert!(
+            h.iter().all(|&v| v == 0.0),
+            "a fresh mapping reads as zeros"
+        );
         h.fill_random(7);
         assert!(h.iter().all(|&v| (-1.0..1.0).contains(&v)));
         let e = AlignedBuf::new(0).unwrap();

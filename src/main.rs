@@ -115,6 +115,9 @@ enum Command {
         /// Measure nothing up front: write a JSON header line, then time one sample per case name (or network:MODEL) read from stdin, for peer scripts such as benches/compare_torch.py.
         #[arg(long, conflicts_with_all = ["quick", "filter", "out"])]
         sample_stdin: bool,
+        /// Pin the run to this CPU (recorded in the results): on a shared host, CPUs can differ in speed for minutes.
+        #[arg(long)]
+        cpu: Option<usize>,
     },
     /// Build, serve on loopback, rebuild on change and reload open pages.
     Serve {
@@ -334,7 +337,11 @@ fn run(cli: Cli) -> Result<()> {
             network,
             isa,
             sample_stdin,
+            cpu,
         } => {
+            if let Some(cpu) = cpu {
+                netledger::bench::harness::pin_to_cpu(cpu)?;
+            }
             let content = project.path(None, &project.config.content, "content");
             let network = network.unwrap_or_else(|| match filter {
                 Some(_) => "none".into(),

@@ -87,3 +87,14 @@ fn the_sampler_answers_on_stdout_and_names_a_bad_request_by_line() {
         assert!(l.parse::<f64>().is_ok_and(|s| s > 0.0), "{l}");
     }
 }
+
+#[test]
+fn pinning_to_a_cpu_this_process_may_not_use_is_an_error() {
+    let (code, err) = bench(&["--cpu", "100000", "--quick", "--network", "none"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.starts_with("error: --cpu 100000: this process may run on CPUs 0"),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with(" only"), "{err}");
+}

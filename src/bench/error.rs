@@ -45,6 +45,14 @@ pub enum BenchError {
         /// What is wrong with it.
         message: String,
     },
+    /// `bench --cpu` cannot pin the process.
+    #[error("--cpu {cpu}: {reason}")]
+    Pin {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Why not.
+        reason: String,
+    },
     /// The filter matched no case.
     #[error("filter `{0}` matches no benchmark case")]
     NoMatch(String),

@@ -1,6 +1,7 @@
 //! Timing harness: warm-up, repeated samples within a time budget, median
 //! and spread, wall and process CPU time, load average.
 
+use super::error::BenchError;
 use std::time::{Duration, Instant};
 
 /// How long and how often to measure one kernel.
@@ -77,6 +78,59 @@ pub fn cpu_time_s() -> f64 {
         }
     }
     0.0
+}
+
+/// The CPUs this process may run on, in order (Linux; `None` elsewhere or
+/// if the kernel will not say).
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an all-zero cpu_set_t is a valid empty set, and
+        // sched_getaffinity writes at most its size.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: set is a valid, writable cpu_set_t of `size` bytes.
+        if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+            return None;
+        }
+        let max = 8 * size;
+        // SAFETY: CPU_ISSET reads the set for cpu < its capacity.
+        Some(
+            (0..max)
+                .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                .collect(),
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Pins this process, and the threads and processes it starts, to `cpu`
+/// (one of [`allowed_cpus`]): single-thread figures then never move between
+/// CPUs that a shared host runs at different speeds.
+pub fn pin_to_cpu(cpu: usize) -> Result<(), BenchError> {
+    let err = |reason: String| BenchError::Pin { cpu, reason };
+    let allowed = allowed_cpus().ok_or_else(|| err("this system cannot pin a process".into()))?;
+    if !allowed.contains(&cpu) {
+        let list: Vec<String> = allowed.iter().map(usize::to_string).collect();
+        return Err(err(format!(
+            "this process may run on CPUs {} only",
+            list.join(", ")
+        )));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in allowed_cpus; cpu is below the set's capacity (it
+        // came from it).
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: set is a valid cpu_set_t of `size` bytes.
+        if unsafe { libc::sched_setaffinity(0, size, &set) } != 0 {
+            return Err(err(std::io::Error::last_os_error().to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// The 1, 5 and 15 minute load averages from /proc/loadavg, if readable.
@@ -158,6 +212,22 @@ pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_pinned_to_one_cpu_is_recorded_as_pinned() {
+        let Some(allowed) = allowed_cpus() else {
+            return;
+        };
+        let last = *allowed.last().expect("some CPU");
+        pin_to_cpu(last).expect("pin");
+        assert_eq!(allowed_cpus(), Some(vec![last]));
+        let m = crate::bench::runner::machine(crate::bench::Isa::Portable, None, None, false);
+        assert_eq!(m.pinned_cpu, (m.cores > 1).then_some(last));
+        assert!(matches!(
+            pin_to_cpu(usize::MAX / 2),
+            Err(BenchError::Pin { .. })
+        ));
+    }
 
     #[test]
     fn median_and_mad() {

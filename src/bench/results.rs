@@ -118,6 +118,10 @@ pub struct Machine {
     pub load_avg_end: Option<[f64; 3]>,
     /// Whether huge pages were requested (madvise accepted) for big buffers.
     pub huge_pages: bool,
+    /// The one CPU the run was pinned to (`bench --cpu`, or `taskset`), if
+    /// it was pinned to one of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_cpu: Option<usize>,
 }
 
 impl Machine {
@@ -361,6 +365,7 @@ mod tests {
             load_avg_start: None,
             load_avg_end: None,
             huge_pages: true,
+            pinned_cpu: None,
         };
         assert_eq!(
             m("AMD EPYC", &["avx2", "fma", "avx512f"], 2).key(),

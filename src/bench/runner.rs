@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::buffer::{AlignedBuf, Pages};
 use super::error::{shape_err, BenchError};
-use super::harness::{load_average, measure, Budget, Measurement};
+use super::harness::{allowed_cpus, load_average, measure, Budget, Measurement};
 use super::kernels::conv::{conv2d_scalar, ConvShape};
 use super::kernels::gemm::gemm_scalar;
 use super::kernels::gemv::gemv_scalar;
@@ -76,6 +76,10 @@ pub(crate) fn machine(
         load_avg_start,
         load_avg_end,
         huge_pages,
+        pinned_cpu: match allowed_cpus().as_deref() {
+            Some(&[cpu]) if cores() > 1 => Some(cpu),
+            _ => None,
+        },
     }
 }
 

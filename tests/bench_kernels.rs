@@ -261,6 +261,12 @@ fn conv_fixed_shapes() {
         (12, 15, 9, 9, 1, 2, 0),
         (2, 33, 20, 19, 3, 1, 1),
         (40, 70, 28, 28, 3, 2, 1),
+        // Short direct tiles (one vector of positions) at the end of a row:
+        // 46 = 32 + 14 positions (AVX-512), 40 = 2 x 16 + 8 (AVX2), and a
+        // stem-like 7x7 stride-2 layer with 46 output columns.
+        (3, 9, 5, 46, 3, 1, 1),
+        (4, 7, 6, 40, 3, 1, 1),
+        (3, 10, 24, 92, 7, 2, 3),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(

@@ -31,7 +31,7 @@ impl ConvPlan {
         }
         let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
         let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(tp) * tp) as f64;
-        let rows = ow as f64 / (ow.div_ceil(tp) * tp) as f64;
+        let rows = ow as f64 / Tiles::of(isa).row_slots(ow) as f64;
         Ok(if rows >= flat {
             ConvPath::DirectRows
         } else {

@@ -179,3 +179,36 @@ fn the_peer_table_says_how_its_samples_were_paired() {
          netledger is faster."
     );
 }
+
+#[test]
+fn a_pinned_run_says_which_cpu_it_ran_on() {
+    let page = "+++\ntitle = \"M\"\n+++\nMachine: {{ machine() }}.\n";
+    let p = Project::new("measured-pinned", &[("index.md", page)]);
+    let mut bench: serde_json::Value = serde_json::from_str(&common::shipped_bench()).unwrap();
+    let line = |p: &Project| {
+        let (code, err) = p.build(&["-q"]);
+        assert_eq!(code, 0, "{err}");
+        let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+        let at = html.find("Machine: ").expect("machine line");
+        html[at..at + html[at..].find(".</p>").unwrap()].to_string()
+    };
+    bench["machine"]["pinned_cpu"] = serde_json::json!(1);
+    p.write("content/data/bench/this.json", &bench.to_string());
+    let pinned = line(&p);
+    bench["machine"]
+        .as_object_mut()
+        .unwrap()
+        .remove("pinned_cpu");
+    p.write("content/data/bench/this.json", &bench.to_string());
+    let free = line(&p);
+    let cores = bench["machine"]["cores"].as_u64().unwrap();
+    assert!(
+        pinned.contains(&format!(", {cores} cores (pinned to CPU 1), ")),
+        "{pinned}"
+    );
+    assert_eq!(
+        pinned.replace(" (pinned to CPU 1)", ""),
+        free,
+        "only the CPU differs"
+    );
+}

@@ -493,9 +493,11 @@ pub fn machine(w: &Workspace, _: &Kwargs) -> TeraResult<String> {
     let m = &b.machine;
     // bench.json may come from another machine's owner: escaped text.
     Ok(escape(&format!(
-        "{}, {} cores, {} ({} build, {}), measured {}{}",
+        "{}, {} cores{}, {} ({} build, {}), measured {}{}",
         m.cpu_model,
         m.cores,
+        m.pinned_cpu
+            .map_or(String::new(), |c| format!(" (pinned to CPU {c})")),
         m.features.join("+"),
         m.build_profile,
         m.os,
@@ -661,7 +663,14 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
                     .load_avg_start
                     .map(|l| format!(", load {}", fixed(l[0], 2)))
                     .unwrap_or_default();
-                escape(&format!("{}{load}", m.date.get(..10).unwrap_or(&m.date)))
+                let pinned = m
+                    .pinned_cpu
+                    .map(|c| format!(", on CPU {c}"))
+                    .unwrap_or_default();
+                escape(&format!(
+                    "{}{load}{pinned}",
+                    m.date.get(..10).unwrap_or(&m.date)
+                ))
             }),
         ),
         (

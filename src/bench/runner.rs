@@ -531,14 +531,14 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
         }
         Prepared::Conv {
             shape: s,
+            plan,
             weights,
             input,
             output,
             batch,
-            ..
         } => {
             let (s, batch) = (*s, *batch);
-            let (oh, ow) = s.validate()?;
+            let (oh, ow) = plan.out_hw();
             let plane = oh * ow;
             let kred = s.reduction_len();
             let sub = |u: usize| ConvShape { cout: u, ..s };

@@ -766,8 +766,9 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
 /// A peer comparison, as `benches/compare_torch.py` writes it: netledger's
 /// kernels and PyTorch's on the same shapes, and both whole forward passes,
 /// in one session: sample by sample in alternation (`interleaved`), or, in
-/// files written before that, in alternating rounds of whole suites. Files may come from others:
-/// unknown fields are errors and every time is range-checked.
+/// files written before that, in alternating rounds of whole suites. Files
+/// may come from others: unknown fields are errors and every time is
+/// range-checked.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeerReport {

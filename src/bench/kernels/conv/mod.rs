@@ -11,7 +11,8 @@
 //!   shifted vector. Flat variant: positions are flat on the phase-plane
 //!   width (junk columns dropped on copy-out, output computed in row chunks
 //!   that stay in L2); row variant: tiles follow output rows and are stored
-//!   straight into the output (for `ow` a multiple of the tile's positions).
+//!   straight into the output (when a row fills its tiles, the last one
+//!   perhaps the short one-vector tile, at least as well as flat does).
 //! * gather: 16 (AVX2) or 32 (AVX-512) output channels x 6 (AVX2) or 14
 //!   or 7 (AVX-512) pixels of the flattened `oh*ow` plane; each step loads
 //!   2 weight vectors and broadcasts one input per pixel from the padded
@@ -196,8 +197,8 @@ pub enum ConvPath {
     /// positions are flat on the phase-plane width (junk columns dropped).
     Direct,
     /// Direct, but tiles follow output rows and are written straight into
-    /// the output (no junk columns, no copy-out; wastes the tail of `ow`
-    /// past a multiple of the tile's positions in each row).
+    /// the output (no junk columns, no copy-out; a row's last tile is the
+    /// short one-vector tile where the rest fits it, else a padded one).
     DirectRows,
     /// 1x1, stride 1, no padding only: a GEMM over contiguous panels of the input.
     Pointwise,

@@ -19,7 +19,7 @@ impl ConvPlan {
     /// direct, row-tiled when that wastes no more tile slots than flat.
     pub fn auto_path(isa: Isa, s: &ConvShape) -> Result<ConvPath, BenchError> {
         let (oh, ow) = s.validate()?;
-        let tp = Tiles::of(isa).tp;
+        let tiles = Tiles::of(isa);
         if ConvPath::Pointwise.applies(s) {
             return Ok(ConvPath::Pointwise);
         }
@@ -30,8 +30,8 @@ impl ConvPlan {
             return Ok(ConvPath::Gather);
         }
         let wq = (s.w + 2 * s.pad).div_ceil(s.stride);
-        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(tp) * tp) as f64;
-        let rows = ow as f64 / Tiles::of(isa).row_slots(ow) as f64;
+        let flat = (oh * ow) as f64 / ((oh * wq).div_ceil(tiles.tp) * tiles.tp) as f64;
+        let rows = ow as f64 / tiles.row_slots(ow) as f64;
         Ok(if rows >= flat {
             ConvPath::DirectRows
         } else {

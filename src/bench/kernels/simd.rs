@@ -47,6 +47,18 @@ pub(crate) trait Simd: Copy {
     fn prefetch(p: *const f32) {
         let _ = p;
     }
+    /// Writes the transpose of the `LANES x LANES` block at `src` (rows
+    /// `src_ld` floats apart) to `dst` (rows `dst_ld` apart): `dst[j *
+    /// dst_ld + i] = src[i * src_ld + j]`. The blocks must not overlap.
+    #[inline(always)]
+    unsafe fn transpose(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
+        for i in 0..Self::LANES {
+            for j in 0..Self::LANES {
+                // SAFETY: both blocks valid (trait contract).
+                unsafe { *dst.add(j * dst_ld + i) = *src.add(i * src_ld + j) };
+            }
+        }
+    }
 }
 
 /// Plain Rust, 8 lanes.
@@ -190,6 +202,39 @@ mod x86 {
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
         }
         #[inline(always)]
+        unsafe fn transpose(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
+            unsafe {
+                // Loops, not `array::from_fn`, which may stay a call.
+                let mut r = [_mm256_setzero_ps(); 8];
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = _mm256_loadu_ps(src.add(i * src_ld));
+                }
+                // Pairs of rows interleaved, then groups of four rows: u[4g + m]
+                // holds columns m (low half) and 4 + m (high half) of rows
+                // 4g..4g+4.
+                let mut t = [_mm256_setzero_ps(); 8];
+                for k in 0..4 {
+                    t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+                    t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+                }
+                let mut u = [_mm256_setzero_ps(); 8];
+                for g in 0..2 {
+                    let (lo, hi) = (t[4 * g], t[4 * g + 1]);
+                    let (lo2, hi2) = (t[4 * g + 2], t[4 * g + 3]);
+                    u[4 * g] = _mm256_shuffle_ps::<0x44>(lo, lo2);
+                    u[4 * g + 1] = _mm256_shuffle_ps::<0xEE>(lo, lo2);
+                    u[4 * g + 2] = _mm256_shuffle_ps::<0x44>(hi, hi2);
+                    u[4 * g + 3] = _mm256_shuffle_ps::<0xEE>(hi, hi2);
+                }
+                for m in 0..4 {
+                    let col = _mm256_permute2f128_ps::<0x20>(u[m], u[4 + m]);
+                    _mm256_storeu_ps(dst.add(m * dst_ld), col);
+                    let col = _mm256_permute2f128_ps::<0x31>(u[m], u[4 + m]);
+                    _mm256_storeu_ps(dst.add((4 + m) * dst_ld), col);
+                }
+            }
+        }
+        #[inline(always)]
         unsafe fn sum(v: __m256) -> f32 {
             unsafe {
                 let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -255,6 +300,51 @@ mod x86 {
         fn prefetch(p: *const f32) {
             // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
+        unsafe fn transpose(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
+            unsafe {
+                // Loops, not `array::from_fn`, which may stay a call.
+                let mut r = [_mm512_setzero_ps(); 16];
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = _mm512_loadu_ps(src.add(i * src_ld));
+                }
+                // Pairs of rows interleaved, then groups of four rows: u[4g + m]
+                // holds, in 128-bit lane l, column 4l + m of rows 4g..4g+4.
+                let mut t = [_mm512_setzero_ps(); 16];
+                for k in 0..8 {
+                    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+                    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+                }
+                let pd = _mm512_castps_pd;
+                let ps = _mm512_castpd_ps;
+                let mut u = [_mm512_setzero_ps(); 16];
+                for g in 0..4 {
+                    let (lo, hi) = (pd(t[4 * g]), pd(t[4 * g + 1]));
+                    let (lo2, hi2) = (pd(t[4 * g + 2]), pd(t[4 * g + 3]));
+                    u[4 * g] = ps(_mm512_unpacklo_pd(lo, lo2));
+                    u[4 * g + 1] = ps(_mm512_unpackhi_pd(lo, lo2));
+                    u[4 * g + 2] = ps(_mm512_unpacklo_pd(hi, hi2));
+                    u[4 * g + 3] = ps(_mm512_unpackhi_pd(hi, hi2));
+                }
+                // Lanes of groups 0, 1 (v) and 2, 3 (w): 0x88 takes lanes 0
+                // and 2 of each operand, 0xdd lanes 1 and 3.
+                for m in 0..4 {
+                    let v88 = _mm512_shuffle_f32x4::<0x88>(u[m], u[4 + m]);
+                    let vdd = _mm512_shuffle_f32x4::<0xdd>(u[m], u[4 + m]);
+                    let w88 = _mm512_shuffle_f32x4::<0x88>(u[8 + m], u[12 + m]);
+                    let wdd = _mm512_shuffle_f32x4::<0xdd>(u[8 + m], u[12 + m]);
+                    let cols = [
+                        (m, _mm512_shuffle_f32x4::<0x88>(v88, w88)),
+                        (8 + m, _mm512_shuffle_f32x4::<0xdd>(v88, w88)),
+                        (4 + m, _mm512_shuffle_f32x4::<0x88>(vdd, wdd)),
+                        (12 + m, _mm512_shuffle_f32x4::<0xdd>(vdd, wdd)),
+                    ];
+                    for (j, col) in cols {
+                        _mm512_storeu_ps(dst.add(j * dst_ld), col);
+                    }
+                }
+            }
         }
         #[inline(always)]
         unsafe fn sum(v: __m512) -> f32 {

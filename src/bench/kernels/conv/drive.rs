@@ -178,7 +178,7 @@ pub(super) fn gather_drive(
                     for cb in cb0..cb1 {
                         let tiles_run =
                             &partial[(cb * ntiles + t0) * tsz..(cb * ntiles + t1) * tsz];
-                        write_run(tiles_run, gco, cb * gco, t0 * gp, g.cout, npix, output);
+                        tiles.write_run(tiles_run, cb * gco, t0 * gp, g.cout, npix, output);
                     }
                 }
             }
@@ -191,27 +191,6 @@ pub(super) fn gather_drive(
 /// Output pixels per run of gather tiles written out together (7 full
 /// lines per channel).
 const RUN_PIXELS: usize = 112;
-
-/// Writes finished gather tiles (`[pixel][gco]`, channels from `c0`, pixels
-/// from `q0`) into the channel-major output, dropping padding channels and
-/// pixels.
-fn write_run(
-    tiles: &[f32],
-    gco: usize,
-    c0: usize,
-    q0: usize,
-    cout: usize,
-    npix: usize,
-    output: &mut [f32],
-) {
-    let pixels = (tiles.len() / gco).min(npix.saturating_sub(q0));
-    for c in 0..gco.min(cout.saturating_sub(c0)) {
-        let row = &mut output[(c0 + c) * npix + q0..][..pixels];
-        for (o, px) in row.iter_mut().zip(tiles.chunks_exact(gco)) {
-            *o = px[c];
-        }
-    }
-}
 
 /// Where one tile reads and writes.
 pub(super) struct Tile {

@@ -9,7 +9,8 @@ timed sample by sample in alternation: one sample of netledger's kernel
 same shape and batch, and so on. Both sides of a pair run within a second
 of each other, so a noisy neighbour on a shared machine slows both (whole
 suites in alternating rounds let a noisy minute fall on one side only).
-Medians over the samples; the load average is recorded at both ends.
+Medians over the samples, and the quartiles of PyTorch's time over
+netledger's pair by pair; the load average is recorded at both ends.
 Writes content/data/peers/MACHINE.json (MACHINE as netledger names its
 results file), which the measured chapter shows with `peers()`.
 
@@ -106,7 +107,8 @@ class Netledger:
 
 def paired(ours, theirs, samples):
     """`samples` samples of each side, alternating one by one (who goes
-    first alternates too); both warmed up first. Their medians."""
+    first alternates too); both warmed up first. Their medians, and the
+    quartiles of the ratio theirs / ours taken pair by pair."""
     ours()
     theirs = sized_sample(theirs)
     a, b = [], []
@@ -117,7 +119,9 @@ def paired(ours, theirs, samples):
         else:
             a.append(ours())
             b.append(theirs())
-    return statistics.median(a), statistics.median(b)
+    ratios = [y / x for x, y in zip(a, b)]
+    quartiles = statistics.quantiles(ratios, n=4, method="inclusive") if samples > 1 else ratios * 3
+    return statistics.median(a), statistics.median(b), quartiles
 
 
 def main():
@@ -127,6 +131,8 @@ def main():
     ap.add_argument("--cpu", type=int, default=None,
                     help="the CPU both sides run on (default: the last one this process may use)")
     args = ap.parse_args()
+    if args.samples < 1:
+        ap.error("--samples must be at least 1")
     # Both sides on one CPU: on a VM, two vCPUs can differ by 1.3x for
     # minutes (a busy sibling thread on the host), and a process the
     # scheduler leaves on the slow one loses every pair. netledger, started
@@ -149,17 +155,18 @@ def main():
             continue
         module, x = op
         name = case["name"]
-        mine, theirs = paired(lambda: ours.sample(name), lambda: module(x), args.samples)
+        mine, theirs, q = paired(lambda: ours.sample(name), lambda: module(x), args.samples)
         kernels.append({"name": name, "workload": case["workload"], "batch": case["batch"],
-                        "netledger_median_s": mine, "torch_median_s": theirs})
+                        "netledger_median_s": mine, "torch_median_s": theirs,
+                        "ratio_quartiles": q})
         print(f"{name:<40} ours {mine * 1e3:9.3f} ms  torch {theirs * 1e3:9.3f} ms  "
-              f"torch/ours {theirs / mine:5.2f}", flush=True)
+              f"torch/ours {theirs / mine:5.2f} (pairs {q[0]:.2f}-{q[2]:.2f})", flush=True)
     forward = []
     for model, net in nets.items():
-        mine, theirs = paired(lambda: ours.sample(f"network:{model}"), lambda: net(image),
-                              args.samples)
+        mine, theirs, q = paired(lambda: ours.sample(f"network:{model}"), lambda: net(image),
+                                 args.samples)
         forward.append({"model": model, "batch": 1, "torch_median_s": theirs,
-                        "netledger_median_s": mine})
+                        "netledger_median_s": mine, "ratio_quartiles": q})
         print(f"{model} forward, torch: {theirs * 1e3:.1f} ms, netledger: {mine * 1e3:.1f} ms",
               flush=True)
     ours.close()

@@ -133,27 +133,15 @@ fn the_peer_table_says_how_its_samples_were_paired() {
     let p = Project::new("measured-peer-pairing", &[("index.md", page)]);
     let bench = common::shipped_bench();
     p.write("content/data/bench/this.json", &bench);
-    let key = {
-        let v: serde_json::Value = serde_json::from_str(&bench).unwrap();
-        let m: netledger::bench::Machine = serde_json::from_value(v["machine"].clone()).unwrap();
-        m.key()
-    };
+    let key = machine_key(&bench);
     let peer = |interleaved: bool| {
-        serde_json::json!({
-            "about": "torch 9.9 (oneDNN), single thread",
-            "machine_key": key,
-            "cpu_model": "Some CPU",
-            "date": "2026-12-02T06:00:00Z",
-            "rounds": 15,
-            "interleaved": interleaved,
-            "cpu": if interleaved { Some(1) } else { None },
-            "load_avg_start": [1.0, 1.0, 1.0],
-            "load_avg_end": [1.25, 1.0, 1.0],
-            "kernels": [{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
-                         "batch": 1, "netledger_median_s": 0.002, "torch_median_s": 0.003}],
-            "forward": []
-        })
-        .to_string()
+        peer_file(
+            &key,
+            interleaved,
+            serde_json::json!([{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
+                                "batch": 1, "netledger_median_s": 0.002, "torch_median_s": 0.003}]),
+            serde_json::json!([]),
+        )
     };
     let caption = |interleaved: bool| {
         p.write("content/data/peers/x.json", &peer(interleaved));
@@ -170,14 +158,132 @@ fn the_peer_table_says_how_its_samples_were_paired() {
         caption(true),
         "netledger against PyTorch on this machine, single thread, medians of 15 samples of \
          each, taken alternately one by one on the same shape, both on CPU 1 (torch 9.9 (oneDNN), single \
-         thread; load 1.00 to 1.25). A ratio above 1: netledger is faster."
+         thread; load 1.00 to 1.25). A ratio above 1: netledger is faster. The middle half of pairs: \
+         the first to third quartile of the ratio taken pair by pair, each PyTorch sample over \
+         netledger's next to it."
     );
     assert_eq!(
         caption(false),
         "netledger against PyTorch on this machine, single thread, medians of 15 alternating \
          rounds (torch 9.9 (oneDNN), single thread; load 1.00 to 1.25). A ratio above 1: \
-         netledger is faster."
+         netledger is faster. The middle half of pairs: the first to third quartile of the ratio \
+         taken pair by pair, each PyTorch sample over netledger's next to it."
     );
+}
+
+/// The key of the machine a bench file was made on.
+fn machine_key(bench: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(bench).unwrap();
+    let m: netledger::bench::Machine = serde_json::from_value(v["machine"].clone()).unwrap();
+    m.key()
+}
+
+/// A peer comparison file for `key`'s machine with these kernels and
+/// forward passes.
+fn peer_file(
+    key: &str,
+    interleaved: bool,
+    kernels: serde_json::Value,
+    forward: serde_json::Value,
+) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "about": "torch 9.9 (oneDNN), single thread",
+        "machine_key": key,
+        "cpu_model": "Some CPU",
+        "date": "2026-12-02T06:00:00Z",
+        "rounds": 15,
+        "interleaved": interleaved,
+        "cpu": if interleaved { Some(1) } else { None },
+        "load_avg_start": [1.0, 1.0, 1.0],
+        "load_avg_end": [1.25, 1.0, 1.0],
+        "kernels": kernels,
+        "forward": forward
+    }))
+    .unwrap()
+}
+
+/// The `<tr>` of `html` that holds `needle`.
+fn row_with<'a>(html: &'a str, needle: &str) -> &'a str {
+    let at = html
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} in {html}"));
+    let start = html[..at].rfind("<tr").unwrap();
+    let end = at + html[at..].find("</tr>").unwrap() + "</tr>".len();
+    &html[start..end]
+}
+
+#[test]
+fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
+    let p = Project::new("measured-peer-verdicts", &[("index.md", page)]);
+    let bench = common::shipped_bench();
+    p.write("content/data/bench/this.json", &bench);
+    let kernel = |name: &str, ours: f64, torch: f64, q: [f64; 3]| {
+        serde_json::json!({"name": format!("resnet18/{name}"), "workload": "conv 64->64 56x56 k3 s1 p1",
+                           "batch": 1, "netledger_median_s": ours, "torch_median_s": torch,
+                           "ratio_quartiles": q})
+    };
+    let kernels = serde_json::json!([
+        kernel("stage1/block1/conv1", 0.001, 0.0012, [1.1, 1.2, 1.3]),
+        kernel("stage1/block1/conv2", 0.001, 0.0008, [0.7, 0.8, 0.9]),
+        // The medians say faster, the pairs say it is a coin toss.
+        kernel("stage2/block1/conv1", 0.001, 0.00104, [0.97, 1.04, 1.08]),
+    ]);
+    let forward = serde_json::json!([{"model": "resnet18", "batch": 1, "torch_median_s": 0.03,
+                                      "netledger_median_s": 0.025, "ratio_quartiles": [1.15, 1.2, 1.25]}]);
+    p.write(
+        "content/data/peers/x.json",
+        &peer_file(&machine_key(&bench), true, kernels, forward),
+    );
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert_eq!(
+        row_with(&html, "shapes faster than PyTorch"),
+        "<tr class=\"group\"><th scope=\"colgroup\" colspan=\"7\">resnet18: 1 of 3 shapes faster than PyTorch and 1 \
+         slower, each in at least three pairs of four; 1 too close to call</th></tr>"
+    );
+    assert_eq!(
+        row_with(&html, "<code>stage1/block1/conv2</code>"),
+        "<tr><th scope=\"row\"><code>stage1/block1/conv2</code></th><td>conv 64-&gt;64 56x56 k3 s1 p1</td>\
+         <td class=\"num\">1</td><td class=\"num\">1.00 ms</td><td class=\"num\">800.0 µs</td>\
+         <td class=\"num\">0.80x</td><td class=\"num\">0.70-0.90x</td></tr>"
+    );
+    assert!(
+        row_with(&html, "<th scope=\"row\">ResNet-18</th>")
+            .contains("<td class=\"num\">1.15-1.25x</td>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn paired_quartiles_out_of_order_are_refused_with_their_place() {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
+    let p = Project::new("measured-peer-quartiles", &[("index.md", page)]);
+    let bench = common::shipped_bench();
+    p.write("content/data/bench/this.json", &bench);
+    let with = |q: serde_json::Value| {
+        let kernels = serde_json::json!([{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
+                                          "batch": 1, "netledger_median_s": 0.002, "torch_median_s": 0.003,
+                                          "ratio_quartiles": q}]);
+        p.write(
+            "content/data/peers/x.json",
+            &peer_file(&machine_key(&bench), true, kernels, serde_json::json!([])),
+        );
+        let (code, err) = p.build(&["-q"]);
+        assert_eq!(code, 1, "{err}");
+        err
+    };
+    let err = with(serde_json::json!([1.2, 1.1, 1.3]));
+    assert_eq!(
+        err.lines().take(2).collect::<Vec<_>>().join("\n"),
+        // Line 17 is where the quartiles array closes.
+        "error: invalid peer comparison: quartiles must be in order, got 1.2, 1.1, 1.3\n \
+         --> content/data/peers/x.json:17:6"
+    );
+    let err = with(serde_json::json!([-1.0, 1.1, 1.3]));
+    assert!(err.starts_with("error: invalid peer comparison: "), "{err}");
+    assert!(err.contains(" --> content/data/peers/x.json:"), "{err}");
 }
 
 #[test]

@@ -124,6 +124,27 @@ pub fn opt_ratio<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Erro
     Ok(Option::<Speedup>::deserialize(d)?.map(|r| r.0))
 }
 
+/// Optional quartiles of a ratio (first, median, third), each a positive
+/// ratio and in order.
+pub fn opt_quartiles<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
+    #[derive(Deserialize)]
+    struct Q(#[serde(deserialize_with = "quartile")] f64);
+    fn quartile<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        in_range(d, "a ratio", MIN_FRACTION, MAX_RATIO)
+    }
+    let Some([a, b, c]) = Option::<[Q; 3]>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if a.0 <= b.0 && b.0 <= c.0 {
+        Ok(Some([a.0, b.0, c.0]))
+    } else {
+        Err(D::Error::custom(format!(
+            "quartiles must be in order, got {}, {}, {}",
+            a.0, b.0, c.0
+        )))
+    }
+}
+
 /// Optional load averages, each 0 or more.
 pub fn opt_load<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
     #[derive(Deserialize)]

@@ -806,7 +806,7 @@ mod tests {
             "{peers}"
         );
         assert!(
-            peers.contains("<tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">vgg19 ("),
+            peers.contains("<tr class=\"group\"><th scope=\"colgroup\" colspan=\"7\">vgg19"),
             "{peers}"
         );
     }

@@ -802,6 +802,10 @@ pub struct PeerKernel {
     pub netledger_median_s: f64,
     #[serde(deserialize_with = "crate::bench::checked::seconds")]
     pub torch_median_s: f64,
+    /// Quartiles of PyTorch's time over netledger's, pair by pair
+    /// (interleaved files since 2026-12-02).
+    #[serde(default, deserialize_with = "crate::bench::checked::opt_quartiles")]
+    pub ratio_quartiles: Option<[f64; 3]>,
 }
 
 /// A whole network's forward pass in PyTorch, and netledger's in the same
@@ -815,6 +819,36 @@ pub struct PeerForward {
     pub torch_median_s: f64,
     #[serde(default, deserialize_with = "crate::bench::checked::opt_seconds")]
     pub netledger_median_s: Option<f64>,
+    /// As [`PeerKernel::ratio_quartiles`].
+    #[serde(default, deserialize_with = "crate::bench::checked::opt_quartiles")]
+    pub ratio_quartiles: Option<[f64; 3]>,
+}
+
+/// Where a shape stands against PyTorch over its pairs of samples: faster
+/// or slower in at least three pairs of four (the first quartile of the
+/// ratio above 1, or the third below it), else too close to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Faster,
+    Slower,
+    Close,
+}
+
+impl Verdict {
+    fn of(quartiles: [f64; 3]) -> Verdict {
+        match quartiles {
+            [q1, _, _] if q1 > 1.0 => Verdict::Faster,
+            [_, _, q3] if q3 < 1.0 => Verdict::Slower,
+            _ => Verdict::Close,
+        }
+    }
+}
+
+/// The middle half of the paired ratios, `0.77-0.86x`, or nothing.
+fn middle_half(quartiles: Option<[f64; 3]>) -> String {
+    quartiles.map_or(String::new(), |[q1, _, q3]| {
+        format!("{}-{}x", fixed(q1, 2), fixed(q3, 2))
+    })
 }
 
 /// Every peer comparison in a `data/` folder: `peers/*.json` by file name.
@@ -854,7 +888,7 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         )));
     };
     let mut h = format!(
-        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th></tr></thead>",
+        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster. The middle half of pairs: the first to third quartile of the ratio taken pair by pair, each PyTorch sample over netledger's next to it.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">Middle half of pairs</th></tr></thead>",
         if p.interleaved {
             format!(
                 "{} samples of each, taken alternately one by one on the same shape{}",
@@ -870,26 +904,40 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         fixed(p.load_avg_end[0], 2)
     );
     for (model, kernels) in by_model(p.kernels.iter(), |k| &k.name) {
-        let faster = kernels
+        let n = kernels.len();
+        let verdicts: Option<Vec<Verdict>> = kernels
             .iter()
-            .filter(|k| k.torch_median_s > k.netledger_median_s)
-            .count();
-        h.push_str(&group_row(
-            6,
-            &format!(
-                "{model} ({faster} of {} shapes faster than PyTorch)",
-                kernels.len()
-            ),
-        ));
+            .map(|k| k.ratio_quartiles.map(Verdict::of))
+            .collect();
+        let heading = match verdicts {
+            Some(v) => {
+                let count = |want| v.iter().filter(|&&x| x == want).count();
+                format!(
+                    "{model}: {} of {n} shapes faster than PyTorch and {} slower, each in at least three pairs of four; {} too close to call",
+                    count(Verdict::Faster),
+                    count(Verdict::Slower),
+                    count(Verdict::Close)
+                )
+            }
+            None => {
+                let faster = kernels
+                    .iter()
+                    .filter(|k| k.torch_median_s > k.netledger_median_s)
+                    .count();
+                format!("{model} ({faster} of {n} shapes faster than PyTorch)")
+            }
+        };
+        h.push_str(&group_row(7, &heading));
         for k in kernels {
             h.push_str(&format!(
-                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}x</td></tr>",
+                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}x</td><td class=\"num\">{}</td></tr>",
                 escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
                 escape(&k.workload),
                 k.batch,
                 duration(k.netledger_median_s),
                 duration(k.torch_median_s),
-                fixed(k.torch_median_s / k.netledger_median_s, 2)
+                fixed(k.torch_median_s / k.netledger_median_s, 2),
+                middle_half(k.ratio_quartiles)
             ));
         }
         h.push_str("</tbody>");
@@ -897,7 +945,7 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
     h.push_str("</table></div>");
     // Whole networks: both forward passes, and netledger's kernels of the
     // same session summed over the model's layers.
-    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes against PyTorch\"><table><caption>One image, whole network, single thread, same session: both forward passes, and the sum of netledger's layers timed one by one</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger forward</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th></tr></thead><tbody>");
+    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes against PyTorch\"><table><caption>One image, whole network, single thread, same session: both forward passes (the middle half of pairs as above), and the sum of netledger's layers timed one by one</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger forward</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">Middle half of pairs</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th></tr></thead><tbody>");
     for a in &list {
         let Some(f) = p.forward.iter().find(|f| f.model == a.id && f.batch == 1) else {
             continue;
@@ -918,9 +966,10 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
             None => ("not run".to_string(), String::new()),
         };
         h.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{ours}</td><td class=\"num\">{ratio}</td><td class=\"num\">{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{ours}</td><td class=\"num\">{ratio}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&a.name),
             duration(f.torch_median_s),
+            middle_half(f.ratio_quartiles),
             duration(sum),
         ));
     }

@@ -267,6 +267,10 @@ fn conv_fixed_shapes() {
         (3, 9, 5, 46, 3, 1, 1),
         (4, 7, 6, 40, 3, 1, 1),
         (3, 10, 24, 92, 7, 2, 3),
+        // Row groups (short reductions, row-tiled): 28 x 9 = 252 steps and
+        // 28 channels of 66 floats a row make groups of 17 rows, so 40 rows
+        // end in a short group; 13 channels end in a partial channel block.
+        (28, 13, 40, 64, 3, 1, 1),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(

@@ -12,16 +12,27 @@ pub(super) struct Operand<'a> {
 }
 
 /// Output of the tiles: rows (channels) of length `ld`; `rows` and `cols`
-/// bound what is written; output column `q` is operand position `origin + q`.
-/// With `wrap = Some((ow, wq))`, columns are output pixels `y * ow + x`
-/// (tiles stay inside a row) at operand position `y * wq + x`.
+/// bound what is written; output column `q` is operand position `origin + q`,
+/// or, with `wrap`, output pixel `y * ow + x` at operand position `y * wq + x`.
 pub(super) struct Dest<'a> {
     pub(super) out: &'a mut [f32],
     pub(super) ld: usize,
     pub(super) rows: usize,
     pub(super) cols: usize,
     pub(super) origin: usize,
-    pub(super) wrap: Option<(usize, usize)>,
+    pub(super) wrap: Option<Rows>,
+}
+
+/// Tiles that follow output rows (they never straddle one).
+pub(super) struct Rows {
+    /// Output pixels per row.
+    pub(super) ow: usize,
+    /// Operand positions per row.
+    pub(super) wq: usize,
+    /// Rows walked together: every channel block over the group's tiles
+    /// before the next block ([`ROW_GROUP_MAX_KRED`]), or `None`: every
+    /// channel block over one tile before the next tile.
+    pub(super) group: Option<usize>,
 }
 
 /// Reduction geometry shared by the operands.
@@ -46,44 +57,51 @@ pub(super) const W_BLOCK_FLOATS: usize = 128 << 10;
 /// Loop over cache blocks and tiles: reduction blocks outermost (partial
 /// sums accumulate in the output), then blocks of output channels whose
 /// weights fit in L2, then positions, then channels innermost so one tile's
-/// input lines stay in L1 for every channel block.
+/// input lines stay in L1 for every channel block. With row groups
+/// ([`Rows::group`]), channel blocks go outside the tiles of a group.
 pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, d: Dest<'_>) {
     let kstep = kstep(g.kk);
     let co = tiles.co;
     let cb_blk = (W_BLOCK_FLOATS / (kstep * co)).max(1);
     let ncb = d.rows.div_ceil(co);
+    // Tiles never straddle a row of `row_len` columns (flat: one row).
+    let row_len = d.wrap.as_ref().map_or(d.cols, |r| r.ow).max(1);
+    let per_row = row_len.div_ceil(tiles.tp);
+    let ntiles = d.cols / row_len * per_row;
+    let group = match &d.wrap {
+        Some(Rows { group: Some(n), .. }) => n.max(&1) * per_row,
+        _ => 1,
+    };
     let mut k0 = 0;
     while k0 < g.kred {
         let k1 = (k0 + kstep).min(g.kred);
+        let kb = k1 - k0;
         let mut cb0 = 0;
         while cb0 < ncb {
             let cb1 = (cb0 + cb_blk).min(ncb);
-            // Tiles never straddle a row of `row_len` columns (flat: one row).
-            let row_len = d.wrap.map_or(d.cols, |(ow, _)| ow);
-            let spots = (0..d.cols / row_len.max(1))
-                .flat_map(|y| (0..row_len).step_by(tiles.tp).map(move |x| (y, x)));
-            for (y, x) in spots {
-                let p = y * row_len + x;
-                let base = match d.wrap {
-                    Some((_, wq)) => y * wq + x,
-                    None => d.origin + p,
-                };
-                let pv = tiles.tp.min(row_len - x);
+            for g0 in (0..ntiles).step_by(group) {
                 for cb in cb0..cb1 {
                     let c0 = cb * co;
                     // Weights packed by reduction block (pack_weights).
-                    let kb = k1 - k0;
                     let w = &wpk[k0 * ncb * co + cb * kb * co..][..kb * co];
-                    let t = Tile {
-                        base,
-                        max_off: g.max_off,
-                        o0: c0 * d.ld + p,
-                        ld: d.ld,
-                        cov: co.min(d.rows - c0),
-                        pv,
-                        accumulate: k0 > 0,
-                    };
-                    run_tile(tiles, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                    for i in g0..(g0 + group).min(ntiles) {
+                        let (y, x) = (i / per_row, i % per_row * tiles.tp);
+                        let p = y * row_len + x;
+                        let base = match &d.wrap {
+                            Some(r) => y * r.wq + x,
+                            None => d.origin + p,
+                        };
+                        let t = Tile {
+                            base,
+                            max_off: g.max_off,
+                            o0: c0 * d.ld + p,
+                            ld: d.ld,
+                            cov: co.min(d.rows - c0),
+                            pv: tiles.tp.min(row_len - x),
+                            accumulate: k0 > 0,
+                        };
+                        run_tile(tiles, op.inp, &op.offs[k0..k1], w, d.out, &t);
+                    }
                 }
             }
             cb0 = cb1;

@@ -90,11 +90,17 @@ impl ConvPlan {
                     oh
                 };
                 let cols = (chunk * wq).div_ceil(tiles.tp) * tiles.tp;
+                // Short reductions walk groups of rows whose input stays in
+                // L2 (input rows: `st` per output row, each `wp` floats over
+                // its phase planes, for every input channel).
+                let group = (rows && kred <= ROW_GROUP_MAX_KRED)
+                    .then(|| (ROW_GROUP_BYTES / (s.cin * st * wp * 4)).max(1));
                 mode = Mode::Direct {
                     wq,
                     plane,
                     chunk,
                     rows,
+                    group,
                 };
                 scratch_len =
                     s.cin * st * st * plane + npos.div_ceil(tiles.tp) * tiles.tp + tiles.tp;
@@ -230,6 +236,7 @@ impl ConvPlan {
                 wq,
                 plane,
                 rows: true,
+                group,
                 ..
             } => {
                 self.copy_padded(input, s.stride, wq, plane);
@@ -244,7 +251,11 @@ impl ConvPlan {
                     rows: s.cout,
                     cols: npix,
                     origin: 0,
-                    wrap: Some((self.ow, wq)),
+                    wrap: Some(Rows {
+                        ow: self.ow,
+                        wq,
+                        group,
+                    }),
                 };
                 drive(&self.tiles, &main, &self.wpk, &g, dst);
             }

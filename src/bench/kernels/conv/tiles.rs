@@ -239,8 +239,10 @@ unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
     // SAFETY (whole body): guaranteed by the caller as documented.
     unsafe {
         let mut acc = [[S::zero(); NV]; CO];
-        let mut tmp = [0.0f32; MAX_TP];
+        // Partial tiles go through `tmp`, made only where one is needed:
+        // zeroing it on every call cost the stem 8 stores a tile.
         if t.accumulate {
+            let mut tmp = [0.0f32; MAX_TP];
             for (c, a) in acc.iter_mut().enumerate().take(cov) {
                 let src = if pv == tp {
                     out.add(c * ld).cast_const()
@@ -276,6 +278,7 @@ unsafe fn direct<S: Simd, const CO: usize, const NV: usize>(
                 }
             }
         } else {
+            let mut tmp = [0.0f32; MAX_TP];
             for (c, a) in acc.iter().enumerate().take(cov) {
                 for (v, av) in a.iter().enumerate() {
                     S::store(tmp.as_mut_ptr().add(S::LANES * v), *av);

@@ -158,16 +158,21 @@ fn the_peer_table_says_how_its_samples_were_paired() {
         caption(true),
         "netledger against PyTorch on this machine, single thread, medians of 15 samples of \
          each, taken alternately one by one on the same shape, both on CPU 1 (torch 9.9 (oneDNN), single \
-         thread; load 1.00 to 1.25). A ratio above 1: netledger is faster. The middle half of pairs: \
-         the first to third quartile of the ratio taken pair by pair, each PyTorch sample over \
-         netledger's next to it."
+         thread; load 1.00 to 1.25). A ratio above 1: netledger is faster."
     );
     assert_eq!(
         caption(false),
         "netledger against PyTorch on this machine, single thread, medians of 15 alternating \
          rounds (torch 9.9 (oneDNN), single thread; load 1.00 to 1.25). A ratio above 1: \
-         netledger is faster. The middle half of pairs: the first to third quartile of the ratio \
-         taken pair by pair, each PyTorch sample over netledger's next to it."
+         netledger is faster."
+    );
+    // Without quartiles, no column for them, and the row counts medians.
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(!html.contains("Middle half"), "{html}");
+    assert_eq!(
+        row_with(&html, "shapes faster than PyTorch"),
+        "<tr class=\"group\"><th scope=\"colgroup\" colspan=\"6\">resnet18 (1 of 1 shapes faster \
+         than PyTorch)</th></tr>"
     );
 }
 
@@ -228,6 +233,9 @@ fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
         kernel("stage1/block1/conv2", 0.001, 0.0008, [0.7, 0.8, 0.9]),
         // The medians say faster, the pairs say it is a coin toss.
         kernel("stage2/block1/conv1", 0.001, 0.00104, [0.97, 1.04, 1.08]),
+        // A shape without quartiles in a file that has them.
+        {"name": "resnet50/stage1/block0/conv1", "workload": "conv 64->64 56x56 k1 s1 p0",
+         "batch": 1, "netledger_median_s": 0.0002, "torch_median_s": 0.0003},
     ]);
     let forward = serde_json::json!([{"model": "resnet18", "batch": 1, "torch_median_s": 0.03,
                                       "netledger_median_s": 0.025, "ratio_quartiles": [1.15, 1.2, 1.25]}]);
@@ -252,6 +260,23 @@ fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
     assert!(
         row_with(&html, "<th scope=\"row\">ResNet-18</th>")
             .contains("<td class=\"num\">1.15-1.25x</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "A ratio above 1: netledger is faster. The middle half of pairs: the first to third \
+             quartile of the ratio taken pair by pair, each PyTorch sample over netledger's next to it.</caption>"
+        ),
+        "{html}"
+    );
+    assert!(
+        row_with(&html, "resnet50 (")
+            .ends_with(">resnet50 (1 of 1 shapes faster than PyTorch)</th></tr>"),
+        "{html}"
+    );
+    assert!(
+        row_with(&html, "<code>stage1/block0/conv1</code>")
+            .ends_with("<td class=\"num\">not paired</td></tr>"),
         "{html}"
     );
 }

@@ -844,11 +844,39 @@ impl Verdict {
     }
 }
 
-/// The middle half of the paired ratios, `0.77-0.86x`, or nothing.
-fn middle_half(quartiles: Option<[f64; 3]>) -> String {
-    quartiles.map_or(String::new(), |[q1, _, q3]| {
-        format!("{}-{}x", fixed(q1, 2), fixed(q3, 2))
-    })
+/// The "Middle half of pairs" column of a peer table: shown only when the
+/// file has paired quartiles (files made before them have none).
+#[derive(Clone, Copy)]
+struct PairsColumn(bool);
+
+impl PairsColumn {
+    fn of<'a>(mut quartiles: impl Iterator<Item = &'a Option<[f64; 3]>>) -> Self {
+        PairsColumn(quartiles.any(Option::is_some))
+    }
+
+    fn header(self) -> &'static str {
+        if self.0 {
+            "<th scope=\"col\" class=\"num\">Middle half of pairs</th>"
+        } else {
+            ""
+        }
+    }
+
+    /// The middle half of one shape's paired ratios, `0.77-0.86x`; "not
+    /// paired" where the file has quartiles for other shapes only.
+    fn cell(self, quartiles: Option<[f64; 3]>) -> String {
+        if !self.0 {
+            return String::new();
+        }
+        let text = quartiles.map_or("not paired".to_string(), |[q1, _, q3]| {
+            format!("{}-{}x", fixed(q1, 2), fixed(q3, 2))
+        });
+        format!("<td class=\"num\">{text}</td>")
+    }
+
+    fn columns(self) -> usize {
+        usize::from(self.0)
+    }
 }
 
 /// Every peer comparison in a `data/` folder: `peers/*.json` by file name.
@@ -887,8 +915,9 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
             escape(&key)
         )));
     };
+    let pairs = PairsColumn::of(p.kernels.iter().map(|k| &k.ratio_quartiles));
     let mut h = format!(
-        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster. The middle half of pairs: the first to third quartile of the ratio taken pair by pair, each PyTorch sample over netledger's next to it.</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">Middle half of pairs</th></tr></thead>",
+        "<div class=\"table-wrap long\" role=\"region\" tabindex=\"0\" aria-label=\"netledger against PyTorch\"><table><caption>netledger against PyTorch on this machine, single thread, medians of {} ({}; load {} to {}). A ratio above 1: netledger is faster.{}</caption><thead><tr><th scope=\"col\">Kernel</th><th scope=\"col\">Shape</th><th scope=\"col\" class=\"num\">Batch</th><th scope=\"col\" class=\"num\">netledger</th><th scope=\"col\" class=\"num\">PyTorch</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th>{}</tr></thead>",
         if p.interleaved {
             format!(
                 "{} samples of each, taken alternately one by one on the same shape{}",
@@ -901,7 +930,13 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
         },
         escape(&p.about),
         fixed(p.load_avg_start[0], 2),
-        fixed(p.load_avg_end[0], 2)
+        fixed(p.load_avg_end[0], 2),
+        if pairs.0 {
+            " The middle half of pairs: the first to third quartile of the ratio taken pair by pair, each PyTorch sample over netledger's next to it."
+        } else {
+            ""
+        },
+        pairs.header()
     );
     for (model, kernels) in by_model(p.kernels.iter(), |k| &k.name) {
         let n = kernels.len();
@@ -927,17 +962,17 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
                 format!("{model} ({faster} of {n} shapes faster than PyTorch)")
             }
         };
-        h.push_str(&group_row(7, &heading));
+        h.push_str(&group_row(6 + pairs.columns(), &heading));
         for k in kernels {
             h.push_str(&format!(
-                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}x</td><td class=\"num\">{}</td></tr>",
+                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}x</td>{}</tr>",
                 escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
                 escape(&k.workload),
                 k.batch,
                 duration(k.netledger_median_s),
                 duration(k.torch_median_s),
                 fixed(k.torch_median_s / k.netledger_median_s, 2),
-                middle_half(k.ratio_quartiles)
+                pairs.cell(k.ratio_quartiles)
             ));
         }
         h.push_str("</tbody>");
@@ -945,7 +980,10 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
     h.push_str("</table></div>");
     // Whole networks: both forward passes, and netledger's kernels of the
     // same session summed over the model's layers.
-    h.push_str("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes against PyTorch\"><table><caption>One image, whole network, single thread, same session: both forward passes (the middle half of pairs as above), and the sum of netledger's layers timed one by one</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger forward</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th><th scope=\"col\" class=\"num\">Middle half of pairs</th><th scope=\"col\" class=\"num\">netledger, sum of layers</th></tr></thead><tbody>");
+    let pairs = PairsColumn::of(p.forward.iter().map(|f| &f.ratio_quartiles));
+    h.push_str(&format!("<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Whole forward passes against PyTorch\"><table><caption>One image, whole network, single thread, same session: both forward passes{}, and the sum of netledger's layers timed one by one</caption><thead><tr><th scope=\"col\">Model</th><th scope=\"col\" class=\"num\">PyTorch forward</th><th scope=\"col\" class=\"num\">netledger forward</th><th scope=\"col\" class=\"num\">PyTorch / netledger</th>{}<th scope=\"col\" class=\"num\">netledger, sum of layers</th></tr></thead><tbody>",
+        if pairs.0 { " (the middle half of pairs as above)" } else { "" },
+        pairs.header()));
     for a in &list {
         let Some(f) = p.forward.iter().find(|f| f.model == a.id && f.batch == 1) else {
             continue;
@@ -966,10 +1004,10 @@ pub fn peers(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
             None => ("not run".to_string(), String::new()),
         };
         h.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{ours}</td><td class=\"num\">{ratio}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{ours}</td><td class=\"num\">{ratio}</td>{}<td class=\"num\">{}</td></tr>",
             escape(&a.name),
             duration(f.torch_median_s),
-            middle_half(f.ratio_quartiles),
+            pairs.cell(f.ratio_quartiles),
             duration(sum),
         ));
     }

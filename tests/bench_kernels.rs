@@ -410,3 +410,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn auto_picks_each_path_where_it_was_measured_fastest() {
+    let conv = |cin, cout, hw, k, stride, pad| ConvShape {
+        cin,
+        cout,
+        h: hw,
+        w: hw,
+        k,
+        stride,
+        pad,
+    };
+    for isa in isas() {
+        let path = |s: ConvShape| ConvPlan::auto_path(isa, &s).unwrap();
+        // Short reductions run direct, row-tiled (in row groups).
+        assert_eq!(path(conv(3, 64, 224, 3, 1, 1)), ConvPath::DirectRows);
+        assert_eq!(path(conv(3, 64, 224, 7, 2, 3)), ConvPath::DirectRows);
+        // Long ones gather, and so do strided 1x1 projections.
+        assert_eq!(path(conv(64, 128, 112, 3, 1, 1)), ConvPath::Gather);
+        assert_eq!(path(conv(512, 512, 7, 3, 1, 1)), ConvPath::Gather);
+        assert_eq!(path(conv(64, 128, 56, 1, 2, 0)), ConvPath::Gather);
+        assert_eq!(path(conv(256, 64, 56, 1, 1, 0)), ConvPath::Pointwise);
+        // 64->64 at 224 (3.2 M output floats): direct with the AVX-512
+        // tiles, gather with the narrow ones.
+        let wide = isa == Isa::Avx512 && Isa::detect() == Isa::Avx512;
+        assert_eq!(
+            path(conv(64, 64, 224, 3, 1, 1)),
+            if wide {
+                ConvPath::DirectRows
+            } else {
+                ConvPath::Gather
+            },
+            "{isa:?}"
+        );
+    }
+}

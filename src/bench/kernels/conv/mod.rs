@@ -37,9 +37,6 @@ use crate::bench::error::{check_len, shape_err, BenchError};
 /// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
 /// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
 const GATHER_MIN_KRED: usize = 256;
-/// Largest output (floats) `Auto` runs on the gather path (64->64 at 224,
-/// 3.2 M floats, was faster direct; 64->128 at 112, 1.6 M, gather).
-const GATHER_MAX_OUT: usize = 2 << 20;
 /// Largest buffer (in floats) a plan may allocate.
 const MAX_FLOATS: usize = 1 << 31;
 

@@ -99,9 +99,7 @@ fn bench_writes_its_own_machines_file_and_leaves_the_others() {
 
 #[test]
 fn a_peer_file_from_a_stranger_is_checked_and_located() {
-    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
-    let p = Project::new("measured-peers", &[("index.md", page)]);
-    p.write("content/data/bench/this.json", &common::shipped_bench());
+    let (p, _) = peer_project("measured-peers");
     let mut files: Vec<_> = std::fs::read_dir("content/data/peers")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -129,11 +127,7 @@ fn a_peer_file_from_a_stranger_is_checked_and_located() {
 
 #[test]
 fn the_peer_table_says_how_its_samples_were_paired() {
-    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
-    let p = Project::new("measured-peer-pairing", &[("index.md", page)]);
-    let bench = common::shipped_bench();
-    p.write("content/data/bench/this.json", &bench);
-    let key = machine_key(&bench);
+    let (p, key) = peer_project("measured-peer-pairing");
     let peer = |interleaved: bool| {
         peer_file(
             &key,
@@ -176,11 +170,16 @@ fn the_peer_table_says_how_its_samples_were_paired() {
     );
 }
 
-/// The key of the machine a bench file was made on.
-fn machine_key(bench: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(bench).unwrap();
+/// A project whose page shows `peers()`, with the shipped bench file, and
+/// the key of that file's machine (which a peer file must name).
+fn peer_project(name: &str) -> (Project, String) {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
+    let p = Project::new(name, &[("index.md", page)]);
+    let bench = common::shipped_bench();
+    p.write("content/data/bench/this.json", &bench);
+    let v: serde_json::Value = serde_json::from_str(&bench).unwrap();
     let m: netledger::bench::Machine = serde_json::from_value(v["machine"].clone()).unwrap();
-    m.key()
+    (p, m.key())
 }
 
 /// A peer comparison file for `key`'s machine with these kernels and
@@ -219,10 +218,7 @@ fn row_with<'a>(html: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
-    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
-    let p = Project::new("measured-peer-verdicts", &[("index.md", page)]);
-    let bench = common::shipped_bench();
-    p.write("content/data/bench/this.json", &bench);
+    let (p, key) = peer_project("measured-peer-verdicts");
     let kernel = |name: &str, ours: f64, torch: f64, q: [f64; 3]| {
         serde_json::json!({"name": format!("resnet18/{name}"), "workload": "conv 64->64 56x56 k3 s1 p1",
                            "batch": 1, "netledger_median_s": ours, "torch_median_s": torch,
@@ -241,7 +237,7 @@ fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
                                       "netledger_median_s": 0.025, "ratio_quartiles": [1.15, 1.2, 1.25]}]);
     p.write(
         "content/data/peers/x.json",
-        &peer_file(&machine_key(&bench), true, kernels, forward),
+        &peer_file(&key, true, kernels, forward),
     );
     let (code, err) = p.build(&["-q"]);
     assert_eq!(code, 0, "{err}");
@@ -283,17 +279,14 @@ fn a_shape_is_called_faster_or_slower_only_when_three_pairs_of_four_agree() {
 
 #[test]
 fn paired_quartiles_out_of_order_are_refused_with_their_place() {
-    let page = "+++\ntitle = \"M\"\n+++\n{{ peers(models=[\"resnet18\"]) }}\n";
-    let p = Project::new("measured-peer-quartiles", &[("index.md", page)]);
-    let bench = common::shipped_bench();
-    p.write("content/data/bench/this.json", &bench);
+    let (p, key) = peer_project("measured-peer-quartiles");
     let with = |q: serde_json::Value| {
         let kernels = serde_json::json!([{"name": "resnet18/stem/conv1", "workload": "conv 3->64 224x224 k7 s2 p3",
                                           "batch": 1, "netledger_median_s": 0.002, "torch_median_s": 0.003,
                                           "ratio_quartiles": q}]);
         p.write(
             "content/data/peers/x.json",
-            &peer_file(&machine_key(&bench), true, kernels, serde_json::json!([])),
+            &peer_file(&key, true, kernels, serde_json::json!([])),
         );
         let (code, err) = p.build(&["-q"]);
         assert_eq!(code, 1, "{err}");

@@ -69,7 +69,7 @@ pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, 
     let per_row = row_len.div_ceil(tiles.tp);
     let ntiles = d.cols / row_len * per_row;
     let group = match &d.wrap {
-        Some(Rows { group: Some(n), .. }) => n.max(&1) * per_row,
+        Some(Rows { group: Some(n), .. }) => (*n).max(1) * per_row,
         _ => 1,
     };
     let mut k0 = 0;

@@ -34,18 +34,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETLEDGER = os.path.join(ROOT, "target", "release", "netledger")
 
 
-def machine_key(m):
-    """The same key as netledger's Machine::key (src/bench/results.rs)."""
-    text = f"{m['cpu_model']} {' '.join(m['features'])} {m['cores']}c".lower()
-    key = ""
-    for c in text:
-        if c.isascii() and c.isalnum():
-            key += c
-        elif key and not key.endswith("-"):
-            key += "-"
-    return key.rstrip("-")[:80]
-
-
 def op_for(workload):
     """A torch module and its input for one netledger workload string, or None."""
     m = re.fullmatch(r"conv (\d+)->(\d+) (\d+)x(\d+) k(\d+) s(\d+) p(\d+)", workload)
@@ -174,7 +162,7 @@ def main():
     result = {
         "about": f"torch {torch.__version__} (oneDNN), torchvision {torchvision.__version__}, "
                  f"single thread; made by benches/compare_torch.py",
-        "machine_key": machine_key(machine),
+        "machine_key": ours.header["machine_key"],
         "cpu_model": machine["cpu_model"],
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "rounds": args.samples,

@@ -99,6 +99,11 @@ pub struct NetworkCheck {
 pub struct Machine {
     /// CPU model name from /proc/cpuinfo ("unknown" if unreadable).
     pub cpu_model: String,
+    /// CPU family and model numbers from /proc/cpuinfo, where it has them.
+    /// Virtual machines often give every CPU generation of a vendor one
+    /// name ("Intel(R) Xeon(R) Processor"); these numbers tell them apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_family_model: Option<[u32; 2]>,
     /// Instruction-set features the SIMD variant used (["avx2","fma"] or
     /// ["portable"]), plus "avx512f" where the FMA ceiling was measured with it.
     pub features: Vec<String>,
@@ -125,14 +130,27 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The CPU as a reader should see it: its name, then its family and
+    /// model numbers where known, e.g. `Intel(R) Xeon(R) Processor (family 6,
+    /// model 167)`.
+    pub fn cpu(&self) -> String {
+        match self.cpu_family_model {
+            Some([f, m]) => format!("{} (family {f}, model {m})", self.cpu_model),
+            None => self.cpu_model.clone(),
+        }
+    }
+
     /// The name of this machine's results file, without `.json`: CPU model,
-    /// instruction sets and cores, e.g. `amd-epyc-avx2-fma-avx512f-2c`. A new
-    /// run replaces only the file of its own machine.
+    /// family and model numbers where known, instruction sets and cores, e.g.
+    /// `amd-epyc-f25m1-avx2-fma-2c`. A new run replaces only the file of its
+    /// own machine.
     pub fn key(&self) -> String {
         let mut key = String::new();
         let text = format!(
-            "{} {} {}c",
+            "{} {} {} {}c",
             self.cpu_model,
+            self.cpu_family_model
+                .map_or(String::new(), |[f, m]| format!("f{f}m{m}")),
             self.features.join(" "),
             self.cores
         );
@@ -357,6 +375,7 @@ mod tests {
     fn a_machines_key_names_its_cpu_instruction_sets_and_cores() {
         let m = |cpu: &str, features: &[&str], cores| Machine {
             cpu_model: cpu.into(),
+            cpu_family_model: None,
             features: features.iter().map(|f| f.to_string()).collect(),
             cores,
             date: "2026-12-01T00:00:00Z".into(),
@@ -386,5 +405,14 @@ mod tests {
             "no path parts"
         );
         assert!(m(&"x".repeat(500), &[], 1).key().len() <= 80);
+        let vm = Machine {
+            cpu_family_model: Some([6, 167]),
+            ..m("Intel(R) Xeon(R) Processor", &["avx2", "fma", "avx512f"], 2)
+        };
+        assert_eq!(
+            vm.key(),
+            "intel-r-xeon-r-processor-f6m167-avx2-fma-avx512f-2c",
+            "two generations behind one generic name get two files"
+        );
     }
 }

@@ -63,6 +63,7 @@ pub(crate) fn machine(
 ) -> Machine {
     Machine {
         cpu_model: cpu_model(),
+        cpu_family_model: cpu_family_model(),
         features: features(isa),
         cores: cores(),
         date: utc_now_rfc3339(),
@@ -689,7 +690,7 @@ pub fn summary_table(r: &BenchReport) -> String {
     let _ = writeln!(
         s,
         "machine: {} ({} cores, {}, {}, {}){}",
-        r.machine.cpu_model,
+        r.machine.cpu(),
         r.machine.cores,
         r.machine.features.join("+"),
         r.machine.build_profile,
@@ -753,16 +754,24 @@ pub fn summary_table(r: &BenchReport) -> String {
     s
 }
 
+/// The value of the first /proc/cpuinfo line whose field is `field`.
+fn cpuinfo(field: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == field)
+        .map(|(_, v)| v.trim().to_string())
+}
+
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string())
+    cpuinfo("model name").unwrap_or_else(|| "unknown".to_string())
+}
+
+fn cpu_family_model() -> Option<[u32; 2]> {
+    Some([
+        cpuinfo("cpu family")?.parse().ok()?,
+        cpuinfo("model")?.parse().ok()?,
+    ])
 }
 
 /// Current UTC time as RFC 3339 (civil-from-days conversion, no time zone data).

@@ -36,8 +36,10 @@ const MAX_REPS: usize = 10_000;
 /// The first line of a session.
 #[derive(Debug, Serialize)]
 pub struct Header {
-    /// This machine (its key names the results files).
+    /// This machine.
     pub machine: Machine,
+    /// Its key ([`Machine::key`]), which names its results files.
+    pub machine_key: String,
     /// The cases a request may name.
     pub cases: Vec<CaseInfo>,
     /// The models `network:MODEL` may name, run at batch 1.
@@ -65,8 +67,10 @@ pub fn serve(
     out: &mut impl Write,
 ) -> Result<(), BenchError> {
     let isa = isa.usable();
+    let machine = machine(isa, load_average(), None, false);
     let header = Header {
-        machine: machine(isa, load_average(), None, false),
+        machine_key: machine.key(),
+        machine,
         cases: cases
             .iter()
             .map(|c| CaseInfo {
@@ -209,6 +213,11 @@ mod tests {
         let want: Vec<String> = demo_cases().into_iter().map(|c| c.name).collect();
         assert_eq!(names, want);
         assert_eq!(header["networks"], serde_json::json!([]));
+        assert_eq!(
+            header["machine_key"],
+            crate::bench::machine_key(),
+            "the key this machine's files are named by"
+        );
         assert_eq!(
             header["cases"][4],
             serde_json::json!({"name": "resnet-head", "workload": "gemv 1000x512", "batch": 1})

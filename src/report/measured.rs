@@ -494,7 +494,7 @@ pub fn machine(w: &Workspace, _: &Kwargs) -> TeraResult<String> {
     // bench.json may come from another machine's owner: escaped text.
     Ok(escape(&format!(
         "{}, {} cores{}, {} ({} build, {}), measured {}{}",
-        m.cpu_model,
+        m.cpu(),
         m.cores,
         m.pinned_cpu
             .map_or(String::new(), |c| format!(" (pinned to CPU {c})")),
@@ -645,7 +645,7 @@ pub fn machines(w: &Workspace, kw: &Kwargs) -> TeraResult<Value> {
     let mut rows: Vec<Row> = vec![
         (
             "CPU".into(),
-            Box::new(|b: &BenchReport| escape(&b.machine.cpu_model)),
+            Box::new(|b: &BenchReport| escape(&b.machine.cpu())),
         ),
         (
             "Instruction sets".into(),

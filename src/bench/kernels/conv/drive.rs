@@ -110,9 +110,14 @@ pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, 
     }
 }
 
-/// Reduction steps per cache block of the gather path (the block's input
-/// channels and one channel block's weights stay in L1/L2).
-pub(super) const GATHER_KC: usize = 288;
+/// Reduction steps per cache block of the gather path: one channel group's
+/// weights for the block (18 KB with AVX-512's 32-channel groups) stay in
+/// L1 while a run of tiles uses them, next to the run's input lines. On the
+/// Xeon VM (48 KiB L1) 144 steps with channel groups outside the tiles ran
+/// VGG-19's and ResNet-34's 3x3 convs 1.01-1.12x faster than 288 steps with
+/// the groups innermost (AVX-512 tiles, 11 pinned pairs; the AVX2 tiles
+/// there 1.01-1.08x); 72 steps ran 2-5% slower than 144.
+pub(super) const GATHER_KC: usize = 144;
 
 /// Reduction steps per cache block of the gather path, whole channels of
 /// `kk` taps.
@@ -123,7 +128,8 @@ pub(super) fn gather_kstep(kk: usize) -> usize {
 /// Gather-path loop: reduction blocks outermost (partial sums accumulate in
 /// `partial`, `[cout_pad/gco][ntiles][gp][gco]`), then blocks of
 /// `gco`-channel groups whose weights fit in L2, then runs of pixel tiles,
-/// tiles, and channel groups innermost (the tile's input lines stay in L1).
+/// channel groups, and the run's tiles innermost (the group's weights stay
+/// in L1 over the run, the run's input lines in L1/L2 over its groups).
 ///
 /// In the last reduction block, each run of tiles is written into `output`
 /// (`cout x npix`, channel-major) as soon as it is final, while it is in
@@ -170,9 +176,9 @@ pub(super) fn gather_drive(
             let cb1 = (cb0 + cb_blk).min(ncb);
             for t0 in (0..ntiles).step_by(run) {
                 let t1 = (t0 + run).min(ntiles);
-                for (t, tb) in bases[t0 * gp..t1 * gp].chunks_exact(gp).enumerate() {
-                    let t = t0 + t;
-                    for cb in cb0..cb1 {
+                for cb in cb0..cb1 {
+                    for (t, tb) in bases[t0 * gp..t1 * gp].chunks_exact(gp).enumerate() {
+                        let t = t0 + t;
                         // Weights packed by reduction block (pack_weights).
                         let kb = k1 - k0;
                         let w = &wpk[k0 * ncb * gco + cb * kb * gco..][..kb * gco];

@@ -5,7 +5,8 @@
 //! The SIMD kernel at batch 2 and up is one outer-product body over the
 //! `Simd` trait (`outer`): C^T = W A^T, one panel of batch rows at a
 //! time. A is packed transposed per block of k (whole W rows, unless the
-//! block would not stay in L2), the register tile is 8 W rows (6 for the
+//! block would not stay in L2; in AVX-512's wide panels, blocks that stay in
+//! L1), the register tile is 8 W rows (6 for the
 //! two- and four-vector tiles) x the panel, W elements
 //! are broadcast straight from the rows (W is never packed: it is streamed
 //! from DRAM once per panel), no horizontal sums. When the batch is
@@ -134,7 +135,26 @@ const OUTER_KC: usize = 32768;
 /// (4,096 k at batch 64 with AVX-512), which ran fc6 at batch 16 to 64
 /// 1.3-1.7x faster than whole rows (3 alternating rounds, 2026-12-02).
 const OUTER_A_FLOATS: usize = 256 << 10;
-/// Prefetch distance along the W rows, in floats.
+/// Panels this wide (floats: AVX-512's two- and four-vector ones, batch 17
+/// and up) take blocks of A that stay in L1 instead ([`OUTER_L1_A_FLOATS`]).
+/// Each tile reads its block of A once, a vector per `R` FMAs: with
+/// 64-byte vectors, two FMAs a cycle need 21 bytes a cycle from where the
+/// block lies, about all an L2 gives; 32-byte vectors need half that.
+const OUTER_L1_MIN_PANEL: usize = 32;
+/// Floats of A per block in wide panels: 32 KiB, 128 k at batch 64. On the
+/// Sapphire Rapids-class Xeon VM (48 KiB L1) the L2-sized block's time at
+/// batch 64 swung with the host's load (fc6 107 to 270 ms within an hour),
+/// this one's much less (125 to 167 ms): 1.42-1.58x faster on fc6, fc7 and
+/// fc8 at batch 64 when the host was busy, 1.0-1.17x slower when it was
+/// quiet (5-9 pinned pairs a session), and fc6 at batch 64 went from 0.74x
+/// PyTorch's speed to 1.40x in runs side by side. 16 and 4 K floats were
+/// 1.05-1.20x slower than 8 K. The AVX2 panels (16 floats) on the same VM
+/// gained at batch 16 and lost up to 7% at 32 and 64, so they keep the L2
+/// block. W is then read in chunks of 128 floats per row, every row of the
+/// layer per block, with the prefetch one tile of rows ahead.
+const OUTER_L1_A_FLOATS: usize = 8 << 10;
+/// Prefetch distance along the W rows, in floats (a block's length if it is
+/// shorter: then the prefetch reads the next tile's rows at the same k).
 const OUTER_PF: usize = 256;
 
 thread_local! {
@@ -219,9 +239,12 @@ unsafe fn outer_panels<S: Simd, const R: usize, const NV: usize, const G: usize>
 ) {
     let pw = NV * S::LANES;
     let rows_per_panel = pw / G;
-    let kc = (OUTER_A_FLOATS * G / pw / 16 * 16)
-        .clamp(16, OUTER_KC)
-        .min(k);
+    let a_floats = if pw >= OUTER_L1_MIN_PANEL {
+        OUTER_L1_A_FLOATS
+    } else {
+        OUTER_A_FLOATS
+    };
+    let kc = (a_floats * G / pw / 16 * 16).clamp(16, OUTER_KC).min(k);
     let at_len = kc.div_ceil(G) * pw;
     // Out of the thread-local for the work: code inside a closure would not
     // inherit the caller's target features, and every vector operation in
@@ -322,7 +345,7 @@ unsafe fn outer_tile<S: Simd, const R: usize, const NV: usize, const G: usize>(
         while kk < full {
             // 16 floats of every row (one cache line) per prefetch.
             let end = (kk + 16).min(full);
-            let p = kk + OUTER_PF;
+            let p = kk + OUTER_PF.min(kb);
             for (r, row) in rows.iter().enumerate() {
                 S::prefetch(if p < kb {
                     row.wrapping_add(p)

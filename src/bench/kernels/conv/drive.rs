@@ -1,7 +1,7 @@
 //! The loop nests that walk a convolution in register tiles; the tiles
 //! themselves, one per instruction set, are in `tiles.rs`.
 
-use super::tiles::Tiles;
+use super::tiles::{GatherOut, Tiles};
 use super::*;
 
 /// Input operand of the tiles: reduction step `kk` of the tile at position
@@ -182,6 +182,14 @@ pub(super) fn gather_drive(
                         // Weights packed by reduction block (pack_weights).
                         let kb = k1 - k0;
                         let w = &wpk[k0 * ncb * gco + cb * kb * gco..][..kb * gco];
+                        // The tile after this one, whose partial sums the
+                        // tile prefetches.
+                        let next = match t + 1 < t1 {
+                            true => (cb * ntiles + t + 1) * tsz,
+                            false if cb + 1 < cb1 => ((cb + 1) * ntiles + t0) * tsz,
+                            false => (cb * ntiles + t) * tsz,
+                        };
+                        let next = partial[next..].as_ptr();
                         let o = &mut partial[(cb * ntiles + t) * tsz..][..tsz];
                         // SAFETY: the tiles' ISA is this CPU's; every base +
                         // offset < inp.len() (checked above), w holds gco
@@ -192,8 +200,11 @@ pub(super) fn gather_drive(
                                 tb,
                                 &offs[k0..k1],
                                 w.as_ptr(),
-                                o.as_mut_ptr(),
-                                k0 > 0,
+                                GatherOut {
+                                    out: o.as_mut_ptr(),
+                                    accumulate: k0 > 0,
+                                    next,
+                                },
                             )
                         }
                     }

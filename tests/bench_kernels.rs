@@ -271,6 +271,13 @@ fn conv_fixed_shapes() {
         // 28 channels of 66 floats a row make groups of 17 rows, so 40 rows
         // end in a short group; 13 channels end in a partial channel block.
         (28, 13, 40, 64, 3, 1, 1),
+        // Gather blocks of channel groups: 576 steps keep a run's partial
+        // sums over the reduction, 7 AVX-512 groups (224 channels) to a
+        // block, so 232 channels take two blocks; 2070 steps stream every
+        // tile's sums per reduction block, 28 groups (896 channels) to a
+        // block, so 900 channels take two.
+        (64, 232, 4, 5, 3, 1, 1),
+        (230, 900, 3, 3, 3, 1, 1),
     ];
     for (i, &(cin, cout, h, w, k, stride, pad)) in shapes.iter().enumerate() {
         check_conv(

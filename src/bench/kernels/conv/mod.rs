@@ -284,8 +284,8 @@ pub struct ConvPlan {
     /// Padded input (direct, gather), im2col panel, or the panel of `tp`
     /// positions of every input channel (pointwise).
     scratch: AlignedBuf,
-    /// Output of direct mode (`[cout_pad][chunk columns]`) or of gather mode
-    /// (`[cout_pad/gco][ntiles][gp][gco]`).
+    /// Output of direct mode (`[cout_pad][chunk columns]`) or partial sums of
+    /// gather mode (`[groups][span][gp][gco]`, drive::GatherBlocking).
     outbuf: AlignedBuf,
     /// Gather mode: padded-plane position of each output pixel (padded to
     /// whole tiles by repeating pixel 0).

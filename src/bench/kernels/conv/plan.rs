@@ -139,7 +139,8 @@ impl ConvPlan {
                     .collect();
                 mode = Mode::Gather { wp, plane };
                 scratch_len = s.cin * plane;
-                out_len = s.cout.div_ceil(tiles.gco) * tiles.gco * ntiles * tiles.gp;
+                out_len = GatherBlocking::of(&tiles, kred, k * k, ntiles)
+                    .partial_len(&tiles, s.cout.div_ceil(tiles.gco));
                 wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k))?;
             }
         }

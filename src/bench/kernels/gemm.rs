@@ -207,27 +207,27 @@ unsafe fn outer<S: Simd, const R: usize, const NV: usize>(
 }
 
 entry_points!(
-    /// Entry points of [`outer`] with one vector of batch lanes and 8 W
+    /// Entry points of [`outer()`] with one vector of batch lanes and 8 W
     /// rows per tile.
     fn outer(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
     [ROWS_ONE, 1] [ROWS_ONE, 1] [ROWS_ONE, 1];
-    /// Entry points of [`outer`] with two vectors of batch lanes and 6 W
+    /// Entry points of [`outer()`] with two vectors of batch lanes and 6 W
     /// rows per tile (AVX2 from batch 9, AVX-512 from batch 17).
     mod outer_two [ROWS_TWO, 2] [ROWS_TWO, 2] [ROWS_TWO, 2]
 );
 
 entry_points!(
-    /// Entry points of [`outer`] with four vectors of batch lanes and 6 W
+    /// Entry points of [`outer()`] with four vectors of batch lanes and 6 W
     /// rows per tile (AVX-512 from batch 33; the others never call theirs,
     /// which are the two-vector tile).
     mod outer_four = fn outer(a: &[f32], w: &[f32], c: &mut [f32], m: usize, k: usize, n: usize);
     [ROWS_TWO, 2] [ROWS_TWO, 2] [ROWS_TWO, 4]
 );
 
-/// [`outer`] with `G` consecutive k per lane group.
+/// [`outer()`] with `G` consecutive k per lane group.
 ///
 /// # Safety
-/// As [`outer`]; G divides LANES.
+/// As [`outer()`]; G divides LANES.
 #[inline(always)]
 unsafe fn outer_panels<S: Simd, const R: usize, const NV: usize, const G: usize>(
     a: &[f32],

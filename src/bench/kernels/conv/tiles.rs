@@ -76,7 +76,7 @@ pub(crate) struct GatherOut {
     pub(crate) accumulate: bool,
     pub(crate) next: *const f32,
 }
-/// Writes finished gather tiles into a channel-major output ([`write_run`]).
+/// Writes finished gather tiles into a channel-major output ([`write_run()`]).
 type WriteRunFn = unsafe fn(&[f32], usize, (usize, usize), usize, usize, &mut [f32]);
 
 /// One instruction set's conv tiles and their sizes.
@@ -384,7 +384,7 @@ unsafe fn gather<S: Simd, const GP: usize, const NV: usize>(
 /// input at `pixel(j, off)`.
 ///
 /// # Safety
-/// As [`gather`], for every address `pixel` gives.
+/// As [`gather()`], for every address `pixel` gives.
 #[inline(always)]
 unsafe fn gather_steps<S: Simd, const GP: usize, const NV: usize>(
     offs: &[usize],
@@ -412,7 +412,7 @@ unsafe fn gather_steps<S: Simd, const GP: usize, const NV: usize>(
 }
 
 entry_points!(
-    /// Entry points of [`direct`]: 6 channels x 2 vectors (portable, AVX2),
+    /// Entry points of [`direct()`]: 6 channels x 2 vectors (portable, AVX2),
     /// 8 channels x 2 vectors (AVX-512).
     fn direct(inp: *const f32, offs: &[usize], w: *const f32, out: *mut f32, t: &Tile);
     [NARROW_CO, NARROW_DV] [NARROW_CO, NARROW_DV] [WIDE_CO, WIDE_DV];
@@ -470,7 +470,7 @@ unsafe fn write_run<S: Simd>(
 }
 
 entry_points!(
-    /// Entry points of [`write_run`].
+    /// Entry points of [`write_run()`].
     fn write_run(
         tiles: &[f32],
         gco: usize,
@@ -482,7 +482,7 @@ entry_points!(
 );
 
 entry_points!(
-    /// Entry points of [`gather`]: 6 pixels x 2 vectors (portable, AVX2),
+    /// Entry points of [`gather()`]: 6 pixels x 2 vectors (portable, AVX2),
     /// 14 pixels x 2 vectors (AVX-512).
     fn gather(
         inp: *const f32,

@@ -104,7 +104,7 @@ unsafe fn gemv_rows<S: Simd>(w: *const f32, x: *const f32, y: *mut f32, rows: us
 }
 
 entry_points!(
-    /// Entry points of [`gemv_rows`].
+    /// Entry points of [`gemv_rows()`].
     fn gemv_rows(w: *const f32, x: *const f32, y: *mut f32, rows: usize, cols: usize)
 );
 

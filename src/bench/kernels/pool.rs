@@ -85,6 +85,6 @@ unsafe fn plane_means<S: Simd>(x: *const f32, out: *mut f32, c: usize, n: usize)
 }
 
 entry_points!(
-    /// Entry points of [`plane_means`].
+    /// Entry points of [`plane_means()`].
     fn plane_means(x: *const f32, out: *mut f32, c: usize, n: usize)
 );

@@ -125,13 +125,14 @@ pub(super) fn gather_kstep(kk: usize) -> usize {
     (GATHER_KC / kk).max(1) * kk
 }
 
-/// How the gather path blocks a layer: reduction blocks of `kstep` steps,
-/// runs of `run` tiles (one channel group's weights for a reduction block
-/// stay in L1 over a run), spans of `span` tiles whose partial sums stay
-/// cached over every reduction block, and blocks of `groups` channel groups
-/// whose weights stay in L2 over the spans.
+/// How the gather path blocks a layer (and so packs its weights):
+/// reduction blocks of `kstep` steps, runs of `run` tiles (one channel
+/// group's weights for a reduction block stay in L1 over a run), spans of
+/// `span` tiles whose partial sums stay cached over every reduction block,
+/// and blocks of `groups` channel groups whose weights stay in L2 over the
+/// spans.
 pub(super) struct GatherBlocking {
-    kstep: usize,
+    pub(super) kstep: usize,
     run: usize,
     span: usize,
     groups: usize,
@@ -149,7 +150,9 @@ impl GatherBlocking {
     /// pinned pairs, AVX2 tiles level), and the partial sums of VGG-19's
     /// 64->64 conv at 224 take 28 KB instead of 12.8 MB; spans of the whole
     /// layer ran its 512-channel convs (4608 steps) and ResNet-34's
-    /// 256->256 conv 2-3% faster than runs (15 pairs).
+    /// 256->256 conv 2-3% faster than runs (15 pairs). A span's tiles that
+    /// went through the whole reduction in one call each (their sums in
+    /// registers, the group's weights streamed from L2) were level (9 pairs).
     pub(super) fn of(tiles: &Tiles, kred: usize, kk: usize, ntiles: usize) -> Self {
         let (kstep, gco) = (gather_kstep(kk), tiles.gco.max(1));
         let run = (RUN_PIXELS / tiles.gp.max(1)).max(1);

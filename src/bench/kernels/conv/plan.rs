@@ -139,9 +139,9 @@ impl ConvPlan {
                     .collect();
                 mode = Mode::Gather { wp, plane };
                 scratch_len = s.cin * plane;
-                out_len = GatherBlocking::of(&tiles, kred, k * k, ntiles)
-                    .partial_len(&tiles, s.cout.div_ceil(tiles.gco));
-                wpk = pack_weights(s, weights, tiles.gco, gather_kstep(k * k))?;
+                let blocking = GatherBlocking::of(&tiles, kred, k * k, ntiles);
+                out_len = blocking.partial_len(&tiles, s.cout.div_ceil(tiles.gco));
+                wpk = pack_weights(s, weights, tiles.gco, blocking.kstep)?;
             }
         }
         let p_pad = npos.div_ceil(tiles.tp) * tiles.tp;

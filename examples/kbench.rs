@@ -5,13 +5,18 @@
 //!
 //! Prints best and median milliseconds, GFLOP/s at the best sample, and for
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
+//! `fc6-read` alternates the batch-1 fc6 GEMV with a pure read of the same
+//! matrix in the same order (`bench`'s DRAM ceiling), sample by sample: on
+//! a shared host the two drift apart when timed minutes apart.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use netledger::bench::buffer::{random_vec, AlignedBuf};
+use netledger::bench::kernels::ceilings::read_rows;
 use netledger::bench::kernels::conv::{ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::gemm;
+use netledger::bench::kernels::gemv::gemv;
 use netledger::bench::Isa;
 
 #[path = "../benches/support/peer.rs"]
@@ -112,6 +117,9 @@ fn main() {
             pmd / md
         );
     }
+    if "fc6-read".contains(&filter) {
+        fc6_against_read(isa, reps);
+    }
     let convs = [
         ("vgg-c3-64@224", 3, 64, 224, 3, 1, 1),
         ("vgg-c64-64@224", 64, 64, 224, 3, 1, 1),
@@ -174,4 +182,44 @@ fn main() {
             flop / md / 1e9
         );
     }
+}
+
+/// fc6 at batch 1 against the read ceiling, one sample of each in turn.
+fn fc6_against_read(isa: Isa, reps: usize) {
+    let (rows, cols) = (4096, 25088);
+    let mut w = AlignedBuf::new(rows * cols).expect("alloc");
+    w.fill_random(2);
+    let x = random_vec(cols, 1);
+    let mut y = vec![0.0; rows];
+    let secs = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let pairs: Vec<(f64, f64)> = (0..reps.max(1))
+        .map(|_| {
+            let g = secs(&mut || gemv(isa, black_box(&w), &x, &mut y, rows, cols).expect("gemv"));
+            let r = secs(&mut || {
+                black_box(read_rows(isa, black_box(&w), rows, cols));
+            });
+            (g, r)
+        })
+        .collect();
+    let gb = (rows * cols * 4) as f64 / 1e9;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut ratio: Vec<f64> = pairs.iter().map(|(g, r)| r / g).collect();
+    let q = median(&mut ratio);
+    let (lo, hi) = (ratio[0], ratio[ratio.len() - 1]);
+    let g = median(&mut pairs.iter().map(|p| p.0).collect());
+    let r = median(&mut pairs.iter().map(|p| p.1).collect());
+    println!(
+        "fc6-read   gemv med {:8.2} ms {:5.1} GB/s | read med {:8.2} ms {:5.1} GB/s | read/gemv med {q:.3} [{lo:.3}-{hi:.3}]",
+        g * 1e3,
+        gb / g,
+        r * 1e3,
+        gb / r
+    );
 }

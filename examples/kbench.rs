@@ -1,11 +1,13 @@
 //! Quick timing of GEMM (with the `gemm` crate as peer) and conv shapes,
 //! without the scalar references (developer tool for tuning).
 //!
-//! `cargo run --release --example kbench -- [FILTER] [--reps N] [--no-peer]`
+//! `cargo run --release --example kbench -- [FILTER] [--reps N] [--no-peer] [--paired-peak]`
 //!
 //! Prints best and median milliseconds, GFLOP/s at the best sample, and for
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
-//! `fc6-read` alternates the batch-1 fc6 GEMV with a pure read of the same
+//! With `--paired-peak`, each conv sample is followed by one of the best
+//! instruction set's FMA peak loop, and the conv's share of the peak is
+//! reported pair by pair. `fc6-read` alternates the batch-1 fc6 GEMV with a pure read of the same
 //! matrix in the same order (`bench`'s DRAM ceiling), sample by sample: on
 //! a shared host the two drift apart when timed minutes apart.
 
@@ -13,7 +15,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use netledger::bench::buffer::{random_vec, AlignedBuf};
-use netledger::bench::kernels::ceilings::read_rows;
+use netledger::bench::kernels::ceilings::{self, read_rows};
 use netledger::bench::kernels::conv::{ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::gemm;
 use netledger::bench::kernels::gemv::gemv;
@@ -68,6 +70,7 @@ fn main() {
         .cloned()
         .unwrap_or_default();
     let no_peer = args.iter().any(|a| a == "--no-peer");
+    let paired_peak = args.iter().any(|a| a == "--paired-peak");
     let isa = Isa::detect();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("isa {} load {}", isa.name(), load.trim());
@@ -181,6 +184,12 @@ fn main() {
             flop / b / 1e9,
             flop / md / 1e9
         );
+        if paired_peak {
+            let (q, lo, hi) = fraction_of_paired_peak(reps, flop, || {
+                plan.run(black_box(&input), &mut out).expect("conv")
+            });
+            println!("{name:18} of the FMA peak, pair by pair: med {q:.3} [{lo:.3}-{hi:.3}]");
+        }
     }
 }
 
@@ -222,4 +231,30 @@ fn fc6_against_read(isa: Isa, reps: usize) {
         r * 1e3,
         gb / r
     );
+}
+
+/// Median, lowest and highest of `flop / t(f)` over the FMA peak measured
+/// right after each sample of `f`.
+fn fraction_of_paired_peak(reps: usize, flop: f64, mut f: impl FnMut()) -> (f64, f64, f64) {
+    let iters = 2_000_000u64;
+    let (peak_flops, peak): (f64, fn(u64) -> f32) = match ceilings::avx512_available() {
+        true => (ceilings::fma_peak_avx512_flops(iters), |n| {
+            ceilings::fma_peak_avx512(n).unwrap_or(0.0)
+        }),
+        false => (ceilings::fma_peak_flops(Isa::Avx2Fma, iters), |n| {
+            ceilings::fma_peak(Isa::Avx2Fma, n)
+        }),
+    };
+    let mut v: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            let ours = flop / t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            black_box(peak(iters));
+            ours / (peak_flops / t.elapsed().as_secs_f64())
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
 }

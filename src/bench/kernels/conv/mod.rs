@@ -37,6 +37,17 @@ use crate::bench::error::{check_len, shape_err, BenchError};
 /// Shortest reduction (cin * k * k) `Auto` runs on the gather path (on
 /// 3->64 and the 7x7 stem, 27 and 147 steps, direct was faster).
 const GATHER_MIN_KRED: usize = 256;
+/// Largest output (floats) `Auto` runs on the gather path, for every
+/// instruction set: 64 M, 20 times VGG-19's largest output (the bound keeps
+/// the partial sums of a layer too deep for spans within reason). The
+/// AVX-512 tiles had a bound of 2 M while the gather path streamed every
+/// layer's partial sums through the L3 once per reduction block: VGG-19's
+/// 64->64 at 224 (3.2 M) then ran 0.89x on gather on the Emerald Rapids VM.
+/// With spans of one run ([`drive::GatherBlocking`]) it ran 1.03x and 1.17x
+/// faster on gather than row-tiled direct on the Sapphire Rapids VM (15 and
+/// 21 pinned pairs), as it did with AVX2 on the Zen 3 VM (1.12x, 21 pairs),
+/// where a direct tile's input lines and weights do not fit a 32 KiB L1.
+const GATHER_MAX_OUT: usize = 64 << 20;
 /// Largest buffer (in floats) a plan may allocate.
 const MAX_FLOATS: usize = 1 << 31;
 

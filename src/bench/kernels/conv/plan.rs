@@ -15,7 +15,7 @@ impl ConvPlan {
     /// The path `Auto` picks for a shape (thresholds measured on the dev
     /// machine, see the bench README): pointwise where it applies; gather
     /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
-    /// the tiles' `gather_max_out`; else
+    /// [`GATHER_MAX_OUT`]; else
     /// direct, row-tiled when that wastes no more tile slots than flat.
     pub fn auto_path(isa: Isa, s: &ConvShape) -> Result<ConvPath, BenchError> {
         let (oh, ow) = s.validate()?;
@@ -25,7 +25,7 @@ impl ConvPlan {
         }
         // Strided 1x1 (projection shortcuts) gathers its pixels: splitting the
         // input into phase planes costs more than the short reduction saves.
-        let gather_fits = s.cout * oh * ow <= tiles.gather_max_out;
+        let gather_fits = s.cout * oh * ow <= GATHER_MAX_OUT;
         if gather_fits && (s.reduction_len() >= GATHER_MIN_KRED || s.k == 1) {
             return Ok(ConvPath::Gather);
         }

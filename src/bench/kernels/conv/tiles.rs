@@ -46,18 +46,6 @@ const NARROW_CO: usize = 6;
 const NARROW_DV: usize = 2;
 const NARROW_GP: usize = 6;
 const NARROW_GV: usize = 2;
-/// Largest output (floats) `Auto` runs on the gather path with the AVX-512
-/// tiles: on the Xeon VM, VGG-19's 64->64 at 224 (3.2 M floats) ran 0.89x
-/// on gather, while its 64->128 at 112 (1.6 M) ran faster there. Its direct
-/// tile (8 x 32) has twice the positions of the narrow one.
-const WIDE_GATHER_MAX_OUT: usize = 2 << 20;
-/// The same for the AVX2 and portable tiles: 64 M floats (20 times VGG-19's
-/// largest output; the bound keeps the gather path's partial sums, about
-/// one output, within reason). On the Zen 3 VM (32 KiB L1), 64->64 at 224
-/// ran 1.12x on gather (21 pinned pairs): a direct tile's 24 KB of input
-/// lines and its channel block's 14 KB of weights do not fit that L1
-/// together.
-const NARROW_GATHER_MAX_OUT: usize = 64 << 20;
 /// Most positions a direct tile may have (its partial-tile buffer).
 const MAX_TP: usize = 64;
 
@@ -92,8 +80,6 @@ pub(crate) struct Tiles {
     pub(crate) gp: usize,
     /// Output channels of a gather tile (its vector dimension).
     pub(crate) gco: usize,
-    /// Largest output (floats) `Auto` runs on the gather path.
-    pub(crate) gather_max_out: usize,
     direct: DirectFn,
     gather: GatherFn,
     /// The short gather tile: pixels and entry point.
@@ -127,7 +113,6 @@ impl Tiles {
                 tp: WIDE_DV * Avx512::LANES,
                 gp: WIDE_GP,
                 gco: WIDE_GV * Avx512::LANES,
-                gather_max_out: WIDE_GATHER_MAX_OUT,
                 direct: direct::avx512,
                 gather: gather::avx512,
                 short: (WIDE_GP_SHORT, gather_short::avx512),
@@ -141,7 +126,6 @@ impl Tiles {
                 tp: NARROW_DV * Avx2::LANES,
                 gp: NARROW_GP,
                 gco: NARROW_GV * Avx2::LANES,
-                gather_max_out: NARROW_GATHER_MAX_OUT,
                 direct: direct::avx2,
                 gather: gather::avx2,
                 short: (NARROW_GP, gather::avx2),
@@ -154,7 +138,6 @@ impl Tiles {
                 tp: NARROW_DV * Portable::LANES,
                 gp: NARROW_GP,
                 gco: NARROW_GV * Portable::LANES,
-                gather_max_out: NARROW_GATHER_MAX_OUT,
                 direct: direct::portable,
                 gather: gather::portable,
                 short: (NARROW_GP, gather::portable),

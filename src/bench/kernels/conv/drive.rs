@@ -4,8 +4,8 @@
 use super::tiles::{GatherOut, Tiles};
 use super::*;
 
-/// Input operand of the tiles: reduction step `kk` of the tile at position
-/// `p` reads `inp[p + offs[kk] .. p + offs[kk] + tp]` (`tp` the tiles' positions).
+/// Input operand of the tiles: reduction step `kk` of the tile at position `p`
+/// reads `inp[p + offs[kk] .. p + offs[kk] + tp]` (`tp` the tiles' positions).
 pub(super) struct Operand<'a> {
     pub(super) inp: &'a [f32],
     pub(super) offs: &'a [usize],
@@ -111,12 +111,12 @@ pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, 
 }
 
 /// Reduction steps per cache block of the gather path: one channel group's
-/// weights for the block (18 KB with AVX-512's 32-channel groups) stay in
-/// L1 while a run of tiles uses them, next to the run's input lines. On the
-/// Xeon VM (48 KiB L1) 144 steps with channel groups outside the tiles ran
-/// VGG-19's and ResNet-34's 3x3 convs 1.01-1.12x faster than 288 steps with
-/// the groups innermost (AVX-512 tiles, 11 pinned pairs; the AVX2 tiles
-/// there 1.01-1.08x); 72 steps ran 2-5% slower than 144.
+/// weights for the block (18 KB with AVX-512's 32-channel groups) stay in L1
+/// while a run of tiles uses them, next to the run's input lines. On the
+/// Sapphire Rapids-class Xeon VM (48 KiB L1) 144 steps with channel groups
+/// outside the tiles ran VGG-19's and ResNet-34's 3x3 convs 1.01-1.12x faster
+/// than 288 steps with the groups innermost (AVX-512 tiles, 11 pinned pairs;
+/// the AVX2 tiles there 1.01-1.08x); 72 steps ran 2-5% slower than 144.
 pub(super) const GATHER_KC: usize = 144;
 
 /// Reduction steps per cache block of the gather path, whole channels of
@@ -141,18 +141,18 @@ pub(super) struct GatherBlocking {
 impl GatherBlocking {
     /// Where one channel group's weights over the whole reduction fit in half
     /// of an L2 weight block (at most 2048 steps with AVX-512's 32-channel
-    /// groups), a span is one run: the run's partial sums stay in L1/L2
-    /// over all reduction blocks, and its input lines in L2. Otherwise a span
-    /// is the whole layer, with one reduction block's weights in L2 and the
-    /// partial sums of all tiles streamed through once per block. On the
-    /// Xeon VM, runs as spans ran VGG-19's 112-pixel convs and its 128->256
-    /// conv at 56 1.01-1.04x faster than spans of the whole layer (13
-    /// pinned pairs, AVX2 tiles level), and the partial sums of VGG-19's
-    /// 64->64 conv at 224 take 28 KB instead of 12.8 MB; spans of the whole
-    /// layer ran its 512-channel convs (4608 steps) and ResNet-34's
-    /// 256->256 conv 2-3% faster than runs (15 pairs). A span's tiles that
-    /// went through the whole reduction in one call each (their sums in
-    /// registers, the group's weights streamed from L2) were level (9 pairs).
+    /// groups), a span is one run: the run's partial sums stay in L1/L2 over
+    /// all reduction blocks, and its input lines in L2. Otherwise a span is the
+    /// whole layer, with one reduction block's weights in L2 and the partial
+    /// sums of all tiles streamed through once per block. On the Sapphire
+    /// Rapids-class Xeon VM, runs as spans ran VGG-19's 112-pixel convs and its
+    /// 128->256 conv at 56 1.01-1.04x faster than spans of the whole layer (13
+    /// pinned pairs, AVX2 tiles level), and the partial sums of VGG-19's 64->64
+    /// conv at 224 take 28 KB instead of 12.8 MB; spans of the whole layer ran
+    /// its 512-channel convs (4608 steps) and ResNet-34's 256->256 conv 2-3%
+    /// faster than runs (15 pairs). A span's tiles that went through the whole
+    /// reduction in one call each (their sums in registers, the group's weights
+    /// streamed from L2) were level (9 pairs).
     pub(super) fn of(tiles: &Tiles, kred: usize, kk: usize, ntiles: usize) -> Self {
         let (kstep, gco) = (gather_kstep(kk), tiles.gco.max(1));
         let run = (RUN_PIXELS / tiles.gp.max(1)).max(1);
@@ -277,8 +277,8 @@ pub(super) fn gather_drive(
     }
 }
 
-/// Output pixels per run of gather tiles written out together (7 full
-/// lines per channel); 56 ran 2-5% slower on the Xeon VM, 224 level.
+/// Output pixels per run of gather tiles written out together (7 full lines per
+/// channel); 56 ran 2-5% slower on the Sapphire Rapids-class VM, 224 level.
 const RUN_PIXELS: usize = 112;
 
 /// Where one tile reads and writes.

@@ -7,9 +7,10 @@
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
 //! With `--paired-peak`, each conv sample is followed by one of the best
 //! instruction set's FMA peak loop, and the conv's share of the peak is
-//! reported pair by pair. `fc6-read` alternates the batch-1 fc6 GEMV with a pure read of the same
-//! matrix in the same order (`bench`'s DRAM ceiling), sample by sample: on
-//! a shared host the two drift apart when timed minutes apart.
+//! reported pair by pair. `fc6-read` alternates the batch-1 fc6 GEMV with a
+//! pure read of the same matrix in the same order (`bench`'s DRAM ceiling),
+//! sample by sample: on a shared host the two drift apart when timed minutes
+//! apart.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -41,7 +42,7 @@ fn thread_cpu_s() -> f64 {
 fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     let cpu = std::env::var("KBENCH_CPU").is_ok_and(|v| v == "1");
     f();
-    let mut v: Vec<f64> = (0..reps)
+    let v: Vec<f64> = (0..reps)
         .map(|_| {
             let (t, c) = (Instant::now(), thread_cpu_s());
             f();
@@ -52,8 +53,8 @@ fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
             }
         })
         .collect();
-    v.sort_by(f64::total_cmp);
-    (v[0], v[v.len() / 2])
+    let (median, best, _) = spread(v);
+    (best, median)
 }
 
 fn main() {
@@ -215,15 +216,9 @@ fn fc6_against_read(isa: Isa, reps: usize) {
         })
         .collect();
     let gb = (rows * cols * 4) as f64 / 1e9;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let mut ratio: Vec<f64> = pairs.iter().map(|(g, r)| r / g).collect();
-    let q = median(&mut ratio);
-    let (lo, hi) = (ratio[0], ratio[ratio.len() - 1]);
-    let g = median(&mut pairs.iter().map(|p| p.0).collect());
-    let r = median(&mut pairs.iter().map(|p| p.1).collect());
+    let (q, lo, hi) = spread(pairs.iter().map(|(g, r)| r / g).collect());
+    let (g, _, _) = spread(pairs.iter().map(|p| p.0).collect());
+    let (r, _, _) = spread(pairs.iter().map(|p| p.1).collect());
     println!(
         "fc6-read   gemv med {:8.2} ms {:5.1} GB/s | read med {:8.2} ms {:5.1} GB/s | read/gemv med {q:.3} [{lo:.3}-{hi:.3}]",
         g * 1e3,
@@ -245,16 +240,22 @@ fn fraction_of_paired_peak(reps: usize, flop: f64, mut f: impl FnMut()) -> (f64,
             ceilings::fma_peak(Isa::Avx2Fma, n)
         }),
     };
-    let mut v: Vec<f64> = (0..reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            let ours = flop / t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            black_box(peak(iters));
-            ours / (peak_flops / t.elapsed().as_secs_f64())
-        })
-        .collect();
+    spread(
+        (0..reps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                let ours = flop / t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                black_box(peak(iters));
+                ours / (peak_flops / t.elapsed().as_secs_f64())
+            })
+            .collect(),
+    )
+}
+
+/// Median, lowest and highest of a non-empty sample.
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }

@@ -82,8 +82,7 @@ pub(super) fn drive(tiles: &Tiles, op: &Operand<'_>, wpk: &[f32], g: &Geometry, 
             for g0 in (0..ntiles).step_by(group) {
                 for cb in cb0..cb1 {
                     let c0 = cb * co;
-                    // Weights packed by reduction block (pack_weights).
-                    let w = &wpk[k0 * ncb * co + cb * kb * co..][..kb * co];
+                    let w = block_weights(wpk, (ncb, co), k0, kb, cb);
                     for i in g0..(g0 + group).min(ntiles) {
                         let (y, x) = (i / per_row, i % per_row * tiles.tp);
                         let p = y * row_len + x;
@@ -231,8 +230,7 @@ pub(super) fn gather_drive(
                 for r0 in (s0..s1).step_by(b.run) {
                     let r1 = (r0 + b.run).min(s1);
                     for cb in cb0..cb1 {
-                        // Weights packed by reduction block (pack_weights).
-                        let w = &wpk[k0 * ncb * gco + cb * kb * gco..][..kb * gco];
+                        let w = block_weights(wpk, (ncb, gco), k0, kb, cb);
                         for (t, tb) in bases[r0 * gp..r1 * gp].chunks_exact(gp).enumerate() {
                             let t = r0 + t;
                             // The tile after this one, whose partial sums

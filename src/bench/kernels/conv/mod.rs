@@ -303,6 +303,19 @@ pub struct ConvPlan {
     bases: Vec<usize>,
 }
 
+/// The weights of channel group `cb` (of `ncb`, `tc` channels each) for the
+/// reduction block of `kb` steps from step `k0`, as [`pack_weights`] lays
+/// them out.
+fn block_weights(
+    wpk: &[f32],
+    (ncb, tc): (usize, usize),
+    k0: usize,
+    kb: usize,
+    cb: usize,
+) -> &[f32] {
+    &wpk[k0 * ncb * tc + cb * kb * tc..][..kb * tc]
+}
+
 /// Packs weights as `[reduction block][cout_pad / tc][steps of the block][tc]`
 /// (blocks of `kstep` steps): the weights one reduction block reads for all
 /// its channel groups lie in one run, which streams from memory without

@@ -2,6 +2,7 @@
 //! without the scalar references (developer tool for tuning).
 //!
 //! `cargo run --release --example kbench -- [FILTER] [--reps N] [--no-peer] [--paired-peak]`
+//! (`KBENCH_SHAPE=cin,cout,hw,k,stride,pad` adds a conv shape named `shape`)
 //!
 //! Prints best and median milliseconds, GFLOP/s at the best sample, and for
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
@@ -144,7 +145,12 @@ fn main() {
         ("r50-1x1-256-64@56", 256, 64, 56, 1, 1, 0),
         ("r50-1x1-64-256@56", 64, 256, 56, 1, 1, 0),
     ];
-    for (name, cin, cout, h, k, stride, pad) in convs {
+    // KBENCH_SHAPE=cin,cout,hw,k,stride,pad times one more conv shape.
+    let extra = std::env::var("KBENCH_SHAPE").ok().and_then(|v| {
+        let n: Vec<usize> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+        (n.len() == 6).then(|| ("shape", n[0], n[1], n[2], n[3], n[4], n[5]))
+    });
+    for (name, cin, cout, h, k, stride, pad) in convs.into_iter().chain(extra) {
         if !name.contains(&filter) {
             continue;
         }

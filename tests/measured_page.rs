@@ -64,6 +64,58 @@ fn each_machine_has_its_own_file_and_the_chapter_shows_them_side_by_side() {
 }
 
 #[test]
+fn the_kernel_table_shows_each_kernels_share_of_its_ceiling_paired_sample_by_sample() {
+    let page = "+++\ntitle = \"M\"\n+++\n{{ kernel_table() }}\n";
+    let p = Project::new("measured-paired", &[("index.md", page)]);
+    let mut bench: serde_json::Value = serde_json::from_str(&common::shipped_bench()).unwrap();
+    let kernels = bench["kernels"].as_array_mut().unwrap();
+    for k in kernels.iter_mut() {
+        k.as_object_mut()
+            .unwrap()
+            .remove("fraction_of_ceiling_paired");
+    }
+    let simd: Vec<usize> = (0..kernels.len())
+        .filter(|&i| kernels[i]["variant"] == "simd")
+        .collect();
+    let (with, without) = (simd[0], simd[1]);
+    kernels[with]["fraction_of_ceiling_paired"] = serde_json::json!([0.581, 0.62, 0.644]);
+    let short = |i: usize| {
+        let name = kernels[i]["name"].as_str().unwrap();
+        format!("<code>{}</code>", name.split_once('/').unwrap().1)
+    };
+    let (with_name, without_name) = (short(with), short(without));
+    let full_name = kernels[with]["name"].as_str().unwrap().to_string();
+    p.write("content/data/bench/this.json", &bench.to_string());
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(
+        html.contains("<th scope=\"col\" class=\"num\">% of ceiling</th><th scope=\"col\" class=\"num\">Paired</th><th scope=\"col\" class=\"num\">SIMD / scalar</th>"),
+        "{html}"
+    );
+    for (name, cell) in [(&with_name, "62% (58-64)"), (&without_name, "n/a")] {
+        let row = row_with(&html, name);
+        assert_eq!(row.matches("<td").count(), 10, "{row}");
+        let cells: Vec<&str> = row.split("<td class=\"num\">").collect();
+        assert!(
+            cells[cells.len() - 2].starts_with(&format!("{cell}</td>")),
+            "{row}"
+        );
+    }
+    let csv = std::fs::read_to_string(p.site().join("data/kernels.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .contains(",fraction_of_ceiling,paired_q1,paired_median,paired_q3,speedup_vs_scalar"));
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{full_name},")) && l.contains(",simd,"))
+        .unwrap();
+    assert!(line.contains(",0.581,0.62,0.644,"), "{line}");
+}
+
+#[test]
 fn bench_writes_its_own_machines_file_and_leaves_the_others() {
     let p = Project::new("measured-bench-out", &[]);
     for m in ["vgg19", "resnet34", "resnet50"] {
@@ -91,6 +143,16 @@ fn bench_writes_its_own_machines_file_and_leaves_the_others() {
         netledger::bench::results::parse(&std::fs::read_to_string(dir.join(ours)).unwrap(), &dir)
             .unwrap();
     assert_eq!(*ours, format!("{}.json", report.machine.key()));
+    // Each SIMD kernel's samples were paired with a probe of its ceiling.
+    for k in &report.kernels {
+        match (k.variant, k.fraction_of_ceiling_paired) {
+            (netledger::bench::Variant::Simd, Some([q1, m, q3])) => {
+                assert!(0.0 < q1 && q1 <= m && m <= q3 && q3 < 10.0, "{k:?}")
+            }
+            (netledger::bench::Variant::Scalar, None) => {}
+            _ => panic!("{k:?}"),
+        }
+    }
     assert!(
         err.contains(&format!("wrote content/data/bench/{ours}")),
         "{err}"

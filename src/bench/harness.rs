@@ -142,26 +142,63 @@ pub fn load_average() -> Option<[f64; 3]> {
 
 /// Median of a slice (0 for empty).
 pub fn median(v: &[f64]) -> f64 {
+    quartiles(v)[1]
+}
+
+/// First quartile, median and third quartile of a slice (zeros for an
+/// empty one), interpolated between order statistics as Python's
+/// `statistics.quantiles(method="inclusive")` does, so that they agree
+/// with `benches/compare_torch.py`.
+pub fn quartiles(v: &[f64]) -> [f64; 3] {
     if v.is_empty() {
-        return 0.0;
+        return [0.0; 3];
     }
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        0.5 * (s[n / 2 - 1] + s[n / 2])
-    }
+    [0.25, 0.5, 0.75].map(|q| {
+        let at = q * (s.len() - 1) as f64;
+        let (lo, frac) = (at.floor() as usize, at.fract());
+        let hi = (lo + 1).min(s.len() - 1);
+        s[lo] + (s[hi] - s[lo]) * frac
+    })
+}
+
+/// Which call a paired measurement asks for ([`measure_paired`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The call being measured.
+    Kernel,
+    /// The probe that follows each sample.
+    Probe,
 }
 
 /// Measure `f` under `budget`.
 pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
+    sample(budget, |turn| {
+        if turn == Turn::Kernel {
+            f()
+        }
+    })
+    .0
+}
+
+/// Measure `f(Turn::Kernel)` under `budget`, calling `f(Turn::Probe)`
+/// once right after each sample; returns the probe's seconds too, one per
+/// sample. The probe's time does not count against the budget. On a shared
+/// machine a ceiling measured minutes before a kernel says little about the
+/// kernel's own minute: a probe of that ceiling right after each sample
+/// does.
+pub fn measure_paired<F: FnMut(Turn)>(budget: &Budget, f: F) -> (Measurement, Vec<f64>) {
+    sample(budget, f)
+}
+
+/// The sampling loop of [`measure`] and [`measure_paired`].
+fn sample<F: FnMut(Turn)>(budget: &Budget, mut f: F) -> (Measurement, Vec<f64>) {
     let start = Instant::now();
     let mut one = f64::INFINITY;
     for _ in 0..budget.warmup {
         let t = Instant::now();
-        f();
+        f(Turn::Kernel);
         one = one.min(t.elapsed().as_secs_f64());
         if start.elapsed() > budget.max_time {
             break;
@@ -178,19 +215,23 @@ pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
         1000
     };
     let begin = Instant::now();
-    let mut samples = Vec::new();
-    let mut cpus = Vec::new();
+    let (mut samples, mut cpus, mut probes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut probing = Duration::ZERO;
     loop {
         let c0 = cpu_time_s();
         let t = Instant::now();
         for _ in 0..reps {
-            f();
+            f(Turn::Kernel);
         }
         let wall = t.elapsed().as_secs_f64() / reps as f64;
         cpus.push((cpu_time_s() - c0) / reps as f64);
         samples.push(wall);
+        let t = Instant::now();
+        f(Turn::Probe);
+        probing += t.elapsed();
+        probes.push(t.elapsed().as_secs_f64());
         let n = samples.len() as u32;
-        let el = begin.elapsed();
+        let el = begin.elapsed().saturating_sub(probing);
         let enough = n >= budget.min_samples && el >= budget.max_time;
         if enough || n >= budget.max_samples || el >= budget.max_time * 3 {
             break;
@@ -198,7 +239,7 @@ pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
     }
     let med = median(&samples);
     let dev: Vec<f64> = samples.iter().map(|s| (s - med).abs()).collect();
-    Measurement {
+    let m = Measurement {
         median_s: med,
         best_s: samples.iter().copied().fold(f64::INFINITY, f64::min),
         worst_s: samples.iter().copied().fold(0.0, f64::max),
@@ -206,7 +247,8 @@ pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
         cpu_s: median(&cpus),
         reps,
         samples,
-    }
+    };
+    (m, probes)
 }
 
 #[cfg(test)]
@@ -230,10 +272,36 @@ mod tests {
     }
 
     #[test]
-    fn median_and_mad() {
+    fn median_and_quartiles() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(&[]), 0.0);
+        // As Python's statistics.quantiles([...], n=4, method="inclusive").
+        assert_eq!(quartiles(&[4.0, 1.0, 2.0, 3.0]), [1.75, 2.5, 3.25]);
+        assert_eq!(quartiles(&[5.0, 1.0, 9.0, 3.0, 7.0]), [3.0, 5.0, 7.0]);
+        assert_eq!(quartiles(&[2.0]), [2.0; 3]);
+    }
+
+    #[test]
+    fn a_paired_measurement_probes_once_after_each_sample() {
+        let b = Budget {
+            warmup: 1,
+            min_samples: 3,
+            max_samples: 4,
+            max_time: Duration::from_millis(1),
+            min_sample_time: Duration::from_micros(10),
+        };
+        let mut turns = Vec::new();
+        let (m, probes) = measure_paired(&b, |t| turns.push(t));
+        assert_eq!(probes.len(), m.samples.len());
+        let reps = m.reps as usize;
+        // The warm-up call, then each sample's calls followed by one probe.
+        let mut want = vec![Turn::Kernel];
+        for _ in &m.samples {
+            want.extend(std::iter::repeat_n(Turn::Kernel, reps));
+            want.push(Turn::Probe);
+        }
+        assert_eq!(turns, want);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::buffer::{fill_random, random_vec, AlignedBuf};
 use super::error::{shape_err, BenchError};
+use super::kernels::ceilings::{read_rows, read_sum};
 use super::kernels::conv::{ConvPlan, ConvShape};
 use super::kernels::gemm::gemm;
 use super::kernels::gemv::gemv;
@@ -124,6 +125,26 @@ impl<'w> Prepared<'w> {
         };
         p.run(isa)?;
         Ok(p)
+    }
+
+    /// Reads the operand the kernel streams, without its arithmetic (GEMV
+    /// and GEMM: the weights, in the GEMV's blocks of rows; conv and
+    /// pooling: one image's input, 4 streams); returns the bytes read.
+    pub(crate) fn read_operand(&self, isa: Isa) -> f64 {
+        let (buf, rows, cols): (&[f32], usize, usize) = match self {
+            Prepared::Gemv { w, rows, cols, .. } => (w, *rows, *cols),
+            Prepared::Gemm { w, inp, out, .. } => (w, *out, *inp),
+            Prepared::Conv { input, .. } => {
+                std::hint::black_box(read_sum(isa, input, 4));
+                return (input.len() / 4 * 16) as f64;
+            }
+            Prepared::Pool { input, .. } => {
+                std::hint::black_box(read_sum(isa, input, 4));
+                return (input.len() / 4 * 16) as f64;
+            }
+        };
+        std::hint::black_box(read_rows(isa, buf, rows, cols));
+        (rows.min(buf.len() / cols.max(1)) * cols * 4) as f64
     }
 
     /// Runs the kernel once more (conv and pooling: `batch` images).

@@ -312,6 +312,14 @@ pub struct KernelResult {
     /// Achieved fraction of the bounding ceiling (gflops / peak or gbs / read bandwidth).
     #[serde(deserialize_with = "checked::ratio")]
     pub fraction_of_ceiling: f64,
+    /// SIMD variant only: quartiles (first, median, third) of the samples'
+    /// fractions of the bounding ceiling, each against a probe of that
+    /// ceiling run right after the sample (the FMA peak loop, or a pure read
+    /// of the operand the kernel streams). On a shared machine this is the
+    /// fair figure: `fraction_of_ceiling` divides a median by a best sample
+    /// taken minutes earlier. Files made before it have none.
+    #[serde(default, deserialize_with = "checked::opt_quartiles")]
+    pub fraction_of_ceiling_paired: Option<[f64; 3]>,
     /// SIMD variant only: scalar median time over this variant's median time.
     #[serde(default, deserialize_with = "checked::opt_ratio")]
     pub speedup_vs_scalar: Option<f64>,

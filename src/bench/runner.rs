@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::buffer::{AlignedBuf, Pages};
 use super::error::{shape_err, BenchError};
-use super::harness::{allowed_cpus, load_average, measure, Budget, Measurement};
+use super::harness::{
+    allowed_cpus, load_average, measure, measure_paired, quartiles, Budget, Measurement, Turn,
+};
 use super::kernels::conv::{conv2d_scalar, ConvShape};
 use super::kernels::gemm::gemm_scalar;
 use super::kernels::gemv::gemv_scalar;
@@ -118,6 +120,7 @@ pub fn run_with_isa(
         isa,
         quick: opts.quick,
         cache: WeightCache::default(),
+        ceilings: ceilings.clone(),
     };
     let mut kernels = Vec::new();
     for case in selected {
@@ -395,6 +398,7 @@ struct Ctx {
     isa: Isa,
     quick: bool,
     cache: WeightCache,
+    ceilings: Ceilings,
 }
 
 impl Ctx {
@@ -406,6 +410,15 @@ impl Ctx {
             }
         } else {
             Budget::full()
+        }
+    }
+
+    /// Seconds one FMA probe takes (it follows every SIMD sample).
+    fn probe_seconds(&self) -> f64 {
+        if self.quick {
+            1e-3
+        } else {
+            2e-3
         }
     }
 
@@ -432,9 +445,76 @@ impl Ctx {
 /// Measurements of one case.
 struct CaseRun {
     simd: Measurement,
+    /// Quartiles of the SIMD samples' fractions of their ceiling, each
+    /// measured right after its sample ([`Probe`]).
+    paired: [f64; 3],
     scalar: Measurement,
     /// Fraction of the output units the scalar variant computed.
     fraction: f64,
+}
+
+/// The ceiling a kernel's samples are paired with, measured once right
+/// after each sample: the FMA peak loop of the best instruction set for a
+/// compute-bound kernel, or, for a memory-bound one, a pure read of the
+/// operand it streams (GEMV and GEMM: the weights, row blocks as the GEMV
+/// reads them; conv and pooling: the input), wherever that operand lives.
+enum Probe {
+    /// `iters` rounds of the FMA peak loop, AVX-512 where the machine has it.
+    Fma { iters: u64, avx512: bool },
+    /// [`Prepared::read_operand`].
+    Read,
+}
+
+impl Probe {
+    /// The probe of `bound`'s ceiling; an FMA probe takes about `seconds`.
+    fn of(bound: Bound, c: &Ceilings, isa: Isa, seconds: f64) -> Probe {
+        match bound {
+            Bound::Memory => Probe::Read,
+            Bound::Compute => {
+                let avx512 = c.fma_peak_avx512_gflops.is_some() && ceil::avx512_available();
+                let per_iter = Probe::fma_flops(avx512, isa, 1);
+                let iters = seconds * c.fma_peak_gflops * 1e9 / per_iter.max(1.0);
+                Probe::Fma {
+                    iters: (iters as u64).clamp(1000, 50_000_000),
+                    avx512,
+                }
+            }
+        }
+    }
+
+    fn fma_flops(avx512: bool, isa: Isa, iters: u64) -> f64 {
+        if avx512 {
+            ceil::fma_peak_avx512_flops(iters)
+        } else {
+            ceil::fma_peak_flops(isa, iters)
+        }
+    }
+
+    /// Runs the probe once; returns its work: FLOPs or bytes read.
+    fn run(&self, p: &Prepared<'_>, isa: Isa) -> f64 {
+        match *self {
+            Probe::Fma { iters, avx512 } => {
+                if avx512 {
+                    std::hint::black_box(ceil::fma_peak_avx512(iters));
+                } else {
+                    std::hint::black_box(ceil::fma_peak(isa, iters));
+                }
+                Probe::fma_flops(avx512, isa, iters)
+            }
+            Probe::Read => p.read_operand(isa),
+        }
+    }
+}
+
+/// Which ceiling bounds a kernel of `flops` and `bytes`: compute at or
+/// above the roofline's ridge, memory below it.
+fn bound_of(flops: f64, bytes: f64, c: &Ceilings) -> Bound {
+    let intensity = if bytes > 0.0 { flops / bytes } else { 0.0 };
+    if intensity >= c.ridge_intensity() {
+        Bound::Compute
+    } else {
+        Bound::Memory
+    }
 }
 
 /// Find how many of `total` output units the scalar reference can compute
@@ -478,10 +558,28 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
     let sb = ctx.simd_budget();
     let qb = ctx.scalar_budget();
     let target = ctx.scalar_target();
+    let (flops, bytes) = work(case);
+    let bound = bound_of(flops, bytes, &ctx.ceilings);
+    let probe = Probe::of(bound, &ctx.ceilings, isa, ctx.probe_seconds());
     let mut p = Prepared::new(case, isa, &mut ctx.cache)?;
-    let simd = measure(&sb, || {
-        let _ = p.run(isa);
+    let mut probe_work = 0.0;
+    let (simd, probe_s) = measure_paired(&sb, |turn| match turn {
+        Turn::Kernel => {
+            let _ = p.run(isa);
+        }
+        Turn::Probe => probe_work = probe.run(&p, isa),
     });
+    let kernel_work = match bound {
+        Bound::Compute => flops,
+        Bound::Memory => bytes,
+    };
+    let pairs: Vec<f64> = simd
+        .samples
+        .iter()
+        .zip(&probe_s)
+        .map(|(&t, &tp)| (kernel_work / t.max(1e-12)) / (probe_work / tp.max(1e-12)).max(1e-12))
+        .collect();
+    let paired = quartiles(&pairs);
     // The scalar reference computes a prefix of the output units within
     // its time target, and the SIMD output is checked on that prefix.
     let (scalar, fraction) = match &p {
@@ -586,6 +684,7 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
     };
     Ok(CaseRun {
         simd,
+        paired,
         scalar,
         fraction,
     })
@@ -623,7 +722,10 @@ fn results_for(case: &KernelCase, r: &CaseRun, c: &Ceilings) -> Vec<KernelResult
             None,
             r.fraction,
         ),
-        kernel_result(case, Variant::Simd, &r.simd, flops, bytes, c, speedup, 1.0),
+        KernelResult {
+            fraction_of_ceiling_paired: Some(r.paired),
+            ..kernel_result(case, Variant::Simd, &r.simd, flops, bytes, c, speedup, 1.0)
+        },
     ]
 }
 
@@ -643,11 +745,7 @@ pub(crate) fn kernel_result(
     let gflops = flops / t / 1e9;
     let gbs = bytes / t / 1e9;
     let intensity = if bytes > 0.0 { flops / bytes } else { 0.0 };
-    let bound = if intensity >= c.ridge_intensity() {
-        Bound::Compute
-    } else {
-        Bound::Memory
-    };
+    let bound = bound_of(flops, bytes, c);
     let fraction_of_ceiling = match bound {
         Bound::Compute if c.fma_peak_gflops > 0.0 => gflops / c.fma_peak_gflops,
         Bound::Memory if c.read_bandwidth_gbs > 0.0 => gbs / c.read_bandwidth_gbs,
@@ -672,6 +770,7 @@ pub(crate) fn kernel_result(
         intensity,
         bound,
         fraction_of_ceiling,
+        fraction_of_ceiling_paired: None,
         speedup_vs_scalar: speedup,
         measured_fraction: fraction,
     }
@@ -718,7 +817,7 @@ pub fn summary_table(r: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<22} {:<6} {:>5} {:>11} {:>9} {:>8} {:>8} {:<7} {:>7} {:>8}",
+        "{:<22} {:<6} {:>5} {:>11} {:>9} {:>8} {:>8} {:<7} {:>7} {:>7} {:>8}",
         "kernel",
         "var",
         "batch",
@@ -728,12 +827,13 @@ pub fn summary_table(r: &BenchReport) -> String {
         "FLOP/B",
         "bound",
         "% ceil",
+        "paired",
         "speedup"
     );
     for k in &r.kernels {
         let _ = writeln!(
             s,
-            "{:<22} {:<6} {:>5} {:>11.3} {:>9.2} {:>8.2} {:>8.2} {:<7} {:>6.1}% {:>8}",
+            "{:<22} {:<6} {:>5} {:>11.3} {:>9.2} {:>8.2} {:>8.2} {:<7} {:>6.1}% {:>7} {:>8}",
             k.name,
             k.variant.as_str(),
             k.batch,
@@ -746,6 +846,9 @@ pub fn summary_table(r: &BenchReport) -> String {
                 Bound::Memory => "memory",
             },
             k.fraction_of_ceiling * 100.0,
+            k.fraction_of_ceiling_paired
+                .map(|[_, m, _]| format!("{:.1}%", m * 100.0))
+                .unwrap_or_default(),
             k.speedup_vs_scalar
                 .map(|v| format!("{v:.1}x"))
                 .unwrap_or_default()

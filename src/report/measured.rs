@@ -229,16 +229,17 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
         ("FLOP/B", true),
         ("Bound", false),
         ("% of ceiling", true),
+        ("Paired", true),
         ("SIMD / scalar", true),
     ] {
         let class = if num { " class=\"num\"" } else { "" };
         h.push_str(&format!("<th scope=\"col\"{class}>{c}</th>"));
     }
     h.push_str("</tr></thead>");
-    let mut csv = String::from("name,layer,variant,batch,workload,median_s,gflops,gbs,intensity,bound,fraction_of_ceiling,speedup_vs_scalar\n");
+    let mut csv = String::from("name,layer,variant,batch,workload,median_s,gflops,gbs,intensity,bound,fraction_of_ceiling,paired_q1,paired_median,paired_q3,speedup_vs_scalar\n");
     for k in &b.kernels {
         csv.push_str(&format!(
-            "{},{},{},{},\"{}\",{},{},{},{},{},{},{}\n",
+            "{},{},{},{},\"{}\",{},{},{},{},{},{},{},{}\n",
             k.name,
             k.layer.as_deref().unwrap_or(""),
             k.variant.as_str(),
@@ -253,6 +254,8 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
                 crate::bench::Bound::Memory => "memory",
             },
             k.fraction_of_ceiling,
+            k.fraction_of_ceiling_paired
+                .map_or(",,".into(), |q| q.map(|x| x.to_string()).join(",")),
             k.speedup_vs_scalar.map_or(String::new(), |s| s.to_string())
         ));
     }
@@ -264,7 +267,7 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
             .analysis(model, None)
             .map_or_else(|_| model.to_string(), |a| a.name.clone());
         h.push_str(&group_row(
-            10,
+            11,
             &format!(
                 "{} ({} kernels)",
                 if name.is_empty() { "other" } else { &name },
@@ -273,7 +276,7 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
         ));
         for k in kernels {
             h.push_str(&format!(
-            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(k.name.split_once('/').map_or(&k.name, |x| x.1)),
             escape(&k.workload),
             k.batch,
@@ -286,6 +289,13 @@ fn kernel_table_html(ws: &Workspace, b: &BenchReport) -> String {
                 crate::bench::Bound::Memory => "memory",
             },
             percent(k.fraction_of_ceiling, 0),
+            k.fraction_of_ceiling_paired
+                .map_or("n/a".into(), |[q1, m, q3]| format!(
+                    "{} ({}-{})",
+                    percent(m, 0),
+                    fixed(q1 * 100.0, 0),
+                    fixed(q3 * 100.0, 0)
+                )),
             k.speedup_vs_scalar.map_or("n/a".into(), |s| format!("{}x", fixed(s, 1)))
         ));
         }

@@ -184,8 +184,9 @@ pub fn measure<F: FnMut()>(budget: &Budget, mut f: F) -> Measurement {
 
 /// Measure `f(Turn::Kernel)` under `budget`, calling `f(Turn::Probe)`
 /// once right after each sample; returns the probe's seconds too, one per
-/// sample. The probe's time does not count against the budget. On a shared
-/// machine a ceiling measured minutes before a kernel says little about the
+/// sample. The probes' time counts against the budget, so a paired run
+/// takes as long as an unpaired one, with fewer samples. On a shared machine
+/// a ceiling measured minutes before a kernel says little about the
 /// kernel's own minute: a probe of that ceiling right after each sample
 /// does.
 pub fn measure_paired<F: FnMut(Turn)>(budget: &Budget, f: F) -> (Measurement, Vec<f64>) {
@@ -216,7 +217,6 @@ fn sample<F: FnMut(Turn)>(budget: &Budget, mut f: F) -> (Measurement, Vec<f64>) 
     };
     let begin = Instant::now();
     let (mut samples, mut cpus, mut probes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut probing = Duration::ZERO;
     loop {
         let c0 = cpu_time_s();
         let t = Instant::now();
@@ -228,10 +228,9 @@ fn sample<F: FnMut(Turn)>(budget: &Budget, mut f: F) -> (Measurement, Vec<f64>) 
         samples.push(wall);
         let t = Instant::now();
         f(Turn::Probe);
-        probing += t.elapsed();
         probes.push(t.elapsed().as_secs_f64());
         let n = samples.len() as u32;
-        let el = begin.elapsed().saturating_sub(probing);
+        let el = begin.elapsed();
         let enough = n >= budget.min_samples && el >= budget.max_time;
         if enough || n >= budget.max_samples || el >= budget.max_time * 3 {
             break;

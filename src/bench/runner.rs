@@ -405,7 +405,7 @@ impl Ctx {
     fn simd_budget(&self) -> Budget {
         if self.quick {
             Budget {
-                max_time: Duration::from_millis(200),
+                max_time: Duration::from_millis(150),
                 ..Budget::quick()
             }
         } else {
@@ -425,7 +425,7 @@ impl Ctx {
     /// Seconds the scalar reference may take per sample.
     fn scalar_target(&self) -> f64 {
         if self.quick {
-            0.08
+            0.04
         } else {
             0.6
         }

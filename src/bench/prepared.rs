@@ -182,3 +182,50 @@ impl<'w> Prepared<'w> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(workload: Workload, batch: usize) -> KernelCase {
+        KernelCase {
+            name: "case".into(),
+            layer: None,
+            batch,
+            workload,
+        }
+    }
+
+    #[test]
+    fn the_read_probe_reads_the_operand_the_kernel_streams() {
+        let mut cache = WeightCache::default();
+        let isa = Isa::detect();
+        // Every row of W, whether or not the rows fill whole passes of the
+        // GEMV (10 rows: one pass of 8 and 2 left over).
+        let gemv = Workload::Gemv { rows: 10, cols: 36 };
+        let p = Prepared::new(&case(gemv, 1), isa, &mut cache).unwrap();
+        assert_eq!(p.read_operand(isa), (10 * 36 * 4) as f64);
+        let gemm = Workload::Gemm {
+            batch: 2,
+            inp: 36,
+            out: 9,
+        };
+        let p = Prepared::new(&case(gemm, 2), isa, &mut cache).unwrap();
+        assert_eq!(p.read_operand(isa), (9 * 36 * 4) as f64);
+        // A conv's and a pooling's input, in 4 equal streams (75 floats: 72).
+        let conv = Workload::Conv {
+            cin: 3,
+            cout: 4,
+            h: 5,
+            w: 5,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        };
+        let p = Prepared::new(&case(conv, 2), isa, &mut cache).unwrap();
+        assert_eq!(p.read_operand(isa), (72 * 4) as f64);
+        let pool = Workload::GlobalAvgPool { c: 3, h: 5, w: 5 };
+        let p = Prepared::new(&case(pool, 1), isa, &mut cache).unwrap();
+        assert_eq!(p.read_operand(isa), (72 * 4) as f64);
+    }
+}

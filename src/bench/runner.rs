@@ -956,4 +956,41 @@ mod tests {
             validate_case(c).unwrap();
         }
     }
+
+    #[test]
+    fn a_kernel_is_paired_with_the_ceiling_that_bounds_it() {
+        let c = Ceilings {
+            fma_peak_gflops: 100.0,
+            fma_peak_avx2_gflops: None,
+            fma_peak_avx512_gflops: None,
+            fma_scalar_gflops: 5.0,
+            read_bandwidth_gbs: 10.0,
+            triad_bandwidth_gbs: 8.0,
+            read_bandwidth_1stream_gbs: 6.0,
+            read_bandwidth_4stream_gbs: 10.0,
+            read_bandwidth_4stream_small_pages_gbs: 9.0,
+            read_bandwidth_fc6_gbs: 10.0,
+            read_bandwidth_l1_gbs: 200.0,
+            read_bandwidth_l2_gbs: 100.0,
+            read_bandwidth_l3_gbs: None,
+            cache_bytes: Vec::new(),
+            dram_buffer_bytes: 1,
+        };
+        // The ridge is 10 FLOP/B: at it a kernel is compute-bound.
+        assert_eq!(bound_of(100.0, 10.0, &c), Bound::Compute);
+        assert_eq!(bound_of(99.0, 10.0, &c), Bound::Memory);
+        assert!(matches!(
+            Probe::of(Bound::Memory, &c, Isa::Portable, 2e-3),
+            Probe::Read
+        ));
+        // 2 ms of the peak loop at the measured 100 GFLOP/s (no AVX-512
+        // peak was measured, so the kernels' own instruction set's loop).
+        let Probe::Fma { iters, avx512 } = Probe::of(Bound::Compute, &c, Isa::Portable, 2e-3)
+        else {
+            panic!("a compute-bound kernel is paired with the FMA peak loop")
+        };
+        assert!(!avx512);
+        let seconds = Probe::fma_flops(false, Isa::Portable, iters) / 100e9;
+        assert!((seconds - 2e-3).abs() < 1e-5, "{seconds}");
+    }
 }

@@ -155,7 +155,7 @@ pub fn opt_load<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::
     Ok(Option::<[Load; 3]>::deserialize(d)?.map(|l| l.map(|x| x.0)))
 }
 
-/// A batch size from 1 to [`MAX_BATCH`].
+/// A batch size from 1 to `MAX_BATCH`.
 pub fn batch<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let v = usize::deserialize(d)?;
     if (1..=MAX_BATCH).contains(&v) {

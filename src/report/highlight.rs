@@ -3,7 +3,7 @@
 //! browser; a block comes out as escaped text in `<span class="tok-X">`s,
 //! coloured by the stylesheet in both themes.
 //!
-//! One scanner serves every language: a [`Lang`] row says what its comments,
+//! One scanner serves every language: a `Lang` row says what its comments,
 //! strings, keywords and literals look like, and the few shapes that belong
 //! to one language (TOML's table headers and keys, Rust's lifetimes and
 //! macros, the shell's variables) are flags of that row. Anything the

@@ -45,7 +45,7 @@ fn refuse(message: String) -> Error {
 
 /// Writes `files` (relative path -> bytes) as the folder `target.out`,
 /// atomically replacing it, and returns the paths of the files that were
-/// unchanged since the previous site (see [`reuse`]).
+/// unchanged since the previous site (see `reuse`).
 pub fn write(target: &Target, files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeSet<String>> {
     let out = target.out;
     let name = out

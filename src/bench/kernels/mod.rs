@@ -1,6 +1,6 @@
 //! Compute kernels: scalar references, explicit SIMD versions for AVX-512
 //! and AVX2+FMA behind runtime detection, and portable fallbacks that
-//! compile everywhere. Register tiles are written once over the [`simd`]
+//! compile everywhere. Register tiles are written once over the `simd`
 //! trait and instantiated per instruction set.
 //!
 //! * [`gemv`]: y = W x, W row-major `rows x cols`.

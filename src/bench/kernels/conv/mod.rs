@@ -207,7 +207,7 @@ pub enum ConvPath {
     /// Direct, but tiles follow output rows and are written straight into
     /// the output (no junk columns, no copy-out; a row's last tile is the
     /// short one-vector tile where the rest fits it, else a padded one);
-    /// short reductions walk groups of rows ([`ROW_GROUP_MAX_KRED`]).
+    /// short reductions walk groups of rows (`ROW_GROUP_MAX_KRED`).
     DirectRows,
     /// 1x1, stride 1, no padding only: a GEMM over contiguous panels of the input.
     Pointwise,

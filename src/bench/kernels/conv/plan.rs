@@ -15,7 +15,7 @@ impl ConvPlan {
     /// The path `Auto` picks for a shape (thresholds measured on the dev
     /// machine, see the bench README): pointwise where it applies; gather
     /// for reductions of at least `GATHER_MIN_KRED` steps whose output fits
-    /// [`GATHER_MAX_OUT`]; else
+    /// `GATHER_MAX_OUT`; else
     /// direct, row-tiled when that wastes no more tile slots than flat.
     pub fn auto_path(isa: Isa, s: &ConvShape) -> Result<ConvPath, BenchError> {
         let (oh, ow) = s.validate()?;

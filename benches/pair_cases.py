@@ -5,7 +5,10 @@ Alternates one sample of case A and one of case B (B first in every other
 pair) through `netledger bench --sample-stdin`, and prints both medians and
 the quartiles of B's time over A's, pair by pair. On a shared machine two
 medians taken minutes apart can differ by more than the effect measured;
-pairs taken a few milliseconds apart do not. The goal "fc6 at batch 8 within
+pairs taken within a second of each other much less (the sampler prepares
+a case again whenever the name changes, untimed, so for fc6 about 60 ms of
+preparation lie between the two samples of a pair; for `network:MODEL`
+the whole weight fill). The goal "fc6 at batch 8 within
 1.2x of batch 1" is measured this way:
 
     python3 benches/pair_cases.py vgg19/head/fc6 vgg19/head/fc6@b8 [--samples 15] [--cpu 1]
@@ -31,12 +34,17 @@ def main():
     ap.add_argument("--samples", type=int, default=15)
     ap.add_argument("--cpu", type=int, default=None)
     args = ap.parse_args()
+    if args.samples < 1:
+        ap.error("--samples must be at least 1")
     cmd = [NETLEDGER, "bench", "--sample-stdin", "--network", "vgg19,resnet34"]
     if args.cpu is not None:
         cmd += ["--cpu", str(args.cpu)]
     p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True, bufsize=1)
-    header = json.loads(p.stdout.readline())
+    first = p.stdout.readline()
+    if not first:
+        sys.exit("netledger bench --sample-stdin stopped before its header (see its error above)")
+    header = json.loads(first)
 
     def sample(name):
         p.stdin.write(name + "\n")

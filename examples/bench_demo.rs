@@ -236,6 +236,7 @@ fn main() {
                     bench::Bound::Memory => r.gbs / report.ceilings.read_bandwidth_gbs,
                 };
                 r.speedup_vs_scalar = None;
+                r.fraction_of_ceiling_paired = None;
                 report.kernels.push(r);
             }
         }

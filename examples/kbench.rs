@@ -146,9 +146,15 @@ fn main() {
         ("r50-1x1-64-256@56", 64, 256, 56, 1, 1, 0),
     ];
     // KBENCH_SHAPE=cin,cout,hw,k,stride,pad times one more conv shape.
-    let extra = std::env::var("KBENCH_SHAPE").ok().and_then(|v| {
-        let n: Vec<usize> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-        (n.len() == 6).then(|| ("shape", n[0], n[1], n[2], n[3], n[4], n[5]))
+    let extra = std::env::var("KBENCH_SHAPE").ok().map(|v| {
+        let n: Result<Vec<usize>, _> = v.split(',').map(|x| x.trim().parse()).collect();
+        match n.as_deref() {
+            Ok(&[cin, cout, hw, k, stride, pad]) => ("shape", cin, cout, hw, k, stride, pad),
+            _ => {
+                eprintln!("KBENCH_SHAPE={v}: want six numbers, cin,cout,hw,k,stride,pad");
+                std::process::exit(2);
+            }
+        }
     });
     for (name, cin, cout, h, k, stride, pad) in convs.into_iter().chain(extra) {
         if !name.contains(&filter) {

@@ -111,6 +111,35 @@ fn run_save_load_round_trip() {
     ] {
         assert!(v["kernels"][0].get(key).is_some(), "{key}");
     }
+    // Each SIMD row keeps its paired quartiles; a file whose quartiles are
+    // out of order, out of range or not three is refused with its place.
+    let simd = r
+        .kernels
+        .iter()
+        .position(|k| k.variant == bench::Variant::Simd)
+        .unwrap();
+    // (serde_json may round the last bit of a float it reads back.)
+    let (got, want) = (
+        back.kernels[simd].fraction_of_ceiling_paired.unwrap(),
+        r.kernels[simd].fraction_of_ceiling_paired.unwrap(),
+    );
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-12 * w, "{got:?} {want:?}");
+    }
+    for (bad, says) in [
+        (
+            serde_json::json!([0.7, 0.6, 0.8]),
+            "quartiles must be in order",
+        ),
+        (serde_json::json!([0.0, 1.0, 2.0]), "ratio"),
+        (serde_json::json!([1.0, 2.0]), "array of length 3"),
+    ] {
+        let mut v = v.clone();
+        v["kernels"][simd]["fraction_of_ceiling_paired"] = bad;
+        let text = serde_json::to_string_pretty(&v).unwrap();
+        let e = parse(&text, Path::new("x.json")).unwrap_err().to_string();
+        assert!(e.starts_with("x.json:") && e.contains(says), "{e}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
     let e = save(&r, Path::new("/proc/forbidden/bench.json")).unwrap_err();
     assert!(e.to_string().contains("/proc/forbidden"), "{e}");

@@ -4,7 +4,7 @@
 
 use super::buffer::{fill_random, random_vec, AlignedBuf};
 use super::error::{shape_err, BenchError};
-use super::kernels::ceilings::{read_rows, read_sum};
+use super::kernels::ceilings::{read_rows, read_rows_len, read_sum, read_sum_len};
 use super::kernels::conv::{ConvPlan, ConvShape};
 use super::kernels::gemm::gemm;
 use super::kernels::gemv::gemv;
@@ -127,24 +127,51 @@ impl<'w> Prepared<'w> {
         Ok(p)
     }
 
-    /// Reads the operand the kernel streams, without its arithmetic (GEMV
-    /// and GEMM: the weights, in the GEMV's blocks of rows; conv and
-    /// pooling: one image's input, 4 streams); returns the bytes read.
-    pub(crate) fn read_operand(&self, isa: Isa) -> f64 {
-        let (buf, rows, cols): (&[f32], usize, usize) = match self {
-            Prepared::Gemv { w, rows, cols, .. } => (w, *rows, *cols),
-            Prepared::Gemm { w, inp, out, .. } => (w, *out, *inp),
-            Prepared::Conv { input, .. } => {
-                std::hint::black_box(read_sum(isa, input, 4));
-                return (input.len() / 4 * 16) as f64;
+    /// The operand the kernel streams: GEMV and GEMM the weights (as
+    /// `rows x cols`, read in the GEMV's blocks of rows); a conv the larger
+    /// of its input and weights, pooling its input (`None`: read in 4
+    /// streams); and how often one run reads it (conv and pooling: once per
+    /// image).
+    fn operand(&self) -> (&[f32], Option<(usize, usize)>, usize) {
+        match self {
+            Prepared::Gemv { w, rows, cols, .. } => (w, Some((*rows, *cols)), 1),
+            Prepared::Gemm { w, inp, out, .. } => (w, Some((*out, *inp)), 1),
+            Prepared::Conv {
+                input,
+                weights,
+                batch,
+                ..
+            } => {
+                let larger: &[f32] = if weights.len() > input.len() {
+                    weights
+                } else {
+                    input
+                };
+                (larger, None, *batch)
             }
-            Prepared::Pool { input, .. } => {
-                std::hint::black_box(read_sum(isa, input, 4));
-                return (input.len() / 4 * 16) as f64;
-            }
+            Prepared::Pool { input, batch, .. } => (input, None, *batch),
+        }
+    }
+
+    /// Bytes one pure read of the streamed operand reads ([`Self::read_operand`]),
+    /// and the same times the reads of one run: what the kernel streams.
+    pub(crate) fn operand_bytes(&self, isa: Isa) -> (f64, f64) {
+        let (buf, shape, reads) = self.operand();
+        let floats = match shape {
+            Some((rows, cols)) => read_rows_len(isa, buf.len(), rows, cols),
+            None => read_sum_len(isa, buf.len(), 4),
         };
-        std::hint::black_box(read_rows(isa, buf, rows, cols));
-        (rows.min(buf.len() / cols.max(1)) * cols * 4) as f64
+        let once = (floats * 4) as f64;
+        (once, once * reads as f64)
+    }
+
+    /// Reads the operand the kernel streams once, without its arithmetic.
+    pub(crate) fn read_operand(&self, isa: Isa) {
+        let (buf, shape, _) = self.operand();
+        std::hint::black_box(match shape {
+            Some((rows, cols)) => read_rows(isa, buf, rows, cols),
+            None => read_sum(isa, buf, 4),
+        });
     }
 
     /// Runs the kernel once more (conv and pooling: `batch` images).
@@ -200,19 +227,27 @@ mod tests {
     fn the_read_probe_reads_the_operand_the_kernel_streams() {
         let mut cache = WeightCache::default();
         let isa = Isa::detect();
-        // Every row of W, whether or not the rows fill whole passes of the
-        // GEMV (10 rows: one pass of 8 and 2 left over).
-        let gemv = Workload::Gemv { rows: 10, cols: 36 };
-        let p = Prepared::new(&case(gemv, 1), isa, &mut cache).unwrap();
-        assert_eq!(p.read_operand(isa), (10 * 36 * 4) as f64);
+        // Vector chunks of each stream are read, the rest of a stream not.
+        let chunk = if isa.narrow() == Isa::Portable { 8 } else { 16 };
+        let mut bytes = |case: KernelCase| {
+            let p = Prepared::new(&case, isa, &mut cache).unwrap();
+            p.operand_bytes(isa)
+        };
+        // 64 rows of 32: one GEMV pass of 8 rows is 8 x 32 floats, all read.
+        let gemv = Workload::Gemv { rows: 64, cols: 32 };
+        assert_eq!(bytes(case(gemv, 1)), (64.0 * 32.0 * 4.0, 64.0 * 32.0 * 4.0));
+        // 9 rows of 20: a pass of 8 rows (8 streams of 20 floats, each read
+        // in whole chunks) and 1 row left over, read the same way.
         let gemm = Workload::Gemm {
             batch: 2,
-            inp: 36,
+            inp: 20,
             out: 9,
         };
-        let p = Prepared::new(&case(gemm, 2), isa, &mut cache).unwrap();
-        assert_eq!(p.read_operand(isa), (9 * 36 * 4) as f64);
-        // A conv's and a pooling's input, in 4 equal streams (75 floats: 72).
+        let rows = 8 * (20 / chunk * chunk) + 20 / chunk * chunk;
+        assert_eq!(bytes(case(gemm, 2)).0, (rows * 4) as f64);
+        // A conv's larger operand (weights 4 x 3 x 3 x 3 = 108 floats over
+        // an input of 75), in 4 streams of 27: one chunk of each; read once
+        // per image of the batch.
         let conv = Workload::Conv {
             cin: 3,
             cout: 4,
@@ -222,10 +257,9 @@ mod tests {
             stride: 1,
             pad: 1,
         };
-        let p = Prepared::new(&case(conv, 2), isa, &mut cache).unwrap();
-        assert_eq!(p.read_operand(isa), (72 * 4) as f64);
-        let pool = Workload::GlobalAvgPool { c: 3, h: 5, w: 5 };
-        let p = Prepared::new(&case(pool, 1), isa, &mut cache).unwrap();
-        assert_eq!(p.read_operand(isa), (72 * 4) as f64);
+        let once = (4 * (27 / chunk * chunk) * 4) as f64;
+        assert_eq!(bytes(case(conv, 2)), (once, 2.0 * once));
+        let pool = Workload::GlobalAvgPool { c: 4, h: 8, w: 8 };
+        assert_eq!(bytes(case(pool, 3)), (256.0 * 4.0, 3.0 * 256.0 * 4.0));
     }
 }

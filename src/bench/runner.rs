@@ -446,18 +446,22 @@ impl Ctx {
 struct CaseRun {
     simd: Measurement,
     /// Quartiles of the SIMD samples' fractions of their ceiling, each
-    /// measured right after its sample ([`Probe`]).
-    paired: [f64; 3],
+    /// measured right after its sample ([`Probe`]); `None` where a share
+    /// came out unusable (a zero time or amount of work).
+    paired: Option<[f64; 3]>,
     scalar: Measurement,
     /// Fraction of the output units the scalar variant computed.
     fraction: f64,
 }
 
 /// The ceiling a kernel's samples are paired with, measured once right
-/// after each sample: the FMA peak loop of the best instruction set for a
+/// after each sample: the FMA peak loop that set the compute ceiling for a
 /// compute-bound kernel, or, for a memory-bound one, a pure read of the
-/// operand it streams (GEMV and GEMM: the weights, row blocks as the GEMV
-/// reads them; conv and pooling: the input), wherever that operand lives.
+/// operand it streams ([`Prepared::operand_bytes`]: GEMV and GEMM the
+/// weights, row blocks as the GEMV reads them; a conv the larger of input
+/// and weights; pooling the input), wherever that operand lives. A
+/// memory-bound share compares the operand's bytes over the kernel's time
+/// with the same bytes over the read's.
 enum Probe {
     /// `iters` rounds of the FMA peak loop, AVX-512 where the machine has it.
     Fma { iters: u64, avx512: bool },
@@ -465,13 +469,20 @@ enum Probe {
     Read,
 }
 
+/// Shortest time of one read probe (it reads its operand that long).
+const READ_PROBE_S: f64 = 5e-4;
+
 impl Probe {
     /// The probe of `bound`'s ceiling; an FMA probe takes about `seconds`.
     fn of(bound: Bound, c: &Ceilings, isa: Isa, seconds: f64) -> Probe {
         match bound {
             Bound::Memory => Probe::Read,
             Bound::Compute => {
-                let avx512 = c.fma_peak_avx512_gflops.is_some() && ceil::avx512_available();
+                // The loop that set the ceiling (AVX-512 unless it was slower).
+                let avx512 = c
+                    .fma_peak_avx512_gflops
+                    .is_some_and(|p| p >= c.fma_peak_gflops)
+                    && ceil::avx512_available();
                 let per_iter = Probe::fma_flops(avx512, isa, 1);
                 let iters = seconds * c.fma_peak_gflops * 1e9 / per_iter.max(1.0);
                 Probe::Fma {
@@ -490,7 +501,9 @@ impl Probe {
         }
     }
 
-    /// Runs the probe once; returns its work: FLOPs or bytes read.
+    /// Runs the probe once; returns its work: FLOPs, or bytes read (the
+    /// operand read again and again for at least [`READ_PROBE_S`], so that
+    /// a read of a cached operand is not a few microseconds of clock noise).
     fn run(&self, p: &Prepared<'_>, isa: Isa) -> f64 {
         match *self {
             Probe::Fma { iters, avx512 } => {
@@ -501,7 +514,16 @@ impl Probe {
                 }
                 Probe::fma_flops(avx512, isa, iters)
             }
-            Probe::Read => p.read_operand(isa),
+            Probe::Read => {
+                let (once, _) = p.operand_bytes(isa);
+                let start = Instant::now();
+                let mut reads = 0u32;
+                while reads == 0 || start.elapsed().as_secs_f64() < READ_PROBE_S {
+                    p.read_operand(isa);
+                    reads += 1;
+                }
+                once * f64::from(reads)
+            }
         }
     }
 }
@@ -569,17 +591,21 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
         }
         Turn::Probe => probe_work = probe.run(&p, isa),
     });
+    // Like with like: the FLOPs of the kernel, or the bytes of the operand
+    // it streams (its other operands are not in the probe's read).
     let kernel_work = match bound {
         Bound::Compute => flops,
-        Bound::Memory => bytes,
+        Bound::Memory => p.operand_bytes(isa).1,
     };
     let pairs: Vec<f64> = simd
         .samples
         .iter()
         .zip(&probe_s)
-        .map(|(&t, &tp)| (kernel_work / t.max(1e-12)) / (probe_work / tp.max(1e-12)).max(1e-12))
+        .map(|(&t, &tp)| (kernel_work / t) / (probe_work / tp))
         .collect();
-    let paired = quartiles(&pairs);
+    // Only shares the result file can hold (a reader refuses others).
+    let plausible = |x: &f64| x.is_finite() && (1e-9..=1e9).contains(x);
+    let paired = (!pairs.is_empty() && pairs.iter().all(plausible)).then(|| quartiles(&pairs));
     // The scalar reference computes a prefix of the output units within
     // its time target, and the SIMD output is checked on that prefix.
     let (scalar, fraction) = match &p {
@@ -723,7 +749,7 @@ fn results_for(case: &KernelCase, r: &CaseRun, c: &Ceilings) -> Vec<KernelResult
             r.fraction,
         ),
         KernelResult {
-            fraction_of_ceiling_paired: Some(r.paired),
+            fraction_of_ceiling_paired: r.paired,
             ..kernel_result(case, Variant::Simd, &r.simd, flops, bytes, c, speedup, 1.0)
         },
     ]

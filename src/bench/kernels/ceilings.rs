@@ -159,6 +159,32 @@ pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
     }
 }
 
+/// Floats [`read_sum`] reads of a buffer of `len` floats in `streams`
+/// streams: whole vector chunks of each equal segment (16 floats with AVX2
+/// or wider, 8 portable); the rest is left unread.
+pub fn read_sum_len(isa: Isa, len: usize, streams: usize) -> usize {
+    let s = match streams {
+        0 | 1 => 1,
+        2 | 3 => 2,
+        4..=7 => 4,
+        _ => 8,
+    };
+    let chunk = match isa.narrow() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => 16,
+        _ => 8,
+    };
+    len / s / chunk * chunk * s
+}
+
+/// Floats [`read_rows`] reads of a `rows x cols` matrix.
+pub fn read_rows_len(isa: Isa, len: usize, rows: usize, cols: usize) -> usize {
+    let streams = super::gemv::ROWS_PER_PASS;
+    let n = rows.min(len / cols.max(1));
+    let split = n / streams * streams * cols;
+    read_sum_len(isa, split, streams) + read_sum_len(isa, n * cols - split, 1)
+}
+
 /// Read a `rows x cols` matrix the way the GEMV does: its blocks of whole
 /// rows (one per stream) side by side, then the rows left over.
 pub fn read_rows(isa: Isa, buf: &[f32], rows: usize, cols: usize) -> f32 {

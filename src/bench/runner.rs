@@ -304,7 +304,7 @@ fn measure_ceilings(isa: Isa, quick: bool) -> Result<(Ceilings, bool), BenchErro
         let m = measure(&b, || {
             std::hint::black_box(ceil::read_sum(isa, std::hint::black_box(buf), streams));
         });
-        gbs((buf.len() / streams * streams * 4) as f64, &m)
+        gbs((ceil::read_sum_len(isa, buf.len(), streams) * 4) as f64, &m)
     };
     let m = measure(&b, || {
         std::hint::black_box(ceil::read_rows(

@@ -126,12 +126,7 @@ fn scalar_mul_add(iters: u64) -> f32 {
 /// Sum a buffer reading `streams` equal contiguous segments concurrently
 /// (streams in 1, 2, 4, 8; others are rounded down to one of these).
 pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
-    let s = match streams {
-        0 | 1 => 1,
-        2 | 3 => 2,
-        4..=7 => 4,
-        _ => 8,
-    };
+    let s = stream_count(streams);
     match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avx2 checked by usable().
@@ -159,16 +154,21 @@ pub fn read_sum(isa: Isa, buf: &[f32], streams: usize) -> f32 {
     }
 }
 
-/// Floats [`read_sum`] reads of a buffer of `len` floats in `streams`
-/// streams: whole vector chunks of each equal segment (16 floats with AVX2
-/// or wider, 8 portable); the rest is left unread.
-pub fn read_sum_len(isa: Isa, len: usize, streams: usize) -> usize {
-    let s = match streams {
+/// The streams [`read_sum`] runs for `streams` asked: 1, 2, 4 or 8.
+fn stream_count(streams: usize) -> usize {
+    match streams {
         0 | 1 => 1,
         2 | 3 => 2,
         4..=7 => 4,
         _ => 8,
-    };
+    }
+}
+
+/// Floats [`read_sum`] reads of a buffer of `len` floats in `streams`
+/// streams: whole vector chunks of each equal segment (16 floats with AVX2
+/// or wider, 8 portable); the rest is left unread.
+pub fn read_sum_len(isa: Isa, len: usize, streams: usize) -> usize {
+    let s = stream_count(streams);
     let chunk = match isa.narrow() {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => 16,

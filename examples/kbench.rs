@@ -2,7 +2,8 @@
 //! without the scalar references (developer tool for tuning).
 //!
 //! `cargo run --release --example kbench -- [FILTER] [--reps N] [--no-peer] [--paired-peak]`
-//! (`KBENCH_SHAPE=cin,cout,hw,k,stride,pad` adds a conv shape named `shape`)
+//! (`KBENCH_SHAPE=cin,cout,hw,k,stride,pad` adds a conv shape named `shape`;
+//! `KBENCH_ISA=avx2|portable` runs a narrower instruction set than the CPU's best)
 //!
 //! Prints best and median milliseconds, GFLOP/s at the best sample, and for
 //! GEMM the peer's figures and the ratio peer/ours (> 1: ours is faster).
@@ -73,7 +74,16 @@ fn main() {
         .unwrap_or_default();
     let no_peer = args.iter().any(|a| a == "--no-peer");
     let paired_peak = args.iter().any(|a| a == "--paired-peak");
-    let isa = Isa::detect();
+    // KBENCH_ISA=avx2|portable runs a narrower instruction set.
+    let isa = match std::env::var("KBENCH_ISA").as_deref() {
+        Err(_) | Ok("") => Isa::detect(),
+        Ok("avx2") if Isa::Avx2Fma.available() => Isa::Avx2Fma,
+        Ok("portable") => Isa::Portable,
+        Ok(v) => {
+            eprintln!("KBENCH_ISA={v}: want avx2 (on a CPU that has it) or portable");
+            std::process::exit(2);
+        }
+    };
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("isa {} load {}", isa.name(), load.trim());
     let gemms = [

@@ -15,6 +15,12 @@ the whole weight fill). The goal "fc6 at batch 8 within
 
 Case names are the ones `bench` records (`network:MODEL` for a whole
 forward pass). Run from the repository root after `cargo build --release`.
+
+With `--build-b PATH`, case B runs on another netledger binary in a process
+of its own, so two builds are compared on one case (copy the first build's
+`target/release/netledger` away before building the second):
+
+    python3 benches/pair_cases.py vgg19/stage3/conv2 vgg19/stage3/conv2 --build-b /tmp/netledger-a --cpu 1
 """
 import argparse
 import json
@@ -33,20 +39,31 @@ def main():
     ap.add_argument("b")
     ap.add_argument("--samples", type=int, default=15)
     ap.add_argument("--cpu", type=int, default=None)
+    ap.add_argument("--build-b", default=None,
+                    help="another netledger binary that runs case B")
     args = ap.parse_args()
     if args.samples < 1:
         ap.error("--samples must be at least 1")
-    cmd = [NETLEDGER, "bench", "--sample-stdin", "--network", "vgg19,resnet34"]
-    if args.cpu is not None:
-        cmd += ["--cpu", str(args.cpu)]
-    p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         text=True, bufsize=1)
-    first = p.stdout.readline()
-    if not first:
-        sys.exit("netledger bench --sample-stdin stopped before its header (see its error above)")
-    header = json.loads(first)
+    if args.build_b is not None and not os.access(args.build_b, os.X_OK):
+        ap.error(f"--build-b {args.build_b}: not an executable file")
 
-    def sample(name):
+    def start(binary):
+        cmd = [binary, "bench", "--sample-stdin", "--network", "vgg19,resnet34"]
+        if args.cpu is not None:
+            cmd += ["--cpu", str(args.cpu)]
+        p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, bufsize=1)
+        first = p.stdout.readline()
+        if not first:
+            sys.exit(f"{binary} bench --sample-stdin stopped before its header (see its error above)")
+        return p, json.loads(first)
+
+    pa, header = start(NETLEDGER)
+    pb = start(args.build_b)[0] if args.build_b is not None else pa
+    procs = {"a": pa, "b": pb}
+
+    def sample(name, which="a"):
+        p = procs[which]
         p.stdin.write(name + "\n")
         p.stdin.flush()
         line = p.stdout.readline()
@@ -56,22 +73,24 @@ def main():
 
     print(f"machine {header['machine']['cpu_model']}, load at start {os.getloadavg()}")
     sample(args.a)
-    sample(args.b)
+    sample(args.b, "b")
     ta, tb = [], []
     for i in range(args.samples):
         if i % 2:
-            tb.append(sample(args.b))
+            tb.append(sample(args.b, "b"))
             ta.append(sample(args.a))
         else:
             ta.append(sample(args.a))
-            tb.append(sample(args.b))
-    p.stdin.close()
-    p.wait()
+            tb.append(sample(args.b, "b"))
+    for p in {id(p): p for p in procs.values()}.values():
+        p.stdin.close()
+        p.wait()
     ratios = [b / a for a, b in zip(ta, tb)]
     q = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
+    label_b = args.b if args.build_b is None else f"{args.b} on {args.build_b}"
     print(f"{args.a}: median {statistics.median(ta) * 1e3:.3f} ms")
-    print(f"{args.b}: median {statistics.median(tb) * 1e3:.3f} ms")
-    print(f"{args.b} / {args.a}, {len(ratios)} pairs: median {q[1]:.3f}, middle half {q[0]:.3f}-{q[2]:.3f}")
+    print(f"{label_b}: median {statistics.median(tb) * 1e3:.3f} ms")
+    print(f"{label_b} / {args.a}, {len(ratios)} pairs: median {q[1]:.3f}, middle half {q[0]:.3f}-{q[2]:.3f}")
     print(f"load at end {os.getloadavg()}")
 
 

@@ -7,6 +7,7 @@ use netledger::bench::buffer::random_vec;
 use netledger::bench::kernels::conv::{conv2d, conv2d_scalar, ConvPath, ConvPlan, ConvShape};
 use netledger::bench::kernels::gemm::{gemm, gemm_scalar};
 use netledger::bench::kernels::gemv::{gemv, gemv_scalar};
+use netledger::bench::kernels::packed::{linear, PackedLinear};
 use netledger::bench::kernels::pool::{global_avg_pool, global_avg_pool_scalar};
 use netledger::bench::kernels::{ceilings, check_close, Isa};
 use netledger::bench::{self, BenchError, BenchOptions, KernelCase, Workload};
@@ -49,6 +50,18 @@ fn check_gemm(m: usize, k: usize, n: usize, seed: u64) {
         gemm(isa, &a, &w, &mut got, m, k, n).unwrap();
         check_close(&got, &want, &bound, k)
             .unwrap_or_else(|e| panic!("{isa:?} gemm {m}x{k}x{n}: {e:?}"));
+        // The packed weights, on every ISA whatever the batch, and as
+        // `linear` chooses them.
+        let packed = PackedLinear::new(isa, &w, n, k).unwrap();
+        let mut got = vec![f32::NAN; m * n];
+        packed.gemm(&a, &mut got, m).unwrap();
+        check_close(&got, &want, &bound, k)
+            .unwrap_or_else(|e| panic!("{isa:?} packed {m}x{k}x{n}: {e:?}"));
+        let chosen = PackedLinear::for_batch(isa, &w, n, k, m).unwrap();
+        let mut got = vec![f32::NAN; m * n];
+        linear(isa, chosen.as_ref(), &a, &w, &mut got, m, k, n).unwrap();
+        check_close(&got, &want, &bound, k)
+            .unwrap_or_else(|e| panic!("{isa:?} linear {m}x{k}x{n}: {e:?}"));
     }
 }
 

@@ -20,7 +20,8 @@ use crate::bench::buffer::AlignedBuf;
 use crate::bench::error::{shape_err, BenchError};
 use crate::bench::harness::median;
 use crate::bench::kernels::conv::{conv2d_scalar, ConvPlan, ConvShape};
-use crate::bench::kernels::gemm::{gemm, gemm_scalar};
+use crate::bench::kernels::gemm::gemm_scalar;
+use crate::bench::kernels::packed::{linear, PackedLinear};
 use crate::bench::kernels::window::{adaptive_pool, avg_pool, max_pool, Window};
 use crate::bench::kernels::{check_close, Isa};
 use crate::bench::plan::workload_of;
@@ -39,6 +40,8 @@ enum Kernel {
     },
     Linear {
         weights: AlignedBuf,
+        /// The weights packed for the network's batch, where that pays.
+        packed: Option<PackedLinear>,
         bias: Option<Vec<f32>>,
         inp: usize,
         out: usize,
@@ -169,8 +172,9 @@ fn chw(layer: &Layer, shape: &[u64]) -> Result<(usize, usize, usize), BenchError
     }
 }
 
-/// The kernel of one layer; `None` for layers that leave the data as is.
-fn kernel(layer: &Layer, seed: u64, isa: Isa) -> Result<Option<Kernel>, BenchError> {
+/// The kernel of one layer at `batch` (a linear layer packs its weights for
+/// it); `None` for layers that leave the data as is.
+fn kernel(layer: &Layer, seed: u64, isa: Isa, batch: usize) -> Result<Option<Kernel>, BenchError> {
     let input = layer
         .inputs
         .first()
@@ -222,6 +226,7 @@ fn kernel(layer: &Layer, seed: u64, isa: Isa) -> Result<Option<Kernel>, BenchErr
             let mut w = AlignedBuf::new(len)?;
             w.copy_from_slice(&weights(seed, len, inp));
             Kernel::Linear {
+                packed: PackedLinear::for_batch(isa, &w, out, inp, batch)?,
                 weights: w,
                 bias: bias.then(|| weights_bias(seed, out, inp)),
                 inp,
@@ -370,7 +375,7 @@ impl Network {
                     ));
                 }
             }
-            let k = kernel(layer, i as u64 + 1, isa)?;
+            let k = kernel(layer, i as u64 + 1, isa, batch)?;
             // A free layer stands for its input's producer.
             let resolve = |s: &Option<usize>| s.and_then(|s| producer[s]);
             if k.is_some() {
@@ -560,6 +565,7 @@ fn run(
         }
         Kernel::Linear {
             weights,
+            packed,
             bias,
             inp,
             out: n,
@@ -567,7 +573,7 @@ fn run(
             if reference {
                 gemm_scalar(x, weights, out, batch, *inp, *n)?;
             } else {
-                gemm(isa, x, weights, out, batch, *inp, *n)?;
+                linear(isa, packed.as_ref(), x, weights, out, batch, *inp, *n)?;
             }
             if let Some(b) = bias {
                 for row in out.chunks_exact_mut(*n) {
@@ -829,6 +835,27 @@ layers = ["gap", "flatten", "linear 10"]
                 .count();
             assert_eq!(c.layers, mac_layers);
             assert!(c.output_error < 1e-4, "{isa:?}: {}", c.output_error);
+        }
+    }
+
+    #[test]
+    fn a_batch_agrees_with_the_scalar_forward_pass_on_every_isa() {
+        // At batch 3 the head runs on packed weights where the ISA packs
+        // them (AVX-512, batches 2 to 8).
+        let a = analysis(SMALL, &[3, 19, 19]);
+        for isa in Isa::all_available() {
+            let mut net = Network::new(&a, 3, isa, false).unwrap();
+            net.forward(true).unwrap();
+            let want = net.output().to_vec();
+            net.forward(false).unwrap();
+            let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            assert_eq!(net.output().len(), 30);
+            for (i, (g, w)) in net.output().iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-4 * scale,
+                    "{isa:?} output {i}: {g} against {w}"
+                );
+            }
         }
     }
 

@@ -6,8 +6,8 @@ use super::buffer::{fill_random, random_vec, AlignedBuf};
 use super::error::{shape_err, BenchError};
 use super::kernels::ceilings::{read_rows, read_rows_len, read_sum, read_sum_len};
 use super::kernels::conv::{ConvPlan, ConvShape};
-use super::kernels::gemm::gemm;
 use super::kernels::gemv::gemv;
+use super::kernels::packed::{linear, PackedLinear};
 use super::kernels::pool::global_avg_pool;
 use super::kernels::Isa;
 use super::{KernelCase, Workload};
@@ -45,10 +45,11 @@ pub(crate) enum Prepared<'w> {
         rows: usize,
         cols: usize,
     },
-    /// C = A W^T over a batch.
+    /// C = A W^T over a batch, on W packed where that pays.
     Gemm {
         a: Vec<f32>,
         w: &'w AlignedBuf,
+        packed: Option<PackedLinear>,
         c: Vec<f32>,
         batch: usize,
         inp: usize,
@@ -88,14 +89,18 @@ impl<'w> Prepared<'w> {
                 rows,
                 cols,
             },
-            Workload::Gemm { batch, inp, out } => Prepared::Gemm {
-                a: random_vec(batch * inp, 12),
-                w: cache.get(out, inp)?,
-                c: vec![0.0; batch * out],
-                batch,
-                inp,
-                out,
-            },
+            Workload::Gemm { batch, inp, out } => {
+                let w = cache.get(out, inp)?;
+                Prepared::Gemm {
+                    a: random_vec(batch * inp, 12),
+                    packed: PackedLinear::for_batch(isa, w, out, inp, batch)?,
+                    w,
+                    c: vec![0.0; batch * out],
+                    batch,
+                    inp,
+                    out,
+                }
+            }
             Workload::Conv { .. } => {
                 let shape = case
                     .workload
@@ -187,11 +192,12 @@ impl<'w> Prepared<'w> {
             Prepared::Gemm {
                 a,
                 w,
+                packed,
                 c,
                 batch,
                 inp,
                 out,
-            } => gemm(isa, a, w, c, *batch, *inp, *out),
+            } => linear(isa, packed.as_ref(), a, w, c, *batch, *inp, *out),
             Prepared::Conv {
                 plan,
                 input,

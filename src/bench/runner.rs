@@ -636,6 +636,7 @@ fn run_case(case: &KernelCase, ctx: &mut Ctx) -> Result<CaseRun, BenchError> {
             batch,
             inp,
             out,
+            ..
         } => {
             let (batch, inp, out) = (*batch, *inp, *out);
             let mut cs = vec![0.0; batch * out];

@@ -6,6 +6,8 @@
 //! * [`gemv`]: y = W x, W row-major `rows x cols`.
 //! * [`gemm`]: linear layer at batch N, C = A Wᵀ (A `batch x in`, W `out x in`
 //!   as stored by PyTorch, i.e. B = Wᵀ is `in x out`).
+//! * [`packed`]: the same with W packed once per plan (AVX-512, batches 2
+//!   to 8), and [`packed::linear`], which picks it or [`gemm`].
 //! * [`conv`]: NCHW conv2d at batch 1, any k, stride, padding.
 //! * [`pool`]: global average pooling.
 //! * [`ceilings`]: FMA peak, memory read and triad bandwidth.
@@ -18,6 +20,7 @@ pub mod ceilings;
 pub mod conv;
 pub mod gemm;
 pub mod gemv;
+pub mod packed;
 pub mod pool;
 pub(crate) mod simd;
 pub mod window;

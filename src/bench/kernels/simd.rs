@@ -47,6 +47,11 @@ pub(crate) trait Simd: Copy {
     fn prefetch(p: *const f32) {
         let _ = p;
     }
+    /// Asks for the cache line of `p` in L2 (no access: any address).
+    #[inline(always)]
+    fn prefetch_l2(p: *const f32) {
+        let _ = p;
+    }
     /// Writes the transpose of the `LANES x LANES` block at `src` (rows
     /// `src_ld` floats apart) to `dst` (rows `dst_ld` apart): `dst[j *
     /// dst_ld + i] = src[i * src_ld + j]`. The blocks must not overlap.
@@ -202,6 +207,11 @@ mod x86 {
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
         }
         #[inline(always)]
+        fn prefetch_l2(p: *const f32) {
+            // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
         unsafe fn transpose(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
             unsafe {
                 // Loops, not `array::from_fn`, which may stay a call.
@@ -300,6 +310,11 @@ mod x86 {
         fn prefetch(p: *const f32) {
             // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
+        fn prefetch_l2(p: *const f32) {
+            // SAFETY: a prefetch accesses nothing; SSE is baseline on x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast::<i8>()) }
         }
         #[inline(always)]
         unsafe fn transpose(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {

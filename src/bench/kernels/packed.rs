@@ -1,0 +1,338 @@
+//! A linear layer whose weights are packed once, when its plan is made, as
+//! a conv's are: C = A Wᵀ with W (`n x k`, PyTorch's layout) copied into
+//! panels of two vectors of output channels, `k`-major, in blocks of [`KC`]
+//! of the reduction, in huge pages, so that one call reads the packed
+//! weights front to back as one stream.
+//!
+//! The register tile is `MR` batch rows x 2 vectors of channels: per step
+//! of k it loads the panel's two vectors, broadcasts one float of each batch
+//! row (read from A's own rows) and runs `2 * MR` FMAs into as many
+//! accumulators, no horizontal sums; C's rows are written as whole vectors.
+//! The panels are prefetched into L2, [`PF`] floats ahead.
+//!
+//! [`PackedLinear::for_batch`] makes one for AVX-512 at batches 2 to
+//! [`PACKED_MAX_M`]; [`linear`] runs the layer on it, or on the
+//! outer-product GEMM (W streamed unpacked) without one. On the Zen 4 VM,
+//! fc6 at batch 8 took 16.3-16.6 ms this way against 21.5 ms (1.3x), within
+//! 1.1x of the batch-1 GEMV; batch 16 ran 0.97x, so larger batches keep the
+//! outer product. The same body with AVX2's 16 registers (6 rows per tile)
+//! ran 2-2.5x slower than AVX2's outer product, so AVX2 and portable code
+//! never get one (their instantiations stay tested). Huge pages and the L2
+//! prefetch each mattered: in 4 KiB pages, or without the prefetch, fc6 at
+//! batch 8 took 20-22 ms; in 4 KiB pages, prefetching into L1 (or
+//! non-temporally) ran 22-29 ms, and A's block copied k-major, so that a
+//! step's broadcasts share a line, 1.15-1.35x slower than reading A's rows.
+
+use super::gemm::gemm;
+use super::simd::{entry_points, Simd};
+use super::Isa;
+use crate::bench::buffer::AlignedBuf;
+use crate::bench::error::{check_len, shape_err, BenchError};
+
+/// Largest batch that gets packed weights.
+pub const PACKED_MAX_M: usize = 8;
+/// Reduction block, in floats of k: a tile's rows of A (`MR` rows of `KC`
+/// floats, 16 KiB) stay in L1 over the block.
+const KC: usize = 512;
+/// Prefetch distance along the packed weights, in floats (16 KiB; 16 K
+/// floats ran level, and 1 K 1.1x slower in 4 KiB pages).
+const PF: usize = 4096;
+/// Vectors of channels per panel (in 4 KiB pages three ran level, one 1.7x
+/// slower).
+const NV: usize = 2;
+/// Batch rows per register tile: 8 with AVX-512 (16 of 32 registers
+/// accumulate), 6 with AVX2 and portable code (12 of 16).
+const MR_WIDE: usize = 8;
+const MR_NARROW: usize = 6;
+
+/// W packed for one instruction set.
+pub struct PackedLinear {
+    isa: Isa,
+    n: usize,
+    k: usize,
+    /// Channels per panel (`NV` vectors of the ISA).
+    nr: usize,
+    /// Block b (k from `pc`, `kb` long), panel p, step kk, channel c lies
+    /// at `pc * npad + p * kb * nr + kk * nr + c` (zero past n).
+    data: AlignedBuf,
+}
+
+impl PackedLinear {
+    /// W (`n x k`, row-major) packed for a batch of `m` rows, where packing
+    /// pays: on AVX-512, for batches 2 to [`PACKED_MAX_M`]. `None` elsewhere.
+    pub fn for_batch(
+        isa: Isa,
+        w: &[f32],
+        n: usize,
+        k: usize,
+        m: usize,
+    ) -> Result<Option<Self>, BenchError> {
+        if isa.usable() != Isa::Avx512 || !(2..=PACKED_MAX_M).contains(&m) {
+            return Ok(None);
+        }
+        Self::new(isa, w, n, k).map(Some)
+    }
+
+    /// W (`n x k`, row-major) packed for `isa` (the best one at or below it
+    /// that this CPU has), whatever the batch.
+    pub fn new(isa: Isa, w: &[f32], n: usize, k: usize) -> Result<Self, BenchError> {
+        if n == 0 || k == 0 {
+            return Err(shape_err("linear", "in and out must be positive"));
+        }
+        let over = || shape_err("linear", "size overflows");
+        check_len("w", w.len(), n.checked_mul(k).ok_or_else(over)?)?;
+        let isa = isa.usable();
+        let nr = NV * lanes(isa);
+        let npad = n.div_ceil(nr) * nr;
+        let mut data = AlignedBuf::new(npad.checked_mul(k).ok_or_else(over)?)?;
+        let mut pc = 0;
+        while pc < k {
+            let kb = KC.min(k - pc);
+            let block = &mut data[pc * npad..(pc + kb) * npad];
+            for (p, panel) in block.chunks_exact_mut(kb * nr).enumerate() {
+                for (c, j) in (p * nr..(p * nr + nr).min(n)).enumerate() {
+                    let row = &w[j * k + pc..j * k + pc + kb];
+                    for (kk, x) in row.iter().enumerate() {
+                        panel[kk * nr + c] = *x;
+                    }
+                }
+            }
+            pc += kb;
+        }
+        Ok(PackedLinear {
+            isa,
+            n,
+            k,
+            nr,
+            data,
+        })
+    }
+
+    /// C = A Wᵀ for a batch of `m` rows (A `m x k`, C `m x n`).
+    pub fn gemm(&self, a: &[f32], c: &mut [f32], m: usize) -> Result<(), BenchError> {
+        let (n, k, nr) = (self.n, self.k, self.nr);
+        if m == 0 {
+            return Err(shape_err("linear", "the batch must be positive"));
+        }
+        let over = || shape_err("linear", "size overflows");
+        check_len("a", a.len(), m.checked_mul(k).ok_or_else(over)?)?;
+        check_len("c", c.len(), m.checked_mul(n).ok_or_else(over)?)?;
+        let mr = if self.isa == Isa::Avx512 {
+            MR_WIDE
+        } else {
+            MR_NARROW
+        };
+        let npad = n.div_ceil(nr) * nr;
+        // The last panel's channels past n go to `edge` (m x nr), then to C.
+        let full = n / nr;
+        let mut edge = vec![0.0f32; if full < npad / nr { m * nr } else { 0 }];
+        // Rows of a tile past the batch read zeros.
+        let zeros = vec![0.0f32; KC.min(k)];
+        let mut pc = 0;
+        while pc < k {
+            let kb = KC.min(k - pc);
+            for p in 0..npad / nr {
+                let panel = self.data[pc * npad + p * kb * nr..].as_ptr();
+                for i0 in (0..m).step_by(mr) {
+                    let cov = mr.min(m - i0);
+                    let mut rows = [zeros.as_ptr(); MR_WIDE];
+                    for (r, row) in rows.iter_mut().enumerate().take(cov) {
+                        *row = a[(i0 + r) * k + pc..].as_ptr();
+                    }
+                    let (dst, ld) = if p < full {
+                        (c[i0 * n + p * nr..].as_mut_ptr(), n)
+                    } else {
+                        (edge[i0 * nr..].as_mut_ptr(), nr)
+                    };
+                    let t = Tile {
+                        panel,
+                        rows,
+                        kb,
+                        dst,
+                        ld,
+                        cov,
+                        accumulate: pc > 0,
+                    };
+                    // SAFETY: the panel holds kb x nr floats, each row kb
+                    // (zeros: KC >= kb), dst rows r < cov hold nr floats
+                    // `ld` apart; `on` checks the ISA, whose nr packed the
+                    // panels.
+                    unsafe { tile::on(self.isa, &t) };
+                }
+            }
+            pc += kb;
+        }
+        if full < npad / nr {
+            let w = n - full * nr;
+            for (cr, er) in c.chunks_exact_mut(n).zip(edge.chunks_exact(nr)) {
+                cr[full * nr..].copy_from_slice(&er[..w]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// C = A Wᵀ (A `m x k`, W `n x k`, C `m x n`) on `packed` where the plan
+/// made it ([`PackedLinear::for_batch`]), else on [`gemm`].
+#[allow(clippy::too_many_arguments)]
+pub fn linear(
+    isa: Isa,
+    packed: Option<&PackedLinear>,
+    a: &[f32],
+    w: &[f32],
+    c: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<(), BenchError> {
+    match packed {
+        Some(p) if (p.n, p.k) == (n, k) => p.gemm(a, c, m),
+        Some(_) => Err(shape_err("linear", "packed for another shape")),
+        None => gemm(isa, a, w, c, m, k, n),
+    }
+}
+
+/// Floats per vector of an instruction set (as `usable()` resolves it).
+fn lanes(isa: Isa) -> usize {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => super::simd::Avx512::LANES,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => super::simd::Avx2::LANES,
+        _ => super::simd::Portable::LANES,
+    }
+}
+
+/// One register tile's work.
+pub(crate) struct Tile {
+    panel: *const f32,
+    /// A's rows from the block's first k (the zero row past the batch).
+    rows: [*const f32; MR_WIDE],
+    kb: usize,
+    dst: *mut f32,
+    ld: usize,
+    cov: usize,
+    accumulate: bool,
+}
+
+/// `dst[r * ld + c] (+)= sum_kk rows[r][kk] * panel[kk * NV * LANES + c]`
+/// for r < cov.
+///
+/// # Safety
+/// The CPU has `S`'s ISA; the panel holds kb x NV x LANES floats, every row
+/// kb floats, dst rows r < cov NV x LANES floats.
+#[inline(always)]
+unsafe fn tile<S: Simd, const MR: usize>(t: &Tile) {
+    let l = S::LANES;
+    let nr = NV * l;
+    // SAFETY (whole body): the caller's contract.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        for kk in 0..t.kb {
+            let p = t.panel.add(kk * nr);
+            // One step reads nr floats: two lines with AVX-512.
+            for line in (0..nr).step_by(16) {
+                S::prefetch_l2(p.wrapping_add(PF + line));
+            }
+            let mut wv = [S::zero(); NV];
+            for (v, x) in wv.iter_mut().enumerate() {
+                *x = S::load(p.add(v * l));
+            }
+            for (ar, row) in acc.iter_mut().zip(&t.rows) {
+                let b = S::splat(row.add(kk));
+                for (av, x) in ar.iter_mut().zip(&wv) {
+                    *av = S::fma(*x, b, *av);
+                }
+            }
+        }
+        for (r, ar) in acc.iter().enumerate().take(t.cov) {
+            for (v, av) in ar.iter().enumerate() {
+                let o = t.dst.add(r * t.ld + v * l);
+                let out = if t.accumulate {
+                    S::add(*av, S::load(o))
+                } else {
+                    *av
+                };
+                S::store(o, out);
+            }
+        }
+    }
+}
+
+entry_points!(
+    /// Entry points of [`tile()`]: 6 rows (portable, AVX2), 8 (AVX-512).
+    mod tile = fn tile(t: &Tile);
+    [MR_NARROW] [MR_NARROW] [MR_WIDE]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::buffer::random_vec;
+    use crate::bench::kernels::check_close;
+    use crate::bench::kernels::gemm::gemm_scalar;
+
+    /// Batches within and past one tile of rows, n not a multiple of any
+    /// panel, k over several blocks and with a short last block, on every
+    /// instruction set this CPU has (packed whatever the batch).
+    #[test]
+    fn every_instantiation_agrees_with_the_scalar_reference() {
+        for (m, k, n) in [
+            (1, 3, 1),
+            (2, 37, 9),
+            (5, KC + 7, 40),
+            (8, 3 * KC, 33),
+            (9, 100, 17),
+            (14, 2 * KC + 1, 64),
+        ] {
+            let a = random_vec(m * k, 1);
+            let w = random_vec(n * k, 2);
+            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+            let (mut want, mut bound) = (vec![0.0; m * n], vec![0.0; m * n]);
+            gemm_scalar(&a, &w, &mut want, m, k, n).unwrap();
+            gemm_scalar(&abs(&a), &abs(&w), &mut bound, m, k, n).unwrap();
+            for isa in Isa::all_available() {
+                let p = PackedLinear::new(isa, &w, n, k).unwrap();
+                let mut got = vec![f32::NAN; m * n];
+                p.gemm(&a, &mut got, m).unwrap();
+                check_close(&got, &want, &bound, k)
+                    .unwrap_or_else(|e| panic!("{isa:?} {m}x{k}x{n}: {e:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn only_avx512_batches_2_to_8_are_packed() {
+        let w = [0.5; 6];
+        let packed = |isa, m| PackedLinear::for_batch(isa, &w, 2, 3, m).unwrap().is_some();
+        for isa in Isa::all_available() {
+            let wide = isa == Isa::Avx512;
+            assert_eq!(
+                [1, 2, 8, 9].map(|m| packed(isa, m)),
+                [false, wide, wide, false],
+                "{isa:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_lengths_and_shapes_are_errors() {
+        assert!(PackedLinear::new(Isa::Portable, &[0.0; 5], 2, 3).is_err());
+        assert!(PackedLinear::new(Isa::Portable, &[], 0, 3).is_err());
+        let p = PackedLinear::new(Isa::Portable, &[0.0; 6], 2, 3).unwrap();
+        assert!(p.gemm(&[0.0; 5], &mut [0.0; 4], 2).is_err());
+        assert!(p.gemm(&[0.0; 6], &mut [0.0; 3], 2).is_err());
+        assert!(p.gemm(&[], &mut [], 0).is_err());
+        let err = linear(
+            Isa::Portable,
+            Some(&p),
+            &[0.0; 6],
+            &[0.0; 6],
+            &mut [0.0; 6],
+            2,
+            3,
+            3,
+        );
+        assert!(err.is_err());
+    }
+}

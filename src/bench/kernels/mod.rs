@@ -6,8 +6,9 @@
 //! * [`gemv`]: y = W x, W row-major `rows x cols`.
 //! * [`gemm`]: linear layer at batch N, C = A Wᵀ (A `batch x in`, W `out x in`
 //!   as stored by PyTorch, i.e. B = Wᵀ is `in x out`).
-//! * [`packed`]: the same with W packed once per plan (AVX-512, batches 2
-//!   to 8), and [`packed::linear`], which picks it or [`gemm`].
+//! * [`packed`]: the same with W packed once per plan (batches 2 to 8 with
+//!   AVX-512, 2 to 6 with AVX2), and [`packed::linear`], which picks it or
+//!   [`gemm`].
 //! * [`conv`]: NCHW conv2d at batch 1, any k, stride, padding.
 //! * [`pool`]: global average pooling.
 //! * [`ceilings`]: FMA peak, memory read and triad bandwidth.

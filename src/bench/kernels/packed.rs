@@ -10,15 +10,16 @@
 //! accumulators, no horizontal sums; C's rows are written as whole vectors.
 //! The panels are prefetched into L2, [`PF`] floats ahead.
 //!
-//! [`PackedLinear::for_batch`] makes one for AVX-512 at batches 2 to
-//! [`PACKED_MAX_M`]; [`linear`] runs the layer on it, or on the
-//! outer-product GEMM (W streamed unpacked) without one. On the Zen 4 VM,
-//! fc6 at batch 8 took 16.3-16.6 ms this way against 21.5 ms (1.3x), within
-//! 1.1x of the batch-1 GEMV; batch 16 ran 0.97x, so larger batches keep the
-//! outer product. The same body with AVX2's 16 registers (6 rows per tile)
-//! ran 2-2.5x slower than AVX2's outer product, so AVX2 and portable code
-//! never get one (their instantiations stay tested). Huge pages and the L2
-//! prefetch each mattered: in 4 KiB pages, or without the prefetch, fc6 at
+//! [`PackedLinear::for_batch`] makes one for a batch that fits one tile of
+//! rows (2 to 8 with AVX-512, 2 to 6 with AVX2; portable code has no
+//! prefetch and never gets one), so that a call reads each panel once;
+//! [`linear`] runs the layer on it, or on the outer-product GEMM (W
+//! streamed unpacked) without one. On the Zen 4 VM, fc6 at batch 8 took
+//! 15.8-16.1 ms this way against 21.5 ms (1.35x), within 1.1x of the
+//! batch-1 GEMV. Past one tile the panels are read once per tile of rows,
+//! and the outer product wins: with AVX2, batch 8 (a 6-row and a 2-row
+//! tile) ran 0.9-1.0x, batches 2 and 4 1.3-1.45x; with AVX-512, batch 16
+//! 0.97x. Huge pages and the L2 prefetch each mattered: in 4 KiB pages, or without the prefetch, fc6 at
 //! batch 8 took 20-22 ms; in 4 KiB pages, prefetching into L1 (or
 //! non-temporally) ran 22-29 ms, and A's block copied k-major, so that a
 //! step's broadcasts share a line, 1.15-1.35x slower than reading A's rows.
@@ -29,8 +30,6 @@ use super::Isa;
 use crate::bench::buffer::AlignedBuf;
 use crate::bench::error::{check_len, shape_err, BenchError};
 
-/// Largest batch that gets packed weights.
-pub const PACKED_MAX_M: usize = 8;
 /// Reduction block, in floats of k: a tile's rows of A (`MR` rows of `KC`
 /// floats, 16 KiB) stay in L1 over the block.
 const KC: usize = 512;
@@ -59,7 +58,8 @@ pub struct PackedLinear {
 
 impl PackedLinear {
     /// W (`n x k`, row-major) packed for a batch of `m` rows, where packing
-    /// pays: on AVX-512, for batches 2 to [`PACKED_MAX_M`]. `None` elsewhere.
+    /// pays: batches of 2 up to one tile of rows ([`Self::max_batch`]).
+    /// `None` elsewhere.
     pub fn for_batch(
         isa: Isa,
         w: &[f32],
@@ -67,10 +67,20 @@ impl PackedLinear {
         k: usize,
         m: usize,
     ) -> Result<Option<Self>, BenchError> {
-        if isa.usable() != Isa::Avx512 || !(2..=PACKED_MAX_M).contains(&m) {
+        if !(2..=Self::max_batch(isa)).contains(&m) {
             return Ok(None);
         }
         Self::new(isa, w, n, k).map(Some)
+    }
+
+    /// The largest batch that `isa` runs on packed weights: one tile of
+    /// rows with AVX-512 or AVX2, none (0) in portable code.
+    pub fn max_batch(isa: Isa) -> usize {
+        match isa.usable() {
+            Isa::Avx512 => MR_WIDE,
+            Isa::Avx2Fma => MR_NARROW,
+            Isa::Portable => 0,
+        }
     }
 
     /// W (`n x k`, row-major) packed for `isa` (the best one at or below it
@@ -302,16 +312,16 @@ mod tests {
     }
 
     #[test]
-    fn only_avx512_batches_2_to_8_are_packed() {
+    fn batches_from_2_to_one_tile_of_rows_are_packed() {
         let w = [0.5; 6];
         let packed = |isa, m| PackedLinear::for_batch(isa, &w, 2, 3, m).unwrap().is_some();
         for isa in Isa::all_available() {
-            let wide = isa == Isa::Avx512;
-            assert_eq!(
-                [1, 2, 8, 9].map(|m| packed(isa, m)),
-                [false, wide, wide, false],
-                "{isa:?}"
-            );
+            let want = match isa {
+                Isa::Avx512 => [false, true, true, true, false],
+                Isa::Avx2Fma => [false, true, true, false, false],
+                Isa::Portable => [false; 5],
+            };
+            assert_eq!([1, 2, 6, 8, 9].map(|m| packed(isa, m)), want, "{isa:?}");
         }
     }
 

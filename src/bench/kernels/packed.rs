@@ -1,6 +1,6 @@
 //! A linear layer whose weights are packed once, when its plan is made, as
 //! a conv's are: C = A Wᵀ with W (`n x k`, PyTorch's layout) copied into
-//! panels of two vectors of output channels, `k`-major, in blocks of [`KC`]
+//! panels of two vectors of output channels, `k`-major, in blocks of `KC`
 //! of the reduction, in huge pages, so that one call reads the packed
 //! weights front to back as one stream.
 //!
@@ -8,7 +8,7 @@
 //! of k it loads the panel's two vectors, broadcasts one float of each batch
 //! row (read from A's own rows) and runs `2 * MR` FMAs into as many
 //! accumulators, no horizontal sums; C's rows are written as whole vectors.
-//! The panels are prefetched into L2, [`PF`] floats ahead.
+//! The panels are prefetched into L2, `PF` floats ahead.
 //!
 //! [`PackedLinear::for_batch`] makes one for a batch that fits one tile of
 //! rows (2 to 8 with AVX-512, 2 to 6 with AVX2; portable code has no

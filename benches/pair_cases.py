@@ -60,10 +60,8 @@ def main():
 
     pa, header = start(NETLEDGER)
     pb = start(args.build_b)[0] if args.build_b is not None else pa
-    procs = {"a": pa, "b": pb}
 
-    def sample(name, which="a"):
-        p = procs[which]
+    def sample(name, p=pa):
         p.stdin.write(name + "\n")
         p.stdin.flush()
         line = p.stdout.readline()
@@ -73,16 +71,16 @@ def main():
 
     print(f"machine {header['machine']['cpu_model']}, load at start {os.getloadavg()}")
     sample(args.a)
-    sample(args.b, "b")
+    sample(args.b, pb)
     ta, tb = [], []
     for i in range(args.samples):
         if i % 2:
-            tb.append(sample(args.b, "b"))
+            tb.append(sample(args.b, pb))
             ta.append(sample(args.a))
         else:
             ta.append(sample(args.a))
-            tb.append(sample(args.b, "b"))
-    for p in {id(p): p for p in procs.values()}.values():
+            tb.append(sample(args.b, pb))
+    for p in {pa, pb}:
         p.stdin.close()
         p.wait()
     ratios = [b / a for a, b in zip(ta, tb)]

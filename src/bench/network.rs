@@ -841,7 +841,7 @@ layers = ["gap", "flatten", "linear 10"]
     #[test]
     fn a_batch_agrees_with_the_scalar_forward_pass_on_every_isa() {
         // At batch 3 the head runs on packed weights where the ISA packs
-        // them (AVX-512, batches 2 to 8).
+        // them (AVX-512 and AVX2).
         let a = analysis(SMALL, &[3, 19, 19]);
         for isa in Isa::all_available() {
             let mut net = Network::new(&a, 3, isa, false).unwrap();

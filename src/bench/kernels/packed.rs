@@ -77,9 +77,8 @@ impl PackedLinear {
     /// rows with AVX-512 or AVX2, none (0) in portable code.
     pub fn max_batch(isa: Isa) -> usize {
         match isa.usable() {
-            Isa::Avx512 => MR_WIDE,
-            Isa::Avx2Fma => MR_NARROW,
             Isa::Portable => 0,
+            isa => tile_rows(isa),
         }
     }
 
@@ -127,11 +126,7 @@ impl PackedLinear {
         let over = || shape_err("linear", "size overflows");
         check_len("a", a.len(), m.checked_mul(k).ok_or_else(over)?)?;
         check_len("c", c.len(), m.checked_mul(n).ok_or_else(over)?)?;
-        let mr = if self.isa == Isa::Avx512 {
-            MR_WIDE
-        } else {
-            MR_NARROW
-        };
+        let mr = tile_rows(self.isa);
         let npad = n.div_ceil(nr) * nr;
         // The last panel's channels past n go to `edge` (m x nr), then to C.
         let full = n / nr;
@@ -199,6 +194,16 @@ pub fn linear(
         Some(p) if (p.n, p.k) == (n, k) => p.gemm(a, c, m),
         Some(_) => Err(shape_err("linear", "packed for another shape")),
         None => gemm(isa, a, w, c, m, k, n),
+    }
+}
+
+/// Batch rows of a register tile of an instruction set (as `usable()`
+/// resolves it): the `MR` of its [`tile()`] instantiation.
+fn tile_rows(isa: Isa) -> usize {
+    if isa == Isa::Avx512 {
+        MR_WIDE
+    } else {
+        MR_NARROW
     }
 }
 

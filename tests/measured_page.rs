@@ -116,6 +116,52 @@ fn the_kernel_table_shows_each_kernels_share_of_its_ceiling_paired_sample_by_sam
 }
 
 #[test]
+fn pages_read_the_paired_share_and_fall_back_where_a_file_has_none() {
+    let mut bench: serde_json::Value = serde_json::from_str(&common::shipped_bench()).unwrap();
+    for k in bench["kernels"].as_array_mut().unwrap() {
+        let o = k.as_object_mut().unwrap();
+        let simd = o["variant"] == "simd";
+        match o["name"].as_str().unwrap() {
+            "vgg19/head/fc6" if simd => {
+                o.insert(
+                    "fraction_of_ceiling_paired".into(),
+                    serde_json::json!([0.91, 0.93, 0.95]),
+                );
+            }
+            "vgg19/head/fc7" => {
+                o.remove("fraction_of_ceiling_paired");
+            }
+            _ => {}
+        }
+    }
+    let bench = bench.to_string();
+    let page = "+++\ntitle = \"M\"\n+++\n\
+        fc6 {{ kernel(kernel=\"vgg19/head/fc6\", field=\"paired_q1\") }} \
+        {{ kernel(kernel=\"head/fc6\", field=\"paired_median\", missing=-1) }} \
+        {{ kernel(kernel=\"vgg19/head/fc6\", field=\"paired_q3\") }}; \
+        fc7 {{ kernel(kernel=\"vgg19/head/fc7\", field=\"paired_median\", missing=-1) }}\n";
+    let p = Project::new("measured-paired-field", &[("index.md", page)]);
+    p.write("content/data/bench/this.json", &bench);
+    let (code, err) = p.build(&["-q"]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(p.site().join("index.html")).unwrap();
+    assert!(
+        html.contains("<p>fc6 0.91 0.93 0.95; fc7 -1.0</p>"),
+        "{html}"
+    );
+
+    let page = "+++\ntitle = \"M\"\n+++\n{{ kernel(kernel=\"vgg19/head/fc7\", field=\"paired_median\") }}\n";
+    let p = Project::new("measured-paired-missing", &[("index.md", page)]);
+    p.write("content/data/bench/this.json", &bench);
+    let (code, err) = p.build(&["-q"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("kernel(): `vgg19/head/fc7` has no `paired_median` in this results file (made before it was recorded); give `missing=` a value to fall back on"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bench_writes_its_own_machines_file_and_leaves_the_others() {
     let p = Project::new("measured-bench-out", &[]);
     for m in ["vgg19", "resnet34", "resnet50"] {

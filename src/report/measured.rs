@@ -180,6 +180,9 @@ struct KernelArgs {
     kernel: String,
     field: Option<String>,
     variant: Option<String>,
+    /// Returned where the file lacks an optional field (the paired
+    /// quartiles, the speed-up), so that a page can read files of older runs.
+    missing: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -553,10 +556,27 @@ pub fn kernel(w: &Workspace, kw: &Kwargs) -> TeraResult<f64> {
         })
         .ok_or_else(|| fail(format!("no measured kernel `{}` ({variant})", a.kernel)))?;
     let field = a.field.as_deref().unwrap_or("gflops");
-    let v = serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.get(field).and_then(serde_json::Value::as_f64));
-    v.ok_or_else(|| fail(format!("kernel(): unknown numeric field `{field}`")))
+    // Outer `None`: no such numeric field; inner `None`: not in this file.
+    let value: Option<Option<f64>> = match field {
+        "paired_q1" => Some(k.fraction_of_ceiling_paired.map(|q| q[0])),
+        "paired_median" => Some(k.fraction_of_ceiling_paired.map(|q| q[1])),
+        "paired_q3" => Some(k.fraction_of_ceiling_paired.map(|q| q[2])),
+        _ => serde_json::to_value(k)
+            .ok()
+            .and_then(|v| v.get(field).cloned())
+            .and_then(|v| match v {
+                serde_json::Value::Null => Some(None),
+                v => v.as_f64().map(Some),
+            }),
+    };
+    let value = value.ok_or_else(|| fail(format!("kernel(): unknown numeric field `{field}`")))?;
+    value.or(a.missing).ok_or_else(|| {
+        fail(format!(
+            "kernel(): `{}` has no `{field}` in this results file (made before it was recorded); \
+             give `missing=` a value to fall back on",
+            k.name
+        ))
+    })
 }
 
 /// `model_time(...)` in pages.

@@ -10,19 +10,29 @@
 //! accumulators, no horizontal sums; C's rows are written as whole vectors.
 //! The panels are prefetched into L2, `PF` floats ahead.
 //!
-//! [`PackedLinear::for_batch`] makes one for a batch that fits one tile of
-//! rows (2 to 8 with AVX-512, 2 to 6 with AVX2; portable code has no
-//! prefetch and never gets one), so that a call reads each panel once;
-//! [`linear`] runs the layer on it, or on the outer-product GEMM (W
-//! streamed unpacked) without one. On the Zen 4 VM, fc6 at batch 8 took
-//! 15.8-16.1 ms this way against 21.5 ms (1.35x), within 1.1x of the
-//! batch-1 GEMV. Past one tile the panels are read once per tile of rows,
-//! and the outer product wins: with AVX2, batch 8 (a 6-row and a 2-row
-//! tile) ran 0.9-1.0x, batches 2 and 4 1.3-1.45x; with AVX-512, batch 16
-//! 0.97x. Huge pages and the L2 prefetch each mattered: in 4 KiB pages, or without the prefetch, fc6 at
-//! batch 8 took 20-22 ms; in 4 KiB pages, prefetching into L1 (or
-//! non-temporally) ran 22-29 ms, and A's block copied k-major, so that a
-//! step's broadcasts share a line, 1.15-1.35x slower than reading A's rows.
+//! [`PackedLinear::for_batch`] makes one for batches of 2 to 8 (portable
+//! code has no prefetch and never gets one); [`linear`] runs the layer on
+//! it, or on the outer-product GEMM (W streamed unpacked) without one. A
+//! batch runs in tiles of up to 8 rows with AVX-512 and 6 with AVX2, each
+//! on the smallest instantiation that covers it (2, 4, 6 or 8 rows), so
+//! that no tile computes more than one row of zeros; the panels are read
+//! once per tile of rows, the later tiles' from cache.
+//!
+//! Figures, fc6, release builds, alternating pairs of two builds:
+//! - Zen 4 VM, AVX-512: batch 8 took 15.8-16.1 ms against 21.5 ms on the
+//!   outer product (1.35x), within 1.1x of the batch-1 GEMV; batch 16
+//!   (two tiles) 0.97x, so packing stops at 8.
+//! - Zen 1 VM, AVX2 (2026-12-05): one 6-row tile for every batch computed
+//!   6 rows at batch 2 and 4 too, which on this CPU's one 256-bit FMA per
+//!   cycle is the time: sized tiles ran batch 2 1.35x and batch 4 1.50x
+//!   faster. Batch 8 as a 6-row and a 2-row tile then beat the outer
+//!   product 1.20x (51.3 vs 62.6 ms), and two tiles of 4 rows ran 0.91x
+//!   of that.
+//! - Huge pages and the L2 prefetch each mattered on Zen 4: in 4 KiB pages,
+//!   or without the prefetch, batch 8 took 20-22 ms; in 4 KiB pages,
+//!   prefetching into L1 (or non-temporally) ran 22-29 ms, and A's block
+//!   copied k-major, so that a step's broadcasts share a line, 1.15-1.35x
+//!   slower than reading A's rows. On Zen 1 the prefetch ran level.
 
 use super::gemm::gemm;
 use super::simd::{entry_points, Simd};
@@ -58,7 +68,7 @@ pub struct PackedLinear {
 
 impl PackedLinear {
     /// W (`n x k`, row-major) packed for a batch of `m` rows, where packing
-    /// pays: batches of 2 up to one tile of rows ([`Self::max_batch`]).
+    /// pays: batches of 2 up to [`Self::max_batch`].
     /// `None` elsewhere.
     pub fn for_batch(
         isa: Isa,
@@ -73,12 +83,12 @@ impl PackedLinear {
         Self::new(isa, w, n, k).map(Some)
     }
 
-    /// The largest batch that `isa` runs on packed weights: one tile of
-    /// rows with AVX-512 or AVX2, none (0) in portable code.
+    /// The largest batch that `isa` runs on packed weights: 8 with AVX-512
+    /// (one tile of rows) or AVX2 (two), none (0) in portable code.
     pub fn max_batch(isa: Isa) -> usize {
         match isa.usable() {
             Isa::Portable => 0,
-            isa => tile_rows(isa),
+            _ => MR_WIDE,
         }
     }
 
@@ -160,9 +170,9 @@ impl PackedLinear {
                     };
                     // SAFETY: the panel holds kb x nr floats, each row kb
                     // (zeros: KC >= kb), dst rows r < cov hold nr floats
-                    // `ld` apart; `on` checks the ISA, whose nr packed the
-                    // panels.
-                    unsafe { tile::on(self.isa, &t) };
+                    // `ld` apart; `cov <= mr`, the ISA's tile rows; `on`
+                    // checks the ISA, whose nr packed the panels.
+                    unsafe { run_tile(self.isa, &t) };
                 }
             }
             pc += kb;
@@ -274,9 +284,42 @@ unsafe fn tile<S: Simd, const MR: usize>(t: &Tile) {
     }
 }
 
+/// Runs `t` on the smallest tile that covers its rows, so that a batch, or
+/// its last tile of rows, computes no rows of zeros but at most one.
+///
+/// # Safety
+/// [`tile()`]'s, with `t.cov` at most [`tile_rows`] of `isa`.
+unsafe fn run_tile(isa: Isa, t: &Tile) {
+    // SAFETY: the caller's; `on` checks the ISA.
+    unsafe {
+        match t.cov {
+            0..=2 => tile_2::on(isa, t),
+            3..=4 => tile_4::on(isa, t),
+            5..=6 => tile_6::on(isa, t),
+            _ => tile_wide::on(isa, t),
+        }
+    }
+}
+
 entry_points!(
-    /// Entry points of [`tile()`]: 6 rows (portable, AVX2), 8 (AVX-512).
-    mod tile = fn tile(t: &Tile);
+    /// Entry points of [`tile()`] for up to 2 rows.
+    mod tile_2 = fn tile(t: &Tile);
+    [2] [2] [2]
+);
+entry_points!(
+    /// Entry points of [`tile()`] for up to 4 rows.
+    mod tile_4 = fn tile(t: &Tile);
+    [4] [4] [4]
+);
+entry_points!(
+    /// Entry points of [`tile()`] for up to 6 rows.
+    mod tile_6 = fn tile(t: &Tile);
+    [MR_NARROW] [MR_NARROW] [MR_NARROW]
+);
+entry_points!(
+    /// Entry points of [`tile()`] for up to 8 rows: AVX-512 only, as AVX2
+    /// and portable code never cover more than 6.
+    mod tile_wide = fn tile(t: &Tile);
     [MR_NARROW] [MR_NARROW] [MR_WIDE]
 );
 
@@ -287,14 +330,15 @@ mod tests {
     use crate::bench::kernels::check_close;
     use crate::bench::kernels::gemm::gemm_scalar;
 
-    /// Batches within and past one tile of rows, n not a multiple of any
-    /// panel, k over several blocks and with a short last block, on every
+    /// Batches within and past one tile of rows (each tile size, as the
+    /// last tile or the only one), n not a multiple of any panel, k over several blocks and with a short last block, on every
     /// instruction set this CPU has (packed whatever the batch).
     #[test]
     fn every_instantiation_agrees_with_the_scalar_reference() {
         for (m, k, n) in [
             (1, 3, 1),
             (2, 37, 9),
+            (3, 70, 31),
             (5, KC + 7, 40),
             (8, 3 * KC, 33),
             (9, 100, 17),
@@ -317,13 +361,13 @@ mod tests {
     }
 
     #[test]
-    fn batches_from_2_to_one_tile_of_rows_are_packed() {
+    fn batches_from_2_to_8_are_packed() {
         let w = [0.5; 6];
         let packed = |isa, m| PackedLinear::for_batch(isa, &w, 2, 3, m).unwrap().is_some();
         for isa in Isa::all_available() {
             let want = match isa {
                 Isa::Avx512 => [false, true, true, true, false],
-                Isa::Avx2Fma => [false, true, true, false, false],
+                Isa::Avx2Fma => [false, true, true, true, false],
                 Isa::Portable => [false; 5],
             };
             assert_eq!([1, 2, 6, 8, 9].map(|m| packed(isa, m)), want, "{isa:?}");

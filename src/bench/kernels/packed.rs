@@ -27,7 +27,9 @@
 //!   cycle is the time: sized tiles ran batch 2 1.35x and batch 4 1.50x
 //!   faster. Batch 8 as a 6-row and a 2-row tile then beat the outer
 //!   product 1.20x (51.3 vs 62.6 ms), and two tiles of 4 rows ran 0.91x
-//!   of that.
+//!   of that. Tiles of 2 and 4 rows then read each block as two streams
+//!   (2026-12-06, [`TWO_STREAMS_MAX_ROWS`]): batch 2 1.24x [1.22-1.27]
+//!   (24.6 vs 30.3 ms), batch 4 and 8 level (0.95-1.05x over four runs).
 //! - Huge pages and the L2 prefetch each mattered on Zen 4: in 4 KiB pages,
 //!   or without the prefetch, batch 8 took 20-22 ms; in 4 KiB pages,
 //!   prefetching into L1 (or non-temporally) ran 22-29 ms, and A's block
@@ -53,6 +55,11 @@ const NV: usize = 2;
 /// accumulate), 6 with AVX2 and portable code (12 of 16).
 const MR_WIDE: usize = 8;
 const MR_NARROW: usize = 6;
+/// Tiles of at most this many rows read each block of a panel as two
+/// streams, its halves in turn: with few FMAs per line the tile waits on
+/// the panel's lines (Zen 1, AVX2, fc6: batch 2 1.24x, batch 4 1.00-1.05x; a
+/// 6-row tile, compute-bound there, ran 0.97x and reads one stream).
+const TWO_STREAMS_MAX_ROWS: usize = 4;
 
 /// W packed for one instruction set.
 pub struct PackedLinear {
@@ -249,25 +256,23 @@ pub(crate) struct Tile {
 #[inline(always)]
 unsafe fn tile<S: Simd, const MR: usize>(t: &Tile) {
     let l = S::LANES;
-    let nr = NV * l;
     // SAFETY (whole body): the caller's contract.
     unsafe {
         let mut acc = [[S::zero(); NV]; MR];
-        for kk in 0..t.kb {
-            let p = t.panel.add(kk * nr);
-            // One step reads nr floats: two lines with AVX-512.
-            for line in (0..nr).step_by(16) {
-                S::prefetch_l2(p.wrapping_add(PF + line));
+        if MR <= TWO_STREAMS_MAX_ROWS {
+            // A step of the block's first half, then one of its second, so
+            // that two lines of the panel are in flight, not one.
+            let h = t.kb / 2;
+            for kk in 0..h {
+                step::<S, MR>(t, &mut acc, kk);
+                step::<S, MR>(t, &mut acc, kk + h);
             }
-            let mut wv = [S::zero(); NV];
-            for (v, x) in wv.iter_mut().enumerate() {
-                *x = S::load(p.add(v * l));
+            if t.kb % 2 == 1 {
+                step::<S, MR>(t, &mut acc, t.kb - 1);
             }
-            for (ar, row) in acc.iter_mut().zip(&t.rows) {
-                let b = S::splat(row.add(kk));
-                for (av, x) in ar.iter_mut().zip(&wv) {
-                    *av = S::fma(*x, b, *av);
-                }
+        } else {
+            for kk in 0..t.kb {
+                step::<S, MR>(t, &mut acc, kk);
             }
         }
         for (r, ar) in acc.iter().enumerate().take(t.cov) {
@@ -279,6 +284,35 @@ unsafe fn tile<S: Simd, const MR: usize>(t: &Tile) {
                     *av
                 };
                 S::store(o, out);
+            }
+        }
+    }
+}
+
+/// One step kk of [`tile()`]: the panel's two vectors at kk, times each
+/// row's float at kk, into `acc`.
+///
+/// # Safety
+/// [`tile()`]'s, with kk < kb.
+#[inline(always)]
+unsafe fn step<S: Simd, const MR: usize>(t: &Tile, acc: &mut [[S::V; NV]; MR], kk: usize) {
+    let l = S::LANES;
+    let nr = NV * l;
+    // SAFETY: the caller's contract.
+    unsafe {
+        let p = t.panel.add(kk * nr);
+        // One step reads nr floats: two lines with AVX-512.
+        for line in (0..nr).step_by(16) {
+            S::prefetch_l2(p.wrapping_add(PF + line));
+        }
+        let mut wv = [S::zero(); NV];
+        for (v, x) in wv.iter_mut().enumerate() {
+            *x = S::load(p.add(v * l));
+        }
+        for (ar, row) in acc.iter_mut().zip(&t.rows) {
+            let b = S::splat(row.add(kk));
+            for (av, x) in ar.iter_mut().zip(&wv) {
+                *av = S::fma(*x, b, *av);
             }
         }
     }
